@@ -1,0 +1,53 @@
+"""The bootstrap stack, deployed once before the environment: the artifacts bucket that packaged nested
+templates are uploaded to, and the ECR repositories (so images can be pushed before services start).
+It is the CloudFormation counterpart of the seed's OpenTofu state bucket."""
+from __future__ import annotations
+
+import awacs.s3 as s3
+from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from troposphere import GetAtt, Ref, Sub, Template, s3 as buckets
+
+from . import registry
+from .base import new_template, output, tags
+from .spec import EnvironmentSpec
+
+FILE_NAME = "bootstrap.json"
+
+
+def stack_name(spec: EnvironmentSpec) -> str:
+    return f"{spec.prefix}-bootstrap"
+
+
+def build(spec: EnvironmentSpec) -> Template:
+    template = new_template(spec, "bootstrap (artifacts bucket, ECR repositories)")
+    bucket = template.add_resource(buckets.Bucket(
+        "ArtifactsBucket",
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        VersioningConfiguration=buckets.VersioningConfiguration(Status="Enabled"),
+        BucketEncryption=buckets.BucketEncryption(ServerSideEncryptionConfiguration=[
+            buckets.ServerSideEncryptionRule(
+                ServerSideEncryptionByDefault=buckets.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms"),
+                BucketKeyEnabled=True)]),
+        PublicAccessBlockConfiguration=buckets.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+        OwnershipControls=buckets.OwnershipControls(Rules=[buckets.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        LifecycleConfiguration=buckets.LifecycleConfiguration(Rules=[
+            buckets.LifecycleRule(
+                Id="expire-old-versions", Status="Enabled",
+                NoncurrentVersionExpiration=buckets.NoncurrentVersionExpiration(NoncurrentDays=90),
+                AbortIncompleteMultipartUpload=buckets.AbortIncompleteMultipartUpload(DaysAfterInitiation=7)),
+        ]),
+        Tags=tags(spec, f"{spec.prefix}-artifacts"),
+    ))
+    template.add_resource(buckets.BucketPolicy(
+        "ArtifactsBucketPolicy", Bucket=Ref(bucket),
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
+            Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"), Action=[s3.Action("*")],
+            Resource=[GetAtt(bucket, "Arn"), Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))],
+            Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+        )]),
+    ))
+    output(template, "ArtifactsBucketName", Ref(bucket), "Bucket for packaged templates (aws cloudformation package --s3-bucket)")
+    registry.add(template, spec)
+    return template
+

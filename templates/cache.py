@@ -1,0 +1,40 @@
+"""ElastiCache Redis (OSS) replication group: Multi-AZ with automatic failover, encrypted at rest and in
+transit, AUTH token generated into Secrets Manager and resolved by CloudFormation (never in the template)."""
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, Sub, Template, elasticache, secretsmanager
+
+from .base import FromStack, output, parameter, tags
+from .spec import EnvironmentSpec
+
+PORT = 6379
+
+
+def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> None:
+    settings = spec.cache
+    security_group = parameter(template, "CacheSecurityGroupId", "Security group of the cache",
+                               "AWS::EC2::SecurityGroup::Id")
+    inputs["CacheSecurityGroupId"] = FromStack("SecurityGroups", "CacheSecurityGroupId")
+    subnet_group = template.add_resource(elasticache.SubnetGroup(
+        "CacheSubnetGroup", Description=f"{spec.prefix} cache subnets", SubnetIds=Ref(subnets), Tags=tags(spec),
+    ))
+    token = template.add_resource(secretsmanager.Secret(
+        "CacheAuthToken", Name=f"{spec.system}/{spec.environment}/cache-auth-token",
+        Description=f"{spec.prefix} Redis AUTH token (generated)",
+        GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=64, ExcludePunctuation=True),
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
+    ))
+    group = template.add_resource(elasticache.ReplicationGroup(
+        "CacheReplicationGroup", DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot",
+        ReplicationGroupDescription=f"{spec.prefix} Redis",
+        Engine="redis", EngineVersion=settings.engine_version, CacheNodeType=settings.node_type,
+        NumCacheClusters=settings.nodes, MultiAZEnabled=settings.multi_az, AutomaticFailoverEnabled=settings.multi_az,
+        AtRestEncryptionEnabled=True, TransitEncryptionEnabled=True,
+        AuthToken=Sub("{{resolve:secretsmanager:${Secret}:SecretString}}", Secret=Ref(token)),
+        CacheSubnetGroupName=Ref(subnet_group), SecurityGroupIds=[Ref(security_group)], Port=PORT,
+        SnapshotRetentionLimit=settings.snapshot_retention_days, AutoMinorVersionUpgrade=True,
+        Tags=tags(spec, f"{spec.prefix}-cache"),
+    ))
+    output(template, "CacheEndpoint", GetAtt(group, "PrimaryEndPoint.Address"), "Redis primary endpoint (TLS)")
+    output(template, "CachePort", str(PORT), "Redis port")
+    output(template, "CacheAuthSecretArn", Ref(token), "Secrets Manager secret holding the Redis AUTH token")

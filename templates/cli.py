@@ -1,0 +1,90 @@
+"""Command line: `python build.py [build] [TARGET ...]` and the other subcommands.
+
+User errors (bad params, unknown targets, quota overruns) print one paragraph and exit 2, never a traceback.
+Each subcommand lives in its own module with `add_parser(subparsers)`; this file only dispatches.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import compiler
+from .loader import SpecError
+from .quotas import QuotaError
+
+DEFAULT_PARAMS = Path("params")
+DEFAULT_OUTPUT = Path("output")
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """Anything the user can fix; printed without a traceback."""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, metavar="DIR",
+                        help="folder of <system>/<env>.yaml spec files (default: params)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
+                        help="folder to write output/<system>/<env>/ into (default: output)")
+
+
+def build_command(args: argparse.Namespace) -> int:
+    builds = compiler.compile_all(compiler.select(args.params, args.targets))
+    for build in builds:
+        compiler.write(build, args.output)
+    if not args.quiet:
+        print_summary(builds, args.output)
+    for build in builds:
+        for warning in build.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
+    rows = [("environment", "template", "resources", "params", "outputs", "bytes")]
+    for build in builds:
+        for usage in build.usages:
+            rows.append((build.target, usage.file_name, str(usage.resources), str(usage.parameters),
+                         str(usage.outputs), f"{usage.bytes:,}"))
+    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) if index < 2 else cell.rjust(width)
+                        for index, (cell, width) in enumerate(zip(row, widths))))
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+    stacks = sum(len(build.usages) for build in builds)
+    print(f"\n{len(builds)} environment(s), {stacks} templates written to {output_dir}/")
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="build.py", description="Compile platform specs into CloudFormation templates.")
+    commands = main.add_subparsers(dest="command", metavar="COMMAND")
+    build = commands.add_parser("build", help="build environments (default command; all when no TARGET is given)")
+    build.add_argument("targets", nargs="*", metavar="TARGET", help="system/env (e.g. vanity-market/preprod) or system")
+    build.add_argument("-q", "--quiet", action="store_true", help="print no summary table")
+    add_common(build)
+    build.set_defaults(handler=build_command)
+    for module in _command_modules():
+        module.add_parser(commands)
+    return main
+
+
+def _command_modules() -> list:
+    """Subcommands beyond `build`, each in its own module (imported lazily: `build` must stay fast)."""
+    return []
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "build")
+    args = parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SpecError, QuotaError, UserError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,162 @@
+"""Spec in, files out: compile one environment in memory, then write it without leaving half a tree.
+
+Everything is rendered before anything is written; each file is replaced atomically; JSON files that a
+build no longer produces are removed, other files (ARCHITECTURE.md) are left alone.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from troposphere import Template
+
+from . import bootstrap, quotas, root
+from .loader import SpecError, load_spec
+from .spec import EnvironmentSpec
+
+ROOT_FILE = "root.json"
+PARAMETERS_FILE = "parameters.json"
+OVERRIDES_FILE = "overrides.json"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass
+class Build:
+    """One compiled environment: file name -> content, plus quota usage and warnings."""
+
+    spec: EnvironmentSpec
+    files: dict[str, str] = field(default_factory=dict)
+    usages: list[quotas.Usage] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return f"{self.spec.system}/{self.spec.environment}"
+
+
+def render(template: Template) -> str:
+    return template.to_json(indent=2, sort_keys=True) + "\n"
+
+
+def stack_name(spec: EnvironmentSpec) -> str:
+    return spec.prefix
+
+
+def compile_environment(spec: EnvironmentSpec) -> Build:
+    result = Build(spec)
+    stacks = root.children(spec)
+    root_template = root.build(spec, stacks)
+    templates = {ROOT_FILE: root_template, **{stack.file_name: stack.template for stack in stacks},
+                 bootstrap.FILE_NAME: bootstrap.build(spec)}
+    errors = []
+    for file_name, template in templates.items():
+        body = render(template)
+        result.files[file_name] = body
+        usage = quotas.usage(file_name, template, body)
+        result.usages.append(usage)
+        over, near = usage.findings()
+        errors += over
+        result.warnings += near
+    if errors:
+        raise quotas.QuotaError(f"{result.target}: " + "; ".join(errors))
+    values = deploy_parameters(root_template)
+    result.files[PARAMETERS_FILE] = _json([{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()])
+    result.files[OVERRIDES_FILE] = _json([f"{key}={value}" for key, value in values.items()])
+    missing = sorted(set(root_template.parameters) - set(values))
+    if missing:
+        result.warnings.append(f"{result.target}: deploy-time parameters without a default must be given on deploy: "
+                               + ", ".join(missing))
+    result.files[MANIFEST_FILE] = _json(manifest(spec, stacks, values, missing))
+    return result
+
+
+def deploy_parameters(root_template: Template) -> dict[str, str]:
+    """Root parameters with their defaults: the values `parameters.json` ships (CI overrides some)."""
+    return {name: str(parameter.properties["Default"])
+            for name, parameter in sorted(root_template.parameters.items()) if "Default" in parameter.properties}
+
+
+def manifest(spec: EnvironmentSpec, stacks, values: dict, missing: list) -> dict:
+    """What tools after the build (deploy, diff, diagram, cost) need to know without re-reading the spec."""
+    from . import service
+
+    return {
+        "system": spec.system,
+        "environment": spec.environment,
+        "region": spec.region,
+        "account_id": spec.account_id,
+        "production": spec.production,
+        "stack_name": stack_name(spec),
+        "bootstrap_stack_name": bootstrap.stack_name(spec),
+        "root_template": ROOT_FILE,
+        "bootstrap_template": bootstrap.FILE_NAME,
+        "nested_stacks": {stack.logical_id: stack.file_name for stack in stacks},
+        "parameters": values,
+        "required_parameters": missing,
+        "services": {
+            name: {"stack": service.stack_id(name), "image_parameter": service.image_parameter(name),
+                   "desired_count_parameter": service.count_parameter(name),
+                   "repository": spec.repositories[svc.image.repository].name if svc.image.repository else None,
+                   "image_uri": svc.image.uri}
+            for name, svc in sorted(spec.services.items())
+        },
+        "hosted_zone": spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
+    }
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=isinstance(value, dict)) + "\n"
+
+
+def discover(params_dir: Path) -> dict[str, Path]:
+    """`system/env` -> params file, for every `<system>/<env>.yaml` under the params folder."""
+    if not params_dir.is_dir():
+        raise SpecError(f"{params_dir}: params folder not found")
+    found = {}
+    for path in sorted(params_dir.glob("*/*.y*ml")):
+        if path.suffix in (".yaml", ".yml"):
+            found[f"{path.parent.name}/{path.stem}"] = path
+    if not found:
+        raise SpecError(f"{params_dir}: no params files (expected <system>/<env>.yaml)")
+    return found
+
+
+def select(params_dir: Path, targets: list[str]) -> dict[str, Path]:
+    """Resolve `system/env` or `system` targets; no targets means all."""
+    known = discover(params_dir)
+    if not targets:
+        return known
+    chosen = {}
+    for target in targets:
+        target = target.strip("/")
+        matches = {key: path for key, path in known.items() if key == target or key.split("/")[0] == target}
+        if not matches:
+            raise SpecError(f"unknown target {target!r}: no {params_dir}/{target}.yaml; "
+                            f"known targets: {', '.join(known)}")
+        chosen.update(matches)
+    return chosen
+
+
+def compile_all(files: dict[str, Path]) -> list[Build]:
+    """Compile every target in memory; the first bad input stops the whole build before any write."""
+    return [compile_environment(load_spec(path)) for _, path in sorted(files.items())]
+
+
+def write(build: Build, output_dir: Path) -> Path:
+    target = output_dir / build.spec.system / build.spec.environment
+    target.mkdir(parents=True, exist_ok=True)
+    for name, content in sorted(build.files.items()):
+        path = target / name
+        if path.exists() and path.read_text(encoding="utf-8") == content:
+            continue
+        handle, temporary = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(content)
+        os.replace(temporary, path)
+    for stale in target.glob("*.json"):
+        if stale.name not in build.files:
+            stale.unlink()
+    return target

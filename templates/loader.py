@@ -1,0 +1,117 @@
+"""Read a params file into an EnvironmentSpec, turning every failure into one readable SpecError.
+
+YAML is read with a safe loader that also rejects duplicate keys and alias expansion
+(a "billion laughs" file must fail fast, not eat memory).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from .spec import EnvironmentSpec
+
+MAX_BYTES = 1_000_000
+
+
+class SpecError(Exception):
+    """A user error in a params file or on the command line: printed as one paragraph, exit code 2."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and anchors/aliases."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - yaml hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases (*name) are not allowed in params files", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"unhashable key {key!r}", key_node.start_mark
+                ) from None
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_spec(path: Path) -> EnvironmentSpec:
+    """Load and validate one params file; the file's place (`<system>/<env>.yaml`) must match its content."""
+    raw = _read_yaml(path)
+    try:
+        spec = EnvironmentSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError(_describe(path, error)) from None
+    expected = (path.parent.name, path.stem)
+    if (spec.system, spec.environment) != expected:
+        raise SpecError(
+            f"{path}: system/environment say {spec.system}/{spec.environment} but the file is at "
+            f"{expected[0]}/{expected[1]}{path.suffix}; they must match (params/<system>/<env>.yaml)"
+        )
+    return spec
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SpecError(f"{path}: file is {size} bytes; params files are limited to {MAX_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except SpecError:
+        raise
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise SpecError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"{path}:{where}: invalid YAML: {error.problem}") from None
+    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as error:
+        raise SpecError(f"{path}: invalid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{path}: the top level must be a mapping of fields (system, environment, network, services, ...), "
+                        f"got {type(data).__name__}")
+    return data
+
+
+def _describe(path: Path, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors(include_url=False)[:10]:
+        field = ".".join(str(part) for part in item["loc"] if not _is_union_tag(part)) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see the spec reference in README.md)"
+        elif item["type"] == "literal_error":
+            message = message.replace("Input should be", "allowed values are")
+        got = item.get("input")
+        shown = "" if item["type"] in ("missing", "extra_forbidden") or isinstance(got, (dict, list)) else f" (got {_short(got)})"
+        lines.append(f"  {field}: {message}{shown}")
+    more = error.error_count() - 10
+    if more > 0:
+        lines.append(f"  ... and {more} more")
+    return f"{path}: invalid spec:\n" + "\n".join(lines)
+
+
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and (part.startswith(("list[", "int", "function-")) or part in ("str", "constrained-int"))
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,98 @@
+"""Every security group and every allowed flow between them, in one nested stack.
+
+Keeping the firewall in one place makes it reviewable (one file lists who may talk to whom) and breaks the
+cycles that per-service groups would create when two services talk to each other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, Ref, Template, ec2
+
+from . import cache, database
+from .base import FromStack, NestedStack, new_template, output, parameter, tags
+from .spec import EnvironmentSpec, pascal
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One allowed TCP flow: from a group to a group on a port."""
+
+    source: str
+    target: str
+    port: int
+    why: str
+
+
+def flows(spec: EnvironmentSpec) -> list[Flow]:
+    """All allowed flows, derived from the spec (ALB routes and `connects_to`), in a stable order."""
+    allowed: list[Flow] = []
+    for name, service in sorted(spec.services.items()):
+        if service.load_balancer is not None:
+            allowed.append(Flow("LoadBalancer", group_name(name), service.port, f"ALB to {name}"))
+        for target in sorted(service.connects_to):
+            if target == "cache":
+                allowed.append(Flow(group_name(name), "Cache", cache.PORT, f"{name} to Redis"))
+            elif target == "database":
+                allowed.append(Flow(group_name(name), "Database", database.PORT, f"{name} to PostgreSQL"))
+            else:
+                peer = spec.services[target]
+                for port in [peer.port, *peer.extra_ports]:
+                    allowed.append(Flow(group_name(name), group_name(target), port, f"{name} to {target}"))
+    return allowed
+
+
+def group_name(service: str) -> str:
+    return f"Service{pascal(service)}"
+
+
+def build(spec: EnvironmentSpec) -> NestedStack:
+    template = new_template(spec, "security groups and the flows allowed between them")
+    vpc_id = parameter(template, "VpcId", "VPC of the environment", "AWS::EC2::VPC::Id")
+    groups: dict[str, ec2.SecurityGroup] = {}
+    if spec.load_balancer is not None:
+        groups["LoadBalancer"] = _load_balancer_group(template, spec, vpc_id)
+    for name in sorted(spec.services):
+        groups[group_name(name)] = _group(template, spec, vpc_id, group_name(name), f"ECS service {name}",
+                                          egress_description=f"{name} egress: peers, AWS APIs, internet via NAT")
+    if spec.database is not None:
+        groups["Database"] = _group(template, spec, vpc_id, "Database", "Aurora PostgreSQL (ingress from services only)")
+    if spec.cache is not None:
+        groups["Cache"] = _group(template, spec, vpc_id, "Cache", "Redis (ingress from services only)")
+    for flow in flows(spec):
+        template.add_resource(ec2.SecurityGroupIngress(
+            f"{flow.source}To{flow.target}Port{flow.port}",
+            GroupId=Ref(groups[flow.target]), SourceSecurityGroupId=Ref(groups[flow.source]),
+            IpProtocol="tcp", FromPort=flow.port, ToPort=flow.port, Description=flow.why,
+        ))
+    for key, group in groups.items():
+        output(template, f"{key}SecurityGroupId", GetAtt(group, "GroupId"), f"Security group {key}")
+    return NestedStack("SecurityGroups", "security.json", template, {"VpcId": FromStack("Network", "VpcId")})
+
+
+def _group(template: Template, spec: EnvironmentSpec, vpc_id, key: str, what: str,
+           egress_description: str | None = None) -> ec2.SecurityGroup:
+    """A group with no ingress (added as flows); stores get a loopback-only egress so they start no connection."""
+    egress = (ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description=egress_description)
+              if egress_description else
+              ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress"))
+    return template.add_resource(ec2.SecurityGroup(
+        f"{key}SecurityGroup", GroupDescription=f"{spec.prefix} {what}", VpcId=Ref(vpc_id),
+        SecurityGroupEgress=[egress], Tags=tags(spec, f"{spec.prefix}-{key.lower()}"),
+    ))
+
+
+def _load_balancer_group(template: Template, spec: EnvironmentSpec, vpc_id) -> ec2.SecurityGroup:
+    tls = spec.load_balancer.tls
+    ingress = [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=80, ToPort=80, CidrIp="0.0.0.0/0",
+                                     Description="HTTP from the internet" + (", redirected to HTTPS" if tls else ""))]
+    if tls:
+        ingress.insert(0, ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
+                                                Description="HTTPS from the internet"))
+    return template.add_resource(ec2.SecurityGroup(
+        "LoadBalancerSecurityGroup", GroupDescription=f"{spec.prefix} public load balancer", VpcId=Ref(vpc_id),
+        SecurityGroupIngress=ingress,
+        SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=0, ToPort=65535, CidrIp=spec.network.cidr,
+                                                   Description="To targets inside the VPC")],
+        Tags=tags(spec, f"{spec.prefix}-alb"),
+    ))

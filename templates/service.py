@@ -1,0 +1,267 @@
+"""One ECS service per nested stack: task definition, roles, logs, ALB route, Cloud Map, autoscaling.
+
+Image tag and desired count are deploy-time parameters (`<Service>ImageTag`, `<Service>DesiredCount`),
+so CI ships a new image with a parameter override and no rebuild.
+"""
+from __future__ import annotations
+
+from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, applicationautoscaling as scaling
+from troposphere import ecs, iam, logs, servicediscovery
+from troposphere import elasticloadbalancingv2 as elb
+
+from . import cache, database, iam as policies, security
+from .base import FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
+from .spec import EnvironmentSpec, ServiceSpec, pascal
+
+ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
+
+
+def stack_id(name: str) -> str:
+    return f"Service{pascal(name)}"
+
+
+def image_parameter(name: str) -> str:
+    return f"{pascal(name)}ImageTag"
+
+
+def count_parameter(name: str) -> str:
+    return f"{pascal(name)}DesiredCount"
+
+
+def log_group_name(spec: EnvironmentSpec, name: str) -> str:
+    return spec.services[name].log_group or f"/ecs/{spec.prefix}-{name}"
+
+
+def build(spec: EnvironmentSpec, name: str) -> NestedStack:
+    service = spec.services[name]
+    template = new_template(spec, f"ECS service {name}")
+    wiring = _Wiring(template)
+    cluster_name = wiring.take("ClusterName", "ECS cluster", FromStack("Cluster", "ClusterName"))
+    subnets = wiring.take("PrivateSubnetIds", "Private subnets for the tasks", FromStack("Network", "PrivateSubnetIds"),
+                          "List<AWS::EC2::Subnet::Id>")
+    group = security.group_name(name)
+    security_group = wiring.take(f"{group}SecurityGroupId", "Security group of the tasks",
+                                 FromStack("SecurityGroups", f"{group}SecurityGroupId"), "AWS::EC2::SecurityGroup::Id")
+    tag = parameter(template, image_parameter(name), f"Image tag of {name} (CI overrides it on deploy)",
+                    Default=service.image.tag, AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    count = parameter(template, count_parameter(name), f"Desired task count of {name}", "Number",
+                      Default=str(service.desired_count), MinValue=0, MaxValue=1000)
+    wiring.inputs[tag.title] = FromRoot()
+    wiring.inputs[count.title] = FromRoot()
+
+    log_group = template.add_resource(logs.LogGroup(
+        "LogGroup", LogGroupName=log_group_name(spec, name), RetentionInDays=service.log_retention_days,
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
+    ))
+    environment, secrets, secret_resources = _injected(spec, service, wiring)
+    execution_role = template.add_resource(iam.Role(
+        "ExecutionRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=policies.execution_policy(
+            GetAtt(log_group, "Arn"), _repository_arn(spec, service),
+            ssm_arns=[policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm],
+            secret_arns=[policies.secret_arn(ref.secrets_manager) for _, ref in sorted(service.secrets.items())
+                         if ref.secrets_manager] + secret_resources,
+        ))],
+        Tags=tags(spec),
+    ))
+    task_role = template.add_resource(iam.Role(
+        "TaskRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"), Tags=tags(spec)))
+    task_definition = template.add_resource(_task_definition(
+        spec, name, service, Ref(tag), log_group, execution_role, task_role, environment, secrets))
+
+    registries, load_balancers, depends_on = [], [], []
+    if service.discovery:
+        namespace = wiring.take("NamespaceId", "Cloud Map namespace", FromStack("Cluster", "NamespaceId"))
+        registry = template.add_resource(servicediscovery.Service(
+            "DiscoveryService", Name=name, NamespaceId=Ref(namespace),
+            Description=f"{name}.{spec.namespace}",
+            DnsConfig=servicediscovery.DnsConfig(RoutingPolicy="MULTIVALUE",
+                                                 DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)]),
+            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+            Tags=tags(spec),
+        ))
+        registries.append(ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn")))
+        output(template, "DiscoveryName", f"{name}.{spec.namespace}", "Private DNS name of the service")
+    if service.load_balancer is not None:
+        rule = _add_route(template, spec, name, service, wiring)
+        load_balancers.append(ecs.LoadBalancer(ContainerName=name, ContainerPort=service.port,
+                                               TargetGroupArn=Ref(template.resources["TargetGroup"])))
+        depends_on.append(rule.title)
+
+    ecs_service = template.add_resource(ecs.Service(
+        "Service", ServiceName=name, Cluster=Ref(cluster_name), TaskDefinition=Ref(task_definition),
+        DesiredCount=Ref(count),
+        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(
+            CapacityProvider=_capacity_provider(service, wiring), Weight=1, Base=0)],
+        **({"PlatformVersion": "LATEST"} if service.compute != "ec2" else {}),
+        DeploymentConfiguration=ecs.DeploymentConfiguration(
+            MinimumHealthyPercent=service.min_healthy_percent, MaximumPercent=service.max_percent,
+            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        ),
+        NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+            AssignPublicIp="DISABLED", Subnets=Ref(subnets), SecurityGroups=[Ref(security_group)])),
+        **({"ServiceRegistries": registries} if registries else {}),
+        **({"LoadBalancers": load_balancers,
+            "HealthCheckGracePeriodSeconds": service.load_balancer.health_check_grace_seconds} if load_balancers else {}),
+        **({"DependsOn": depends_on} if depends_on else {}),
+        EnableECSManagedTags=True, PropagateTags="SERVICE", EnableExecuteCommand=False,
+        Tags=tags(spec, f"{spec.prefix}-{name}"),
+    ))
+    if service.autoscaling is not None:
+        _add_autoscaling(template, service, cluster_name, ecs_service)
+
+    output(template, "ServiceName", GetAtt(ecs_service, "Name"), "ECS service name")
+    output(template, "ServiceArn", Ref(ecs_service), "ECS service ARN")
+    output(template, "TaskDefinitionArn", Ref(task_definition), "Task definition ARN (this revision)")
+    output(template, "LogGroupName", Ref(log_group), "CloudWatch log group of the containers")
+    output(template, "TaskRoleArn", GetAtt(task_role, "Arn"), "IAM role of the application (grant it AWS access)")
+    return NestedStack(stack_id(name), f"service-{name}.json", template, wiring.inputs)
+
+
+class _Wiring:
+    """Adds a parameter once and records where the root must take its value from."""
+
+    def __init__(self, template: Template):
+        self.template = template
+        self.inputs: dict = {}
+
+    def take(self, name: str, description: str, source, type_: str = "String"):
+        if name not in self.template.parameters:
+            parameter(self.template, name, description, type_)
+            self.inputs[name] = source
+        return self.template.parameters[name]
+
+
+def _repository_uri(spec: EnvironmentSpec, service: ServiceSpec):
+    if service.image.repository is not None:
+        return Sub(f"{ECR_HOST}/{spec.repositories[service.image.repository].name}")
+    return service.image.uri
+
+
+def _repository_arn(spec: EnvironmentSpec, service: ServiceSpec):
+    if service.image.repository is None:
+        return None
+    return Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
+               + spec.repositories[service.image.repository].name)
+
+
+def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
+    if service.compute == "ec2":
+        return Ref(wiring.take("Ec2CapacityProviderName", "EC2 capacity provider",
+                               FromStack("Cluster", "Ec2CapacityProviderName")))
+    return "FARGATE_SPOT" if service.compute == "fargate-spot" else "FARGATE"
+
+
+def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
+    """Environment and secrets for what the service `connects_to`, merged under the spec's own values
+    (the spec wins on a name clash); returns (environment, secrets, extra secret ARNs for the role)."""
+    environment: dict = {}
+    secrets: dict = {}
+    secret_arns: list = []
+    for target in sorted(service.connects_to):
+        if target == "cache":
+            endpoint = wiring.take("CacheEndpoint", "Redis primary endpoint", FromStack("Data", "CacheEndpoint"))
+            token = wiring.take("CacheAuthSecretArn", "Redis AUTH token secret", FromStack("Data", "CacheAuthSecretArn"))
+            environment.update(REDIS_HOST=Ref(endpoint), REDIS_PORT=str(cache.PORT), REDIS_TLS="true")
+            secrets["REDIS_AUTH_TOKEN"] = Ref(token)
+            secret_arns.append(Ref(token))
+        elif target == "database":
+            database.add_switch(wiring.template, spec, wiring.inputs)
+            endpoint = wiring.take("DatabaseEndpoint", "Database writer endpoint", FromStack("Data", "DatabaseEndpoint"))
+            secret = wiring.take("DatabaseSecretArn", "Database credentials secret", FromStack("Data", "DatabaseSecretArn"))
+            environment.update(DATABASE_HOST=Ref(endpoint), DATABASE_PORT=str(database.PORT),
+                               DATABASE_NAME=spec.database.database_name)
+            secrets["DATABASE_CREDENTIALS"] = If(database.CONDITION, Ref(secret), NoValue)
+            secret_arns.append(If(database.CONDITION, Ref(secret), NoValue))
+        else:
+            peer = spec.services[target]
+            environment[f"{target.upper().replace('-', '_')}_URL"] = f"http://{target}.{spec.namespace}:{peer.port}"
+    environment.update(service.environment)
+    for variable, ref in service.secrets.items():
+        if ref.ssm:
+            secrets[variable] = policies.ssm_parameter_arn(ref.ssm)
+        else:
+            value = policies.arn("secretsmanager", f"secret:{ref.secrets_manager}")
+            secrets[variable] = Sub("${Arn}:" + ref.json_key + "::", Arn=value) if ref.json_key else value
+    return environment, secrets, secret_arns
+
+
+def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution_role, task_role, environment, secrets):
+    def secret(variable, value):
+        if isinstance(value, If):  # conditional secret: the whole entry comes and goes with the condition
+            condition, present, _ = value.data["Fn::If"]
+            return If(condition, ecs.Secret(Name=variable, ValueFrom=present), NoValue)
+        return ecs.Secret(Name=variable, ValueFrom=value)
+
+    container = ecs.ContainerDefinition(
+        Name=name,
+        Image=Join(":", [_repository_uri(spec, service), tag]),
+        Essential=True,
+        PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in [service.port, *service.extra_ports]],
+        Environment=[ecs.Environment(Name=key, Value=value) for key, value in sorted(environment.items())],
+        Secrets=[secret(key, value) for key, value in sorted(secrets.items())],
+        LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
+            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name}),
+        ReadonlyRootFilesystem=service.readonly_root_filesystem,
+        Privileged=False,
+        LinuxParameters=ecs.LinuxParameters(InitProcessEnabled=True),
+        **({"User": service.user} if service.user else {}),
+        **({"Command": service.command} if service.command else {}),
+        **({"HealthCheck": ecs.HealthCheck(Command=["CMD-SHELL", *service.health_check_command], Interval=30,
+                                           Timeout=5, Retries=3, StartPeriod=60)} if service.health_check_command else {}),
+    )
+    return ecs.TaskDefinition(
+        "TaskDefinition", Family=f"{spec.prefix}-{name}", Cpu=str(service.cpu), Memory=str(service.memory),
+        NetworkMode="awsvpc", RequiresCompatibilities=["EC2" if service.compute == "ec2" else "FARGATE"],
+        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+        ExecutionRoleArn=GetAtt(execution_role, "Arn"), TaskRoleArn=GetAtt(task_role, "Arn"),
+        ContainerDefinitions=[container], Tags=tags(spec),
+    )
+
+
+def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: ServiceSpec, wiring: _Wiring):
+    route = service.load_balancer
+    vpc_id = wiring.take("VpcId", "VPC of the environment", FromStack("Network", "VpcId"), "AWS::EC2::VPC::Id")
+    listener = wiring.take("ListenerArn", "ALB listener to attach the routing rule to",
+                           FromStack("LoadBalancer", "ListenerArn"))
+    base_url = wiring.take("BaseUrl", "Public base URL", FromStack("LoadBalancer", "BaseUrl"))
+    target_group = template.add_resource(elb.TargetGroup(
+        "TargetGroup", TargetType="ip", Protocol="HTTP", Port=service.port, VpcId=Ref(vpc_id),
+        HealthCheckEnabled=True, HealthCheckPath=route.health_check_path, HealthCheckProtocol="HTTP",
+        HealthCheckIntervalSeconds=15, HealthyThresholdCount=2, UnhealthyThresholdCount=3,
+        Matcher=elb.Matcher(HttpCode="200-399"),
+        TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds",
+                                                        Value=str(route.deregistration_delay_seconds))],
+        Tags=tags(spec, f"{spec.prefix}-{name}"),
+    ))
+    conditions = [elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=route.path_patterns))]
+    if route.host_headers:
+        conditions.append(elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=route.host_headers)))
+    rule = template.add_resource(elb.ListenerRule(
+        "ListenerRule", ListenerArn=Ref(listener), Priority=route.priority, Conditions=conditions,
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+    ))
+    output(template, "ServiceUrl", Join("", [Ref(base_url), route.path_patterns[0].rstrip("*").rstrip("/") or "/"]),
+           "Public URL of the service")
+    return rule
+
+
+def _add_autoscaling(template: Template, service: ServiceSpec, cluster_name, ecs_service):
+    settings = service.autoscaling
+    target = template.add_resource(scaling.ScalableTarget(
+        "ScalableTarget", ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=Join("/", ["service", Ref(cluster_name), GetAtt(ecs_service, "Name")]),
+        MinCapacity=settings.min_capacity, MaxCapacity=settings.max_capacity,
+    ))
+    metrics = [("Cpu", "ECSServiceAverageCPUUtilization", settings.cpu_target_percent)]
+    if settings.memory_target_percent is not None:
+        metrics.append(("Memory", "ECSServiceAverageMemoryUtilization", settings.memory_target_percent))
+    for label, metric, value in metrics:
+        template.add_resource(scaling.ScalingPolicy(
+            f"{label}ScalingPolicy", PolicyName=f"{label.lower()}-target-tracking", PolicyType="TargetTrackingScaling",
+            ScalingTargetId=Ref(target),
+            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+                PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(PredefinedMetricType=metric),
+                TargetValue=float(value), ScaleInCooldown=120, ScaleOutCooldown=60,
+            ),
+        ))
