@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from templates import compiler
+
+from .helpers import PARAMS
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """Every params file built once into a fresh output folder for the session; returns that folder."""
+    output = tmp_path_factory.mktemp("output")
+    for build in compiler.compile_all(compiler.select(PARAMS, [])):
+        compiler.write(build, output)
+    return output

@@ -1,0 +1,52 @@
+"""Small matchers over emitted CloudFormation (in the spirit of CDK's assertions): find resources by type,
+match properties partially, so each test states only what it is about."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+PARAMS = PROJECT / "params"
+TARGETS = ("bet2wealth/dev", "bet2wealth/production", "vanity-market/preprod")
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def resources(template: dict, type_: str) -> dict[str, dict]:
+    """Logical ID -> resource, for every resource of the given type."""
+    return {key: value for key, value in template.get("Resources", {}).items() if value["Type"] == type_}
+
+
+def only(template: dict, type_: str) -> dict:
+    found = resources(template, type_)
+    assert len(found) == 1, f"expected exactly one {type_}, found {sorted(found)}"
+    return next(iter(found.values()))
+
+
+def matches(actual, expected) -> bool:
+    """Partial match: dicts need the expected keys (recursively), lists need each expected item somewhere."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(key in actual and matches(actual[key], value) for key, value in expected.items())
+    if isinstance(expected, list):
+        return isinstance(actual, list) and all(any(matches(item, want) for item in actual) for want in expected)
+    return actual == expected
+
+
+def has_resource(template: dict, type_: str, properties: dict) -> bool:
+    return any(matches(resource.get("Properties", {}), properties) for resource in resources(template, type_).values())
+
+
+def assert_has_resource(template: dict, type_: str, properties: dict) -> None:
+    assert has_resource(template, type_, properties), (
+        f"no {type_} matches {json.dumps(properties)[:400]}; have "
+        f"{json.dumps([r.get('Properties') for r in resources(template, type_).values()])[:1500]}"
+    )
+
+
+def templates_of(env_dir: Path) -> dict[str, dict]:
+    """Every CloudFormation template of a built environment (root, nested, bootstrap), by file name."""
+    manifest = load(env_dir / "manifest.json")
+    names = [manifest["root_template"], manifest["bootstrap_template"], *manifest["nested_stacks"].values()]
+    return {name: load(env_dir / name) for name in names}
