@@ -41,6 +41,15 @@ def build_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def schema_command(args: argparse.Namespace) -> int:
+    import json
+
+    from .spec import EnvironmentSpec
+
+    print(json.dumps(EnvironmentSpec.model_json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
     rows = [("environment", "template", "resources", "params", "outputs", "bytes")]
     for build in builds:
@@ -65,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("-q", "--quiet", action="store_true", help="print no summary table")
     add_common(build)
     build.set_defaults(handler=build_command)
+    schema = commands.add_parser("schema", help="print the JSON Schema of params files (for editor validation)")
+    schema.set_defaults(handler=schema_command)
     for module in _command_modules():
         module.add_parser(commands)
     return main

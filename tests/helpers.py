@@ -50,3 +50,31 @@ def templates_of(env_dir: Path) -> dict[str, dict]:
     manifest = load(env_dir / "manifest.json")
     names = [manifest["root_template"], manifest["bootstrap_template"], *manifest["nested_stacks"].values()]
     return {name: load(env_dir / name) for name in names}
+
+
+def base_spec(**overrides) -> dict:
+    """A small valid spec as a dict; tests override the part they are about."""
+    spec = {
+        "system": "acme",
+        "environment": "dev",
+        "network": {"cidr": "10.20.0.0/16", "availability_zones": 2, "nat": "single"},
+        "load_balancer": {"http_only": True},
+        "repositories": {"api": {"name": "acme-api"}},
+        "services": {
+            "api": {"port": 8080, "image": {"repository": "api", "tag": "v1"},
+                    "load_balancer": {"health_check_path": "/health"}},
+        },
+    }
+    spec.update(overrides)
+    return spec
+
+
+def compile_dict(data: dict):
+    """Validate a spec dict and compile it in memory: file name -> parsed template."""
+    import json as _json
+
+    from templates import compiler
+    from templates.spec import EnvironmentSpec
+
+    build = compiler.compile_environment(EnvironmentSpec.model_validate(data))
+    return {name: _json.loads(body) for name, body in build.files.items()}

@@ -1,0 +1,70 @@
+"""root.json: nested stacks wired by GetAtt Outputs; wiring mistakes fail the build."""
+from __future__ import annotations
+
+import pytest
+from troposphere import Output, Parameter
+
+from templates import root
+from templates.base import FromStack, NestedStack
+from templates.spec import EnvironmentSpec
+
+from .helpers import base_spec, compile_dict, resources
+
+
+def _stack(logical_id, parameters=(), outputs=(), inputs=None):
+    from troposphere import Template
+    template = Template()
+    for name in parameters:
+        template.add_parameter(Parameter(name, Type="String"))
+    for name in outputs:
+        template.add_output(Output(name, Value="x"))
+    return NestedStack(logical_id, f"{logical_id.lower()}.json", template, inputs or {})
+
+
+SPEC = EnvironmentSpec.model_validate(base_spec())
+
+
+def test_children_are_wired_with_getatt_outputs_and_relative_urls():
+    template = compile_dict(base_spec())["root.json"]
+    stacks = resources(template, "AWS::CloudFormation::Stack")
+    assert set(stacks) == {"Network", "SecurityGroups", "Cluster", "LoadBalancer", "ServiceApi"}
+    assert stacks["Network"]["Properties"]["TemplateURL"] == "network.json"
+    service = stacks["ServiceApi"]["Properties"]
+    assert service["TemplateURL"] == "service-api.json"
+    assert service["Parameters"]["ListenerArn"] == {"Fn::GetAtt": ["LoadBalancer", "Outputs.ListenerArn"]}
+    assert service["Parameters"]["ApiImageTag"] == {"Ref": "ApiImageTag"}
+    assert template["Outputs"]["ServiceApiUrl"]["Value"] == {"Fn::GetAtt": ["ServiceApi", "Outputs.ServiceUrl"]}
+
+
+def test_every_nested_parameter_is_wired():
+    # THEN each child's parameters are exactly those passed by the root or defaulted in the child
+    built = compile_dict(base_spec())
+    root_template = built["root.json"]
+    for logical_id, stack in resources(root_template, "AWS::CloudFormation::Stack").items():
+        child = built[stack["Properties"]["TemplateURL"]]
+        required = {key for key, value in child.get("Parameters", {}).items() if "Default" not in value}
+        passed = set(stack["Properties"].get("Parameters", {}))
+        assert required <= passed, f"{logical_id}: unwired {required - passed}"
+        assert passed <= set(child.get("Parameters", {})), f"{logical_id}: passes unknown {passed - set(child['Parameters'])}"
+
+
+def test_unwired_parameter_fails_the_build():
+    with pytest.raises(root.WiringError, match="Cluster: parameter VpcId has no default and is not wired"):
+        root.build(SPEC, [_stack("Network", outputs=["VpcId"]), _stack("Cluster", parameters=["VpcId"])])
+
+
+def test_wiring_to_a_missing_output_fails_the_build():
+    with pytest.raises(root.WiringError, match="stack Network has no output SubnetIds"):
+        root.build(SPEC, [_stack("Network", outputs=["VpcId"]),
+                          _stack("Cluster", parameters=["X"], inputs={"X": FromStack("Network", "SubnetIds")})])
+
+
+def test_wiring_to_a_missing_stack_fails_the_build():
+    with pytest.raises(root.WiringError, match="wired to stack Data, which this environment does not have"):
+        root.build(SPEC, [_stack("Cluster", parameters=["X"], inputs={"X": FromStack("Data", "Y")})])
+
+
+def test_wiring_an_input_that_is_not_a_parameter_fails_the_build():
+    with pytest.raises(root.WiringError, match=r"wired inputs \['Ghost'\] are not parameters"):
+        root.build(SPEC, [_stack("Network", outputs=["VpcId"]),
+                          _stack("Cluster", inputs={"Ghost": FromStack("Network", "VpcId")})])

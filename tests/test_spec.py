@@ -1,0 +1,117 @@
+"""The spec: every field documented, defaults sensible, impossible combinations rejected in plain words."""
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from templates import spec as spec_module
+from templates.spec import EnvironmentSpec
+
+from .helpers import base_spec
+
+
+def _models():
+    return [value for value in vars(spec_module).values()
+            if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == spec_module.__name__
+            and value is not spec_module.Model]
+
+
+@pytest.mark.parametrize("model", _models(), ids=lambda model: model.__name__)
+def test_every_field_has_a_description(model):
+    missing = [name for name, field in model.model_fields.items() if not (field.description or "").strip()]
+    assert not missing, f"{model.__name__} fields without description: {missing}"
+
+
+def test_unknown_keys_are_rejected():
+    # GIVEN a spec with a misspelt key WHEN it is validated THEN validation fails naming the key
+    data = base_spec()
+    data["network"] = {**data["network"], "nat_gateways": 2}
+    with pytest.raises(ValidationError, match="nat_gateways"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_subnets_are_carved_from_the_vpc_in_order():
+    spec = EnvironmentSpec.model_validate(base_spec())
+    cidrs = spec.network.subnet_cidrs()
+    assert [str(c) for c in cidrs["public_subnets"]] == ["10.20.0.0/20", "10.20.16.0/20"]
+    assert [str(c) for c in cidrs["private_subnets"]] == ["10.20.32.0/20", "10.20.48.0/20"]
+
+
+@pytest.mark.parametrize("network, message", [
+    ({"cidr": "10.20.0.0/33"}, "not a valid IPv4 CIDR"),
+    ({"cidr": "10.20.0.1/16"}, "not a valid IPv4 CIDR"),
+    ({"cidr": "10.0.0.0/8"}, "between /16 and /24"),
+    ({"cidr": "10.20.0.0/16", "public_subnets": ["10.20.0.0/24", "10.20.0.128/25"],
+      "private_subnets": ["10.20.2.0/24", "10.20.3.0/24"]}, "overlaps"),
+    ({"cidr": "10.20.0.0/16", "public_subnets": ["10.21.0.0/24", "10.20.1.0/24"],
+      "private_subnets": ["10.20.2.0/24", "10.20.3.0/24"]}, "not inside the VPC"),
+    ({"cidr": "10.20.0.0/16", "public_subnets": ["10.20.0.0/24"], "private_subnets": ["10.20.2.0/24"]},
+     "one per AZ"),
+    ({"cidr": "10.20.0.0/24", "subnet_prefix": 25}, "holds 2 subnets"),
+    ({"cidr": "10.20.0.0/16", "nat": "two"}, "'none', 'single' or 'per-az'"),
+])
+def test_bad_networks_are_rejected_with_the_reason(network, message):
+    with pytest.raises(ValidationError, match=message):
+        EnvironmentSpec.model_validate(base_spec(network=network))
+
+
+def test_alb_without_tls_must_be_an_explicit_choice():
+    with pytest.raises(ValidationError, match="set http_only: true"):
+        EnvironmentSpec.model_validate(base_spec(load_balancer={}))
+
+
+def test_certificate_and_http_only_conflict():
+    with pytest.raises(ValidationError, match="http_only cannot be combined"):
+        EnvironmentSpec.model_validate(base_spec(load_balancer={
+            "http_only": True, "certificate_arn": "arn:aws:acm:eu-central-1:123456789012:certificate/abc-123"}))
+
+
+def test_fargate_memory_must_fit_cpu():
+    data = base_spec()
+    data["services"]["api"].update(cpu=512, memory=512)
+    with pytest.raises(ValidationError, match="does not fit Fargate cpu 512"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_ec2_service_needs_ec2_capacity():
+    data = base_spec()
+    data["services"]["api"]["compute"] = "ec2"
+    with pytest.raises(ValidationError, match="needs cluster.ec2_capacity"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_connects_to_unknown_target_lists_allowed():
+    data = base_spec()
+    data["services"]["api"]["connects_to"] = ["redis"]
+    with pytest.raises(ValidationError, match=r"'redis' is unknown; allowed: \['cache', 'database'\]"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_ssm_secret_outside_the_environment_path_is_rejected():
+    data = base_spec()
+    data["services"]["api"]["secrets"] = {"TOKEN": {"ssm": "/other/dev/token"}}
+    with pytest.raises(ValidationError, match="must be under /acme/dev/"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_listener_priorities_must_be_unique():
+    data = base_spec()
+    data["services"]["web"] = {"port": 80, "image": {"uri": "public.ecr.aws/nginx/nginx"},
+                               "load_balancer": {"priority": 100}}
+    with pytest.raises(ValidationError, match="priority 100 is already used"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_image_needs_exactly_one_source():
+    data = base_spec()
+    data["services"]["api"]["image"] = {"repository": "api", "uri": "public.ecr.aws/x/y"}
+    with pytest.raises(ValidationError, match="exactly one of `repository`"):
+        EnvironmentSpec.model_validate(data)
+
+
+def test_defaults_fill_the_rest():
+    spec = EnvironmentSpec.model_validate(base_spec())
+    service = spec.services["api"]
+    assert (spec.region, spec.cluster_name, spec.namespace) == ("eu-central-1", "acme-dev", "acme-dev.local")
+    assert (service.compute, service.cpu, service.memory, service.desired_count) == ("fargate", 256, 512, 1)
+    assert spec.network.flow_logs is True and spec.cluster.container_insights is True
