@@ -3,11 +3,10 @@ templates are uploaded to, and the ECR repositories (so images can be pushed bef
 It is the CloudFormation counterpart of the seed's OpenTofu state bucket."""
 from __future__ import annotations
 
-import awacs.s3 as s3
-from awacs.aws import Bool, Condition, Deny, PolicyDocument, Principal, Statement
-from troposphere import GetAtt, Ref, Sub, Template, s3 as buckets
+from awacs.aws import PolicyDocument
+from troposphere import Ref, Template, s3 as buckets
 
-from . import registry
+from . import iam as policies, registry
 from .base import new_template, output, tags
 from .spec import EnvironmentSpec
 
@@ -41,11 +40,7 @@ def build(spec: EnvironmentSpec) -> Template:
     ))
     template.add_resource(buckets.BucketPolicy(
         "ArtifactsBucketPolicy", Bucket=Ref(bucket),
-        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
-            Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"), Action=[s3.Action("*")],
-            Resource=[GetAtt(bucket, "Arn"), Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))],
-            Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-        )]),
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[policies.deny_insecure_transport(bucket)]),
     ))
     output(template, "ArtifactsBucketName", Ref(bucket), "Bucket for packaged templates (aws cloudformation package --s3-bucket)")
     registry.add(template, spec)

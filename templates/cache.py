@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, Template, elasticache, secretsmanager
 
+from . import keys
 from .base import FromStack, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -18,9 +19,11 @@ def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> Non
     subnet_group = template.add_resource(elasticache.SubnetGroup(
         "CacheSubnetGroup", Description=f"{spec.prefix} cache subnets", SubnetIds=Ref(subnets), Tags=tags(spec),
     ))
+    key = parameter(template, keys.OUTPUT, "KMS key of the environment")
+    inputs[keys.OUTPUT] = FromStack("Network", keys.OUTPUT)
     token = template.add_resource(secretsmanager.Secret(
         "CacheAuthToken", Name=f"{spec.system}/{spec.environment}/cache-auth-token",
-        Description=f"{spec.prefix} Redis AUTH token (generated)",
+        Description=f"{spec.prefix} Redis AUTH token (generated)", KmsKeyId=Ref(key),
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=64, ExcludePunctuation=True),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))

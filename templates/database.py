@@ -6,7 +6,9 @@ password in Secrets Manager: no password ever appears in a template or a paramet
 """
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Ref, Template, rds
+from troposphere import Equals, GetAtt, If, Ref, Sub, Template, iam, rds
+
+from . import iam as policies
 
 from .base import FromRoot, FromStack, output, parameter, tags
 from .spec import EnvironmentSpec
@@ -53,15 +55,25 @@ def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> Non
         DBClusterParameterGroupName=Ref(parameters),
         StorageEncrypted=True, EnableIAMDatabaseAuthentication=True,
         BackupRetentionPeriod=settings.backup_retention_days, CopyTagsToSnapshot=True,
-        DeletionProtection=spec.production, EnableCloudwatchLogsExports=["postgresql"],
+        DeletionProtection=settings.deletion_protection or spec.production,
+        EnableCloudwatchLogsExports=["postgresql"],
         Tags=tags(spec, f"{spec.prefix}-database"),
     ))
+    monitoring = {}
+    if settings.monitoring_interval_seconds:
+        role = template.add_resource(iam.Role(
+            "DatabaseMonitoringRole", Condition=CONDITION,
+            AssumeRolePolicyDocument=policies.assume_role("monitoring.rds.amazonaws.com"),
+            ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")],
+            Tags=tags(spec),
+        ))
+        monitoring = {"MonitoringInterval": settings.monitoring_interval_seconds, "MonitoringRoleArn": GetAtt(role, "Arn")}
     for index in range(settings.instances):
         template.add_resource(rds.DBInstance(
             f"DatabaseInstance{index + 1}", Condition=CONDITION,
             DeletionPolicy="Delete", UpdateReplacePolicy="Delete",  # instances hold no data: the cluster does
             DBClusterIdentifier=Ref(cluster), DBInstanceClass="db.serverless", Engine="aurora-postgresql",
-            PubliclyAccessible=False, AutoMinorVersionUpgrade=True, EnablePerformanceInsights=True,
+            PubliclyAccessible=False, AutoMinorVersionUpgrade=True, EnablePerformanceInsights=True, **monitoring,
             Tags=tags(spec, f"{spec.prefix}-database-{index + 1}"),
         ))
     output(template, "DatabaseEndpoint", If(CONDITION, GetAtt(cluster, "Endpoint.Address"), ""),

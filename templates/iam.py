@@ -7,8 +7,9 @@ import awacs.logs as logs
 import awacs.secretsmanager as secretsmanager
 import awacs.ssm as ssm
 import awacs.sts as sts
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import Sub
+import awacs.s3 as s3
+from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, Join, Sub
 
 from .base import arn
 
@@ -74,3 +75,38 @@ def flow_logs_policy(log_group_arn) -> PolicyDocument:
         Resource=[log_group_arn, Sub("${Arn}:log-stream:*", Arn=log_group_arn)],
     )])
 
+
+
+def deny_insecure_transport(bucket) -> Statement:
+    """TLS-only bucket access, in the exact shape AWS Control Tower's CT.S3.PR.8 recognises."""
+    bucket_arn = GetAtt(bucket, "Arn")
+    return Statement(
+        Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"), Action=[s3.Action("*")],
+        Resource=[bucket_arn, Join("", [bucket_arn, "/*"])],
+        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+    )
+
+
+# Elastic Load Balancing's log-delivery account per region (regions opened before August 2022);
+# newer regions accept the log-delivery service principal instead.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580", "ap-south-1": "718504428378", "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+}
+
+
+def access_log_bucket_policy(bucket, region: str, prefix: str) -> PolicyDocument:
+    account = ELB_LOG_ACCOUNTS.get(region)
+    writer = (Principal("AWS", [Sub(f"arn:${{AWS::Partition}}:iam::{account}:root")]) if account
+              else Principal("Service", ["logdelivery.elasticloadbalancing.amazonaws.com"]))
+    return PolicyDocument(Version=VERSION, Statement=[
+        deny_insecure_transport(bucket),
+        Statement(Sid="LoadBalancerWritesAccessLogs", Effect=Allow, Principal=writer, Action=[s3.PutObject],
+                  Resource=[Sub("${Arn}/" + prefix + "/AWSLogs/${AWS::AccountId}/*", Arn=GetAtt(bucket, "Arn"))]),
+    ])

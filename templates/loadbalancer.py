@@ -1,9 +1,10 @@
 """The public ALB: security group, listeners (HTTP, or HTTP->HTTPS redirect + HTTPS), certificate, DNS alias."""
 from __future__ import annotations
 
-from troposphere import GetAtt, Join, Ref, Template, certificatemanager, route53
+from troposphere import GetAtt, Join, Ref, Template, certificatemanager, route53, s3
 from troposphere import elasticloadbalancingv2 as elb
 
+from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -17,6 +18,16 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     security_group = parameter(template, "LoadBalancerSecurityGroupId", "Security group of the ALB",
                                "AWS::EC2::SecurityGroup::Id")
     inputs["LoadBalancerSecurityGroupId"] = FromStack("SecurityGroups", "LoadBalancerSecurityGroupId")
+    attributes = []
+    depends_on = []
+    if settings.access_logs:
+        policy = _access_log_bucket(template, spec)
+        attributes += [
+            elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value="true"),
+            elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(template.resources["AccessLogBucket"])),
+            elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=ACCESS_LOG_PREFIX),
+        ]
+        depends_on.append(policy.title)  # ELB checks it may write before it accepts the attribute
     protection = settings.deletion_protection if settings.deletion_protection is not None else spec.production
     balancer = template.add_resource(elb.LoadBalancer(
         "LoadBalancer", Name=settings.name or f"{spec.prefix}-alb"[:32], Scheme="internet-facing", Type="application",
@@ -25,7 +36,9 @@ def build(spec: EnvironmentSpec) -> NestedStack:
             elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings.idle_timeout_seconds)),
             elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
             elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(protection).lower()),
+            *attributes,
         ],
+        **({"DependsOn": depends_on} if depends_on else {}),
         Tags=tags(spec, settings.name or f"{spec.prefix}-alb"),
     ))
     not_found = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
@@ -61,6 +74,31 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     output(template, "ListenerArn", Ref(listener), "Listener that services attach their routing rules to")
     output(template, "BaseUrl", _url(scheme, host), "Public base URL of the environment")
     return NestedStack("LoadBalancer", "loadbalancer.json", template, inputs)
+
+
+ACCESS_LOG_PREFIX = "alb"
+
+
+def _access_log_bucket(template: Template, spec: EnvironmentSpec) -> s3.BucketPolicy:
+    """ALB access logs: SSE-S3 (the only encryption ALB log delivery supports), TLS-only, retained."""
+    bucket = template.add_resource(s3.Bucket(
+        "AccessLogBucket", DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
+            ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
+        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+        OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
+            Id="expire-access-logs", Status="Enabled",
+            ExpirationInDays=spec.load_balancer.access_log_retention_days,
+            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7))]),
+        Tags=tags(spec, f"{spec.prefix}-alb-access-logs"),
+    ))
+    return template.add_resource(s3.BucketPolicy(
+        "AccessLogBucketPolicy", Bucket=Ref(bucket),
+        PolicyDocument=policies.access_log_bucket_policy(bucket, spec.region, ACCESS_LOG_PREFIX),
+    ))
 
 
 def _url(scheme: str, host):

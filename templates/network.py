@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, ec2, iam, logs
 
-from . import iam as policies
+from . import iam as policies, keys
 from .base import NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -14,7 +14,8 @@ def nat_gateway_count(spec: EnvironmentSpec) -> int:
 
 
 def build(spec: EnvironmentSpec) -> NestedStack:
-    template = new_template(spec, "network (VPC, subnets, NAT, flow logs)")
+    template = new_template(spec, "network (VPC, subnets, NAT, flow logs) and the environment KMS key")
+    key = keys.add(template, spec)
     vpc = template.add_resource(ec2.VPC(
         "Vpc", CidrBlock=spec.network.cidr, EnableDnsHostnames=True, EnableDnsSupport=True,
         Tags=tags(spec, f"{spec.prefix}-vpc"),
@@ -23,7 +24,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     _add_internet_gateway(template, spec, vpc, public)
     _add_private_routes(template, spec, vpc, public, private)
     if spec.network.flow_logs:
-        _add_flow_logs(template, spec, vpc)
+        _add_flow_logs(template, spec, vpc, key)
 
     output(template, "VpcId", Ref(vpc), "VPC ID")
     output(template, "VpcCidr", GetAtt(vpc, "CidrBlock"), "VPC IPv4 CIDR block")
@@ -100,10 +101,10 @@ def _add_private_routes(template: Template, spec: EnvironmentSpec, vpc, public, 
         ))
 
 
-def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc):
+def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):
     group = template.add_resource(logs.LogGroup(
         "FlowLogGroup", LogGroupName=f"/vpc/{spec.prefix}/flow-logs",
-        RetentionInDays=spec.network.flow_log_retention_days,
+        RetentionInDays=spec.network.flow_log_retention_days, KmsKeyId=GetAtt(key, "Arn"),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
     role = template.add_resource(iam.Role(

@@ -9,7 +9,7 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, applicati
 from troposphere import ecs, iam, logs, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cache, database, iam as policies, security
+from . import cache, database, iam as policies, keys, security
 from .base import FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec, pascal
 
@@ -49,8 +49,10 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     wiring.inputs[tag.title] = FromRoot()
     wiring.inputs[count.title] = FromRoot()
 
+    key = wiring.take(keys.OUTPUT, "KMS key of the environment", FromStack("Network", keys.OUTPUT))
     log_group = template.add_resource(logs.LogGroup(
         "LogGroup", LogGroupName=log_group_name(spec, name), RetentionInDays=service.log_retention_days,
+        KmsKeyId=Ref(key),
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
     environment, secrets, secret_resources = _injected(spec, service, wiring)
@@ -193,6 +195,7 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
             return If(condition, ecs.Secret(Name=variable, ValueFrom=present), NoValue)
         return ecs.Secret(Name=variable, ValueFrom=value)
 
+    scratch = service.readonly_root_filesystem and service.writable_paths
     container = ecs.ContainerDefinition(
         Name=name,
         Image=Join(":", [_repository_uri(spec, service), tag]),
@@ -202,7 +205,10 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         Secrets=[secret(key, value) for key, value in sorted(secrets.items())],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name}),
+        Memory=service.memory,  # hard limit: the container is killed, not the host, when it leaks
         ReadonlyRootFilesystem=service.readonly_root_filesystem,
+        **({"MountPoints": [ecs.MountPoint(ContainerPath=path, SourceVolume=_volume_name(path), ReadOnly=False)
+                            for path in service.writable_paths]} if scratch else {}),
         Privileged=False,
         LinuxParameters=ecs.LinuxParameters(InitProcessEnabled=True),
         **({"User": service.user} if service.user else {}),
@@ -216,7 +222,12 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
         ExecutionRoleArn=GetAtt(execution_role, "Arn"), TaskRoleArn=GetAtt(task_role, "Arn"),
         ContainerDefinitions=[container], Tags=tags(spec),
+        **({"Volumes": [ecs.Volume(Name=_volume_name(path)) for path in service.writable_paths]} if scratch else {}),
     )
+
+
+def _volume_name(path: str) -> str:
+    return "scratch" + "".join(part.title() for part in path.replace(".", "-").replace("_", "-").split("/") if part)
 
 
 def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: ServiceSpec, wiring: _Wiring):

@@ -154,6 +154,8 @@ class LoadBalancerSpec(Model):
     deletion_protection: bool | None = Field(
         default=None, description="ALB deletion protection. Default: on in production, off elsewhere."
     )
+    access_logs: bool = Field(default=True, description="Write ALB access logs to a dedicated, retained S3 bucket.")
+    access_log_retention_days: int = Field(default=90, ge=1, le=3650, description="Days before access logs expire.")
 
     @model_validator(mode="after")
     def _tls_choice(self) -> "LoadBalancerSpec":
@@ -289,7 +291,12 @@ class ServiceSpec(Model):
                                   description="CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")
     log_retention_days: int = Field(default=30, description="Log retention in days.")
     readonly_root_filesystem: bool = Field(default=False, description="Mount the container root filesystem read-only.")
-    user: str | None = Field(default=None, description="User (uid[:gid] or name) the container runs as. Default: the image's.")
+    writable_paths: list[Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")]] = Field(
+        default=["/tmp"], max_length=10,
+        description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
+    )
+    user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
+                             description="User (uid[:gid] or name) the container runs as. Default: the image's.")
     health_check_command: list[str] | None = Field(default=None, description="Container health check command (CMD-SHELL form).")
     min_healthy_percent: int = Field(default=100, ge=0, le=100, description="Deployment minimum healthy percent.")
     max_percent: int = Field(default=200, ge=100, le=400, description="Deployment maximum percent.")
@@ -326,6 +333,9 @@ class DatabaseSpec(Model):
     master_username: str = Field(default="app_admin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$",
                                  description="Master user; its password is generated and kept in Secrets Manager by RDS.")
     backup_retention_days: int = Field(default=7, ge=1, le=35, description="Automated backup retention.")
+    deletion_protection: bool = Field(default=True, description="RDS deletion protection (turn off to tear down a test cluster).")
+    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
+        default=60, description="Enhanced Monitoring interval (0 turns it off).")
     instances: int = Field(default=1, ge=1, le=15, description="Serverless v2 instances (2+ for a reader in another AZ).")
 
     @model_validator(mode="after")

@@ -26,12 +26,21 @@ def test_database_is_serverless_v2_encrypted_with_managed_password_and_snapshot_
     assert props["StorageEncrypted"] is True and props["ManageMasterUserPassword"] is True
     assert "MasterUserPassword" not in props
     assert (cluster["DeletionPolicy"], cluster["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
-    assert props["DeletionProtection"] is False
+    assert props["DeletionProtection"] is True
 
 
-def test_production_database_has_deletion_protection():
-    template = _data(database={}, production=True)["data.json"]
-    assert only(template, "AWS::RDS::DBCluster")["Properties"]["DeletionProtection"] is True
+def test_deletion_protection_can_be_lifted_outside_production_only():
+    dev = _data(database={"deletion_protection": False})["data.json"]
+    assert only(dev, "AWS::RDS::DBCluster")["Properties"]["DeletionProtection"] is False
+    prod = _data(database={"deletion_protection": False}, production=True)["data.json"]
+    assert only(prod, "AWS::RDS::DBCluster")["Properties"]["DeletionProtection"] is True
+
+
+def test_database_instances_have_enhanced_monitoring():
+    template = _data(database={})["data.json"]
+    instance = resources(template, "AWS::RDS::DBInstance")["DatabaseInstance1"]["Properties"]
+    assert instance["MonitoringInterval"] == 60
+    assert instance["MonitoringRoleArn"] == {"Fn::GetAtt": ["DatabaseMonitoringRole", "Arn"]}
 
 
 def test_database_switch_is_a_root_parameter_shared_with_services():

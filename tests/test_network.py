@@ -64,4 +64,4 @@ def test_flow_logs_can_be_turned_off():
 
 
 def test_outputs_for_the_other_stacks():
-    assert set(_network()["Outputs"]) == {"VpcId", "VpcCidr", "PublicSubnetIds", "PrivateSubnetIds"}
+    assert set(_network()["Outputs"]) == {"VpcId", "VpcCidr", "PublicSubnetIds", "PrivateSubnetIds", "EnvironmentKeyArn"}
