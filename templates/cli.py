@@ -83,7 +83,9 @@ def parser() -> argparse.ArgumentParser:
 
 def _command_modules() -> list:
     """Subcommands beyond `build`, each in its own module (imported lazily: `build` must stay fast)."""
-    return []
+    from . import audit
+
+    return [audit]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from . import bootstrap, quotas, root
+from . import bootstrap, quotas, root, suppressions
 from .loader import SpecError, load_spec
 from .spec import EnvironmentSpec
 
@@ -51,6 +51,7 @@ def compile_environment(spec: EnvironmentSpec) -> Build:
     root_template = root.build(spec, stacks)
     templates = {ROOT_FILE: root_template, **{stack.file_name: stack.template for stack in stacks},
                  bootstrap.FILE_NAME: bootstrap.build(spec)}
+    suppressions.apply(result.target, templates)
     errors = []
     for file_name, template in templates.items():
         body = render(template)

@@ -1,13 +1,14 @@
 """The environment's customer-managed KMS key: encrypts its log groups and the secrets the compiler creates.
 
 It lives in the network stack, the one stack every other stack already depends on, so no extra nesting
-level is needed. The key policy lets CloudWatch Logs use it only for this account's log groups, and
-Secrets Manager only on behalf of callers in this account.
+level is needed. The key policy lets the account's IAM policies govern use (Secrets Manager decrypts on
+behalf of callers their policies allow), CloudWatch Logs use it only for this account's log groups, and
+grants only for AWS services.
 """
 from __future__ import annotations
 
 import awacs.kms as kms
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import kms as troposphere_kms
 
@@ -31,14 +32,10 @@ def key_policy() -> PolicyDocument:
             Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arn("logs", "log-group:*")})),
         ),
         Statement(
-            Sid="SecretsManagerOnBehalfOfThisAccount", Effect=Allow, Principal=Principal("AWS", ["*"]),
-            Action=[kms.Encrypt, kms.Decrypt, kms.ReEncryptFrom, kms.ReEncryptTo, kms.GenerateDataKey,
-                    kms.CreateGrant, kms.DescribeKey],
+            Sid="GrantsOnlyForAwsServices", Effect=Deny, Principal=Principal("*"), Action=[kms.CreateGrant],
             Resource=["*"],
-            Condition=Condition(StringEquals({
-                "kms:CallerAccount": Sub("${AWS::AccountId}"),
-                "kms:ViaService": Sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-            })),
+            Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false",
+                                              "aws:PrincipalIsAWSService": "false"})),
         ),
     ])
 

@@ -1,0 +1,271 @@
+"""Security audit of emitted templates: cfn-lint, checkov and the AWS Control Tower proactive rules
+(cfn-guard 3), with every accepted finding traced to its reason in suppressions.yaml.
+
+cfn-guard and the Control Tower rules ship inside the PyPI wheel `cdklabs-cdk-validator-cfnguard`
+(installed with --no-deps: only its bundled binary and rules are used). The Control Tower rules do not
+read suppression Metadata themselves, so a failure is counted as suppressed here only when the failing
+resource's `Metadata.guard.SuppressedRules` names the rule.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import lint
+
+GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
+RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
+
+
+class AuditToolMissing(Exception):
+    """checkov or the cfn-guard wheel is not installed (`./run setup` installs both)."""
+
+
+@dataclass
+class Finding:
+    tool: str
+    rule: str
+    file: str
+    resource: str
+    message: str
+    suppressed_because: str | None = None
+
+
+@dataclass
+class ToolReport:
+    tool: str
+    version: str
+    rules: int = 0
+    passed: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed_because is None]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed_because is not None]
+
+
+# ---- cfn-lint ---------------------------------------------------------------------------------------
+
+def run_cfnlint(files: list[Path], region: str) -> ToolReport:
+    import cfnlint.version
+    from cfnlint.core import get_rules
+
+    report = ToolReport("cfn-lint", cfnlint.version.__version__)
+    report.rules = len(get_rules([], lint.IGNORE_CHECKS, lint.INCLUDE_CHECKS, False))
+    for path, found in lint.lint_files(files, region).items():
+        if not found:
+            report.passed += 1
+        for item in found:
+            rule, _, message = item.partition(" ")
+            report.findings.append(Finding("cfn-lint", rule, _label(path), "", message))
+    return report
+
+
+# ---- checkov ----------------------------------------------------------------------------------------
+
+def run_checkov(files: list[Path]) -> ToolReport:
+    binary = Path(sys.executable).with_name("checkov")
+    if not binary.exists():
+        found = shutil.which("checkov")
+        if found is None:
+            raise AuditToolMissing("checkov is not installed; run `./run setup`")
+        binary = Path(found)
+    command = [str(binary), "--framework", "cloudformation", "--skip-download",
+               "--output", "json", *[arg for path in files for arg in ("--file", str(path))]]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode not in (0, 1):
+        raise AuditToolMissing(f"checkov failed ({result.returncode}): {result.stderr.strip()[:500]}")
+    data = json.loads(result.stdout or "[]")
+    runs = data if isinstance(data, list) else [data]
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
+    report = ToolReport("checkov", version)
+    rules = set()
+    for run in runs:
+        if "results" not in run:  # "no resources found" summary
+            continue
+        results = run["results"]
+        report.passed += len(results["passed_checks"])
+        for status, items in (("failed", results["failed_checks"]), ("skipped", results["skipped_checks"])):
+            for item in items:
+                resource = item["resource"].split(".")[-1]
+                label = _label(Path(item["file_abs_path"]))
+                report.findings.append(Finding(
+                    "checkov", item["check_id"], label, resource, item["check_name"],
+                    suppressed_because=_reason(item["check_id"], resource, label) if status == "skipped" else None,
+                ))
+        rules.update(item["check_id"] for key in ("passed_checks", "failed_checks", "skipped_checks")
+                     for item in results[key])
+    report.rules = len(rules)
+    return report
+
+
+# ---- cfn-guard + Control Tower rules ----------------------------------------------------------------
+
+def guard_tools() -> tuple[Path, Path, str]:
+    """(binary, rules folder, version), unpacked once from the installed wheel into the environment."""
+    spec = importlib.util.find_spec("cdklabs")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    archives = [archive for location in locations
+                for archive in sorted((Path(location) / "cdk_validator_cfnguard" / "_jsii").glob("*.tgz"))]
+    if not archives:
+        raise AuditToolMissing("the cfn-guard rules wheel is not installed; run `./run setup` "
+                               "(pip install --no-deps cdklabs-cdk-validator-cfnguard)")
+    archive = archives[-1]
+    target = Path(sys.prefix) / "share" / f"stackforge-{archive.stem}"
+    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine().lower()]
+    binary = target / "package" / "bin" / "ubuntu" / machine / "cfn-guard"
+    if not binary.exists():
+        with tarfile.open(archive) as bundle:
+            members = [m for m in bundle.getmembers()
+                       if m.name.startswith(("package/rules/control-tower/", "package/guard-version.json"))
+                       or m.name == f"package/bin/ubuntu/{machine}/cfn-guard"]
+            bundle.extractall(target, members=members, filter="data")
+        binary.chmod(0o755)
+    version = json.loads((target / "package" / "guard-version.json").read_text())["version"]
+    return binary, target / "package" / "rules" / "control-tower" / "cfn-guard", version
+
+
+def run_guard(files: list[Path]) -> ToolReport:
+    binary, rules, version = guard_tools()
+    command = [str(binary), "validate", "--rules", str(rules), "--structured", "--show-summary", "none",
+               "--output-format", "json", *[arg for path in files for arg in ("--data", str(path))]]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if not result.stdout.strip().startswith("["):
+        raise AuditToolMissing(f"cfn-guard failed ({result.returncode}): {result.stderr.strip()[:500]}")
+    report = ToolReport("cfn-guard (AWS Control Tower proactive rules)", f"cfn-guard {version}")
+    names = set()
+    templates = {path.resolve(): json.loads(path.read_text()) for path in files}
+    for outcome in json.loads(result.stdout):
+        names.update(outcome["compliant"])
+        names.update(outcome["not_applicable"])
+        report.passed += len(outcome["compliant"])
+        template = templates.get(Path(outcome["name"]).resolve())
+        for failure in outcome["not_compliant"]:
+            rule = failure["Rule"]["name"]
+            names.add(rule)
+            resources = sorted(set(RESOURCE_PATH.findall(json.dumps(failure)))) or [""]
+            for resource in resources:
+                metadata = (template or {}).get("Resources", {}).get(resource, {}).get("Metadata", {})
+                suppressed = rule in metadata.get("guard", {}).get("SuppressedRules", [])
+                label = _label(Path(outcome["name"]))
+                report.findings.append(Finding(
+                    "cfn-guard", rule, label, resource, _guard_message(failure),
+                    suppressed_because=_reason(rule, resource, label) if suppressed else None,
+                ))
+    report.rules = len(names)
+    return report
+
+
+def _guard_message(failure: dict) -> str:
+    text = json.dumps(failure)
+    match = re.search(r"\[(CT\.[A-Z0-9.]+)\]: ([^\\]+)", text)
+    return f"{match.group(1)}: {match.group(2).strip()}" if match else failure["Rule"]["name"]
+
+
+def _label(path: Path) -> str:
+    """`<system>/<env>/<file>`: templates of different environments share file names."""
+    return "/".join(path.resolve().parts[-3:])
+
+
+def _reason(rule: str, resource: str, label: str) -> str:
+    """The reason recorded in suppressions.yaml (a skip that is not recorded there says so)."""
+    from .suppressions import load
+
+    system, env, file_name = label.split("/")
+    for suppression in load():
+        if rule in suppression.rules and suppression.resource == resource and \
+                suppression.applies(f"{system}/{env}", file_name):
+            return suppression.reason
+    return "NOT IN suppressions.yaml"
+
+
+# ---- the whole audit --------------------------------------------------------------------------------
+
+def audit(env_dirs: list[Path], region: str = "eu-central-1") -> list[ToolReport]:
+    files = [path for env_dir in env_dirs for path in lint.template_files(env_dir)]
+    return [run_cfnlint(files, region), run_checkov(files), run_guard(files)]
+
+
+def summary_table(reports: list[ToolReport], templates: int) -> str:
+    lines = ["| tool | version | rules run | passed | failed | suppressed |", "|---|---|---|---|---|---|"]
+    for report in reports:
+        passed = f"{report.passed} templates clean of {templates}" if report.tool == "cfn-lint" else str(report.passed)
+        lines.append(f"| {report.tool} | {report.version} | {report.rules} | {passed} | {len(report.failed)} | "
+                     f"{len(report.suppressed)} |")
+    return "\n".join(lines)
+
+
+def suppression_table(reports: list[ToolReport]) -> str:
+    rows = {}
+    for report in reports:
+        for finding in report.suppressed:
+            rows.setdefault((finding.tool, finding.rule, finding.resource, finding.suppressed_because), set()).add(finding.file)
+    lines = ["| tool | rule | resource | files | reason |", "|---|---|---|---|---|"]
+    for (tool, rule, resource, reason), files in sorted(rows.items()):
+        lines.append(f"| {tool} | {rule} | {resource} | {len(files)} | {reason} |")
+    return "\n".join(lines)
+
+
+# ---- command line -----------------------------------------------------------------------------------
+
+SECURITY_FILE = "SECURITY.md"
+START, END = "<!-- audit:start -->", "<!-- audit:end -->"
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("audit", help="run cfn-lint, checkov and cfn-guard (Control Tower rules) on output/")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="system/env or system (default: all)")
+    parser.add_argument("--write-security-md", action="store_true",
+                        help="rewrite the figures in SECURITY.md from this run")
+    from .cli import add_common
+    add_common(parser)
+    parser.set_defaults(handler=command)
+
+
+def command(args) -> int:
+    from . import compiler
+
+    builds = compiler.compile_all(compiler.select(args.params, args.targets))
+    for build in builds:
+        compiler.write(build, args.output)
+    env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
+    try:
+        reports = audit(env_dirs, builds[0].spec.region)
+    except AuditToolMissing as error:
+        from .cli import UserError
+        raise UserError(str(error)) from None
+    templates = sum(len(lint.template_files(env_dir)) for env_dir in env_dirs)
+    print(summary_table(reports, templates))
+    for report in reports:
+        for finding in report.failed:
+            print(f"FAILED {finding.tool} {finding.rule} {finding.file} {finding.resource}: {finding.message}")
+    if args.write_security_md:
+        write_figures(Path(SECURITY_FILE), reports, templates, [build.target for build in builds])
+        print(f"figures written to {SECURITY_FILE}")
+    return 1 if any(report.failed for report in reports) else 0
+
+
+def figures(reports: list[ToolReport], templates: int, targets: list[str]) -> str:
+    return (f"Last run over {templates} templates of {', '.join(targets)} "
+            "(`python build.py audit --write-security-md`):\n\n"
+            + summary_table(reports, templates) + "\n\nSuppressed findings and their reasons "
+            "(from `templates/suppressions.yaml`):\n\n" + suppression_table(reports))
+
+
+def write_figures(path: Path, reports: list[ToolReport], templates: int, targets: list[str]) -> None:
+    text = path.read_text(encoding="utf-8")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    path.write_text(f"{head}{START}\n{figures(reports, templates, targets)}\n{END}{tail}", encoding="utf-8")
