@@ -156,7 +156,7 @@ def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
 
 def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     """Environment and secrets for what the service `connects_to`, merged under the spec's own values
-    (the spec wins on a name clash); returns (environment, secrets, extra secret ARNs for the role)."""
+    (the spec wins on a name clash); returns (environment, secrets by name, extra secret ARNs for the role)."""
     environment: dict = {}
     secrets: dict = {}
     secret_arns: list = []
@@ -165,7 +165,7 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
             endpoint = wiring.take("CacheEndpoint", "Redis primary endpoint", FromStack("Data", "CacheEndpoint"))
             token = wiring.take("CacheAuthSecretArn", "Redis AUTH token secret", FromStack("Data", "CacheAuthSecretArn"))
             environment.update(REDIS_HOST=Ref(endpoint), REDIS_PORT=str(cache.PORT), REDIS_TLS="true")
-            secrets["REDIS_AUTH_TOKEN"] = Ref(token)
+            secrets["REDIS_AUTH_TOKEN"] = ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref(token))
             secret_arns.append(Ref(token))
         elif target == "database":
             database.add_switch(wiring.template, spec, wiring.inputs)
@@ -173,7 +173,9 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
             secret = wiring.take("DatabaseSecretArn", "Database credentials secret", FromStack("Data", "DatabaseSecretArn"))
             environment.update(DATABASE_HOST=Ref(endpoint), DATABASE_PORT=str(database.PORT),
                                DATABASE_NAME=spec.database.database_name)
-            secrets["DATABASE_CREDENTIALS"] = If(database.CONDITION, Ref(secret), NoValue)
+            # present only while the database exists: the whole entry comes and goes with the switch
+            secrets["DATABASE_CREDENTIALS"] = If(
+                database.CONDITION, ecs.Secret(Name="DATABASE_CREDENTIALS", ValueFrom=Ref(secret)), NoValue)
             secret_arns.append(If(database.CONDITION, Ref(secret), NoValue))
         else:
             peer = spec.services[target]
@@ -181,20 +183,15 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     environment.update(service.environment)
     for variable, ref in service.secrets.items():
         if ref.ssm:
-            secrets[variable] = policies.ssm_parameter_arn(ref.ssm)
+            value = policies.ssm_parameter_arn(ref.ssm)
         else:
             value = policies.arn("secretsmanager", f"secret:{ref.secrets_manager}")
-            secrets[variable] = Sub("${Arn}:" + ref.json_key + "::", Arn=value) if ref.json_key else value
+            value = Sub("${Arn}:" + ref.json_key + "::", Arn=value) if ref.json_key else value
+        secrets[variable] = ecs.Secret(Name=variable, ValueFrom=value)
     return environment, secrets, secret_arns
 
 
 def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution_role, task_role, environment, secrets):
-    def secret(variable, value):
-        if isinstance(value, If):  # conditional secret: the whole entry comes and goes with the condition
-            condition, present, _ = value.data["Fn::If"]
-            return If(condition, ecs.Secret(Name=variable, ValueFrom=present), NoValue)
-        return ecs.Secret(Name=variable, ValueFrom=value)
-
     scratch = service.readonly_root_filesystem and service.writable_paths
     container = ecs.ContainerDefinition(
         Name=name,
@@ -202,7 +199,7 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         Essential=True,
         PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in [service.port, *service.extra_ports]],
         Environment=[ecs.Environment(Name=key, Value=value) for key, value in sorted(environment.items())],
-        Secrets=[secret(key, value) for key, value in sorted(secrets.items())],
+        Secrets=[secret for _, secret in sorted(secrets.items())],
         LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
             "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name}),
         Memory=service.memory,  # hard limit: the container is killed, not the host, when it leaks
