@@ -63,7 +63,7 @@ def run_cfnlint(files: list[Path], region: str) -> ToolReport:
     from cfnlint.core import get_rules
 
     report = ToolReport("cfn-lint", cfnlint.version.__version__)
-    report.rules = len(get_rules([], lint.IGNORE_CHECKS, lint.INCLUDE_CHECKS, False))
+    report.rules = len(get_rules([], list(lint.IGNORE_CHECKS), list(lint.INCLUDE_CHECKS), False))
     for path, found in lint.lint_files(files, region).items():
         if not found:
             report.passed += 1

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-INCLUDE_CHECKS = ["I3011", "I3013"]
-MANDATORY_CHECKS = ["I3011", "I3013", "W3011"]
-IGNORE_CHECKS = ["W3002"]
+INCLUDE_CHECKS = ("I3011", "I3013")
+MANDATORY_CHECKS = ("I3011", "I3013", "W3011")
+IGNORE_CHECKS = ("W3002",)
 
 
 def template_files(env_dir: Path) -> list[Path]:
@@ -25,8 +25,9 @@ def lint_files(paths: list[Path], region: str = "eu-central-1") -> dict[Path, li
     """Path -> findings as `RULE message (line)`; an empty list means clean."""
     from cfnlint.api import ManualArgs, lint  # imported here: cfn-lint is slow to import, `build` must not pay
 
-    config = ManualArgs(regions=[region], include_checks=INCLUDE_CHECKS, mandatory_checks=MANDATORY_CHECKS,
-                        ignore_checks=IGNORE_CHECKS)
+    # fresh lists each time: cfn-lint extends the lists it is given
+    config = ManualArgs(regions=[region], include_checks=list(INCLUDE_CHECKS),
+                        mandatory_checks=list(MANDATORY_CHECKS), ignore_checks=list(IGNORE_CHECKS))
     results = {}
     for path in paths:
         matches = lint(path.read_text(encoding="utf-8"), config=config)

@@ -51,6 +51,6 @@ def test_variants_lint_clean(tmp_path):
 
 def test_cfnlintrc_matches_the_api_configuration():
     config = yaml.safe_load((PROJECT / ".cfnlintrc").read_text())
-    assert config["include_checks"] == lint.INCLUDE_CHECKS
-    assert config["mandatory_checks"] == lint.MANDATORY_CHECKS
-    assert config["ignore_checks"] == lint.IGNORE_CHECKS
+    assert config["include_checks"] == list(lint.INCLUDE_CHECKS)
+    assert config["mandatory_checks"] == list(lint.MANDATORY_CHECKS)
+    assert config["ignore_checks"] == list(lint.IGNORE_CHECKS)
