@@ -84,8 +84,9 @@ def parser() -> argparse.ArgumentParser:
 def _command_modules() -> list:
     """Subcommands beyond `build`, each in its own module (imported lazily: `build` must stay fast)."""
     from . import audit
+    from . import deploy  # deploy, destroy, stack-policy
 
-    return [audit]
+    return [audit, deploy]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,7 @@ class LocalEndpoint:
 
         apply_patches()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=LOCAL_HOST, port=self.port, verbose=False)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]
@@ -199,13 +200,24 @@ def _stack_by_id(account_id: str, region: str, stack_id: str):
     return backend.stacks.get(stack_id) or backend.deleted_stacks.get(stack_id)
 
 
+_clock = {"last": None}
+
+
 def _event(stack, logical_id: str, physical_id: str | None, resource_type: str, status: str,
            reason: str | None = None) -> None:
+    from datetime import timedelta
+
     from moto.cloudformation.models import Event
 
-    stack.events.append(Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
-                              physical_resource_id=physical_id or "", resource_type=resource_type,
-                              resource_status=status, resource_status_reason=reason, resource_properties=None))
+    event = Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+                  physical_resource_id=physical_id or "", resource_type=resource_type,
+                  resource_status=status, resource_status_reason=reason, resource_properties=None)
+    # a millisecond apart at least (the API's resolution), so events of nested stacks sort into place
+    last = _clock["last"]
+    if last is not None and event.timestamp <= last + timedelta(milliseconds=1):
+        event.timestamp = last + timedelta(milliseconds=1)
+    _clock["last"] = event.timestamp
+    stack.events.append(event)
 
 
 def _stack_event(stack, status: str, reason: str | None = None) -> None:
