@@ -85,8 +85,9 @@ def _command_modules() -> list:
     """Subcommands beyond `build`, each in its own module (imported lazily: `build` must stay fast)."""
     from . import audit
     from . import deploy  # deploy, destroy, stack-policy
+    from . import diff
 
-    return [audit, deploy]
+    return [audit, deploy, diff]
 
 
 def main(argv: list[str] | None = None) -> int:
