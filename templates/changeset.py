@@ -238,6 +238,7 @@ class Outcome:
     ok: bool
     status: str
     failure: stack_events.Event | None = None
+    retained: list = field(default_factory=list)   # resources a rollback kept (DELETE_SKIPPED)
 
 
 def execute(cloudformation, plan: Plan, console: Console, poll: float, expected: int = 0) -> Outcome:
@@ -256,7 +257,10 @@ def execute(cloudformation, plan: Plan, console: Console, poll: float, expected:
                           plan.stack_name, stream, poll)
         stack = describe_stack(cloudformation, plan.stack_id or plan.stack_name)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
-    return Outcome(ok=ok, status=status, failure=None if ok else stack_events.first_failure(stream.events))
+    if ok:
+        return Outcome(ok=True, status=status)
+    retained = [event for event in stream.events if event.status == "DELETE_SKIPPED"]
+    return Outcome(ok=False, status=status, failure=stack_events.first_failure(stream.events), retained=retained)
 
 
 def outputs(cloudformation, stack_name: str) -> dict[str, str]:

@@ -400,7 +400,11 @@ def _report_failure(console: Console, stack_name: str, outcome: changeset.Outcom
     where = f"{failure.path} ({failure.resource_type}): {failure.reason}" if failure else "no failed resource reported"
     console(console.red(f"{stack_name}: deploy failed at {where}"))
     console(console.red(f"{stack_name} is {outcome.status}"
-                        + (": rolled back, nothing of this deploy remains" if "ROLLBACK_COMPLETE" in outcome.status else "")))
+                        + (": rolled back" if "ROLLBACK_COMPLETE" in outcome.status else "")))
+    if outcome.retained:
+        console(console.yellow(
+            "kept by DeletionPolicy during the rollback (a named one blocks the next deploy until it is deleted): "
+            + ", ".join(f"{event.path} ({event.physical_id})" for event in outcome.retained)))
 
 
 def _protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:

@@ -546,7 +546,7 @@ def _patch_stack() -> None:
         try:
             _create_resources(stack)
         except ResourceFailed as failure:
-            _delete_stack(backend, stack)
+            _delete_stack(backend, stack, create_rollback=True)
             raise ResourceFailed(parent_id or "", kwargs.get("LogicalId", resource_name),
                                  f"Embedded stack {stack_id} was not successfully created: The following resource(s) "
                                  f"failed to create: [{failure.logical_id}]. ", stack_id) from failure
@@ -581,7 +581,7 @@ def _create_resources(stack) -> None:
     except ResourceFailed as failure:
         _stack_event(stack, "ROLLBACK_IN_PROGRESS",
                      f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.")
-        _delete_resources(stack, list(reversed(stack._local_created)))
+        _delete_resources(stack, list(reversed(stack._local_created)), create_rollback=True)
         stack.output_map = stack._create_output_map()
         stack.output_map._output_json_map = {}
         _stack_event(stack, "ROLLBACK_COMPLETE")
@@ -590,8 +590,9 @@ def _create_resources(stack) -> None:
     _stack_event(stack, "CREATE_COMPLETE")
 
 
-def _delete_resources(stack, names: list[str], template: dict | None = None) -> None:
-    """Delete resources (in the given order) with events; DeletionPolicy Retain is honoured."""
+def _delete_resources(stack, names: list[str], template: dict | None = None, create_rollback: bool = False) -> None:
+    """Delete resources (in the given order) with events. DeletionPolicy Retain keeps a resource (also when a
+    failed create rolls back, as CloudFormation does); RetainExceptOnCreate keeps it except in that case."""
     resource_map = stack.resource_map
     resources = (template or {}).get("Resources") or resource_map._resource_json_map
     for name in names:
@@ -601,12 +602,13 @@ def _delete_resources(stack, names: list[str], template: dict | None = None) -> 
         if instance is None or isinstance(instance, (str, int, float, list)):
             continue
         physical = _physical_id(instance)
-        if resource_json.get("DeletionPolicy") == "Retain":
+        policy = resource_json.get("DeletionPolicy")
+        if policy == "Retain" or (policy == "RetainExceptOnCreate" and not create_rollback):
             _event(stack, name, physical, resource_type, "DELETE_SKIPPED")
         else:
             _event(stack, name, physical, resource_type, "DELETE_IN_PROGRESS")
             try:
-                _delete_instance(stack, instance, resource_json)
+                _delete_instance(stack, instance, resource_json, create_rollback)
             except Exception as error:  # noqa: BLE001
                 # moto cannot delete some types (route tables, attachments, ...) that real AWS deletes first,
                 # so their parents "still have dependencies": count it as deleted, as CloudFormation would.
@@ -615,23 +617,23 @@ def _delete_resources(stack, names: list[str], template: dict | None = None) -> 
         resource_map._parsed_resources.pop(name, None)
 
 
-def _delete_instance(stack, instance, resource_json: dict) -> None:
+def _delete_instance(stack, instance, resource_json: dict, create_rollback: bool = False) -> None:
     from moto.cloudformation.models import Stack
 
     if isinstance(instance, Stack):
-        _delete_stack(_backend(stack.account_id, stack.region_name), instance)
+        _delete_stack(_backend(stack.account_id, stack.region_name), instance, create_rollback)
         return
     stack.resource_map._delete_resource(instance, resource_json)
 
 
-def _delete_stack(backend, stack) -> None:
+def _delete_stack(backend, stack, create_rollback: bool = False) -> None:
     """Delete a stack's resources in reverse dependency order, with events; it moves to the deleted stacks."""
     if stack.stack_id in backend.deleted_stacks:
         return
     _stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
     resources = stack.resource_map._resource_json_map
     order = [name for name in reversed(dependency_order(resources)) if name in stack.resource_map._parsed_resources]
-    _delete_resources(stack, order)
+    _delete_resources(stack, order, create_rollback=create_rollback)
     backend.stacks.pop(stack.stack_id, None)
     backend.deleted_stacks[stack.stack_id] = stack
     for export in stack.exports:
@@ -804,7 +806,7 @@ def _rollback_update(stack, saved, added, replaced, modified, failure: ResourceF
         _event(stack, name, _physical_id(old), resource_type, "UPDATE_COMPLETE")
     _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
     resource_map._resource_json_map = new_template.get("Resources", {})
-    _delete_resources(stack, list(reversed(added)), new_template)
+    _delete_resources(stack, list(reversed(added)), new_template, create_rollback=True)
     for name, old in replaced.items():
         _delete_resources(stack, [name], new_template)
         resource_map._parsed_resources[name] = old
@@ -899,6 +901,10 @@ def _patch_backend() -> None:
                 failed = True
         for item in [change_set, *getattr(change_set, "nested_change_sets", [])]:
             item.execution_status = "EXECUTE_FAILED" if failed else "EXECUTE_COMPLETE"
+        # CloudFormation deletes a stack's change sets once one of them has been executed
+        for change_set_id, item in list(self.change_sets.items()):
+            if item.stack_id == stack.stack_id or getattr(item, "root_change_set_id", None) == change_set.change_set_id:
+                del self.change_sets[change_set_id]
         for export in stack.exports if not failed else []:
             self.exports[export.name] = export
 
@@ -954,6 +960,14 @@ def _patch_responses() -> None:
         return ActionResult({"StackId": stack.stack_id})
 
     Response.update_termination_protection = update_termination_protection
+
+    def list_change_sets(self):
+        name = self._get_param("StackName")
+        summaries = [item for item in self.cloudformation_backend.list_change_sets()
+                     if name in (item.stack_name, item.stack_id) and not getattr(item, "parent_change_set_id", None)]
+        return ActionResult({"Summaries": summaries})
+
+    Response.list_change_sets = list_change_sets
 
 
 def _parameter_values(template_dict: dict, given: dict) -> dict[str, str]:

@@ -1,0 +1,301 @@
+"""`build.py deploy` / `destroy` end to end against the local CloudFormation endpoint (127.0.0.1 only):
+first deploy, update, no-op redeploy, failing deploys (rolled back), the stateful-replacement gate,
+production protection, destroy, and the self-contained `--local` flow."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from templates import deploy as deploy_module
+from templates.cli import main
+
+from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy  # noqa: F401
+
+ACTIVE = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS",
+          "CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_FAILED"]
+
+
+@pytest.fixture
+def run(local_endpoint, tmp_path, capsys):
+    """Run `build.py <command> TARGET ... --endpoint-url <local>`; returns (exit code, stdout + stderr)."""
+
+    def invoke(command: str, target: str, *extra: str, params: Path | None = None) -> tuple[int, str]:
+        argv = [command, target, "--endpoint-url", local_endpoint.url, "--poll", "0.05",
+                "--params", str(params or Path("params").resolve())]
+        if command != "destroy":
+            argv += ["--output", str(tmp_path / "output")]
+        code = main(argv + list(extra))
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return invoke
+
+
+def stack(aws, name: str) -> dict:
+    return aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+
+
+def active_stacks(aws) -> dict[str, str]:
+    summaries = aws("cloudformation").list_stacks(StackStatusFilter=ACTIVE)["StackSummaries"]
+    return {summary["StackName"]: summary["StackStatus"] for summary in summaries}
+
+
+def service_images(aws) -> list[str]:
+    ecs = aws("ecs")
+    images = []
+    for cluster in ecs.list_clusters()["clusterArns"]:
+        for service in ecs.list_services(cluster=cluster)["serviceArns"]:
+            definition = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
+            task = ecs.describe_task_definition(taskDefinition=definition)["taskDefinition"]
+            images += [container["image"] for container in task["containerDefinitions"]]
+    return images
+
+
+def test_first_deploy_creates_bootstrap_then_environment_and_prints_outputs(run, aws, hosted_zone):
+    # GIVEN an empty account that has the bet2wealth.co hosted zone
+    # WHEN bet2wealth/dev is deployed
+    code, out = run("deploy", "bet2wealth/dev", "--yes")
+    # THEN the bootstrap stack came first, then the environment with every nested stack, outputs printed
+    assert code == 0, out
+    assert out.index("bet2wealth-dev-bootstrap: CREATE_COMPLETE") < out.index("bet2wealth-dev: CREATE_COMPLETE")
+    stacks = active_stacks(aws)
+    assert stacks.pop("bet2wealth-dev") == "CREATE_COMPLETE"
+    assert stacks.pop("bet2wealth-dev-bootstrap") == "CREATE_COMPLETE"
+    assert len(stacks) == 6 and set(stacks.values()) == {"CREATE_COMPLETE"}, stacks
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in stack(aws, "bet2wealth-dev")["Outputs"]}
+    assert outputs["BaseUrl"] == "https://api.dev.bet2wealth.co"
+    assert re.search(r"LoadBalancerDnsName\s+\S+\.elb\.amazonaws\.com", out)
+    assert "ServiceBackendUrl" in out and outputs["VpcId"].startswith("vpc-")
+    # AND the hosted zone was looked up by name, not given
+    assert f"HostedZoneId: {hosted_zone} (bet2wealth.co)" in out
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack(aws, "bet2wealth-dev")["Parameters"]}
+    assert parameters["HostedZoneId"] == hosted_zone
+
+
+def test_first_deploy_prints_the_change_set_and_progress(run, hosted_zone):
+    # WHEN a new environment is deployed
+    code, out = run("deploy", "bet2wealth/dev", "--yes")
+    # THEN it listed what it adds, then streamed events with a running count up to every resource
+    assert code == 0, out
+    assert "bet2wealth-dev (new stack): 6 to add, 0 to modify, 0 to replace, 0 to remove" in out
+    assert re.search(r"\+ ServiceBackend\s+AWS::CloudFormation::Stack\s+\(\d+ resources\)", out)
+    counts = re.findall(r"\[\s*(\d+)/(\d+)\s*\] ServiceBackend/Service\s+CREATE_COMPLETE", out)
+    assert counts and int(counts[0][0]) <= int(counts[0][1])
+    assert re.search(r"\[\s*(\d+)/\1\s*\] bet2wealth-dev\s+CREATE_COMPLETE", out)
+
+
+def test_templates_are_uploaded_under_content_addressed_keys(run, aws, hosted_zone):
+    # GIVEN a deployed environment
+    run("deploy", "bet2wealth/dev", "--yes")
+    bucket = next(o["OutputValue"] for o in stack(aws, "bet2wealth-dev-bootstrap")["Outputs"]
+                  if o["OutputKey"] == "ArtifactsBucketName")
+    keys = [item["Key"] for item in aws("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    # THEN every template (root + 6 nested) sits under <stack>/<sha256>.template
+    assert len(keys) == 7 and all(re.fullmatch(r"bet2wealth-dev/[0-9a-f]{64}\.template", key) for key in keys)
+    # WHEN it is deployed again unchanged
+    code, out = run("deploy", "bet2wealth/dev", "--yes")
+    # THEN nothing new is uploaded
+    assert code == 0 and "(0 new, 7 unchanged)" in out
+    assert len(aws("s3").list_objects_v2(Bucket=bucket)["Contents"]) == 7
+
+
+def test_redeploy_without_changes_is_no_changes_and_exit_0(run, aws, hosted_zone):
+    # GIVEN a deployed environment
+    run("deploy", "bet2wealth/dev", "--yes")
+    before = stack(aws, "bet2wealth-dev")
+    # WHEN the same environment is deployed again
+    code, out = run("deploy", "bet2wealth/dev", "--yes")
+    # THEN both stacks report "no changes", exit 0, no change set is left behind and the stack is untouched
+    assert code == 0, out
+    assert "bet2wealth-dev-bootstrap: no changes" in out and "bet2wealth-dev: no changes" in out
+    assert aws("cloudformation").list_change_sets(StackName="bet2wealth-dev")["Summaries"] == []
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == before["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_new_image_updates_only_the_service_and_keeps_other_parameters(run, aws, hosted_zone):
+    # GIVEN bet2wealth/dev deployed with 3 tasks
+    run("deploy", "bet2wealth/dev", "--yes", "--param", "BackendDesiredCount=3")
+    # WHEN CI deploys a new image by URI (seed 002's flow)
+    uri = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/bet2wealth-backend-dev:2f1c9e0"
+    code, out = run("deploy", "bet2wealth/dev", "--yes", "--image", f"backend={uri}")
+    # THEN the change set showed the service stack modified and its task definition replaced
+    assert code == 0, out
+    assert "bet2wealth-dev (update): 0 to add, 1 to modify, 1 to replace, 0 to remove" in out
+    assert re.search(r"~ ServiceBackend\s+AWS::CloudFormation::Stack\s+\(nested stack", out)
+    assert re.search(r"± TaskDefinition\s+AWS::ECS::TaskDefinition\s+\[ContainerDefinitions\*\]", out)
+    # AND the stack is updated, the service runs the new image, and the desired count kept its value
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == "UPDATE_COMPLETE"
+    assert service_images(aws) == [uri]
+    assert "BackendDesiredCount = 3 (current value)" in out
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack(aws, "bet2wealth-dev")["Parameters"]}
+    assert parameters["BackendImageTag"] == "2f1c9e0" and str(parameters["BackendDesiredCount"]) == "3"
+
+
+def test_rejected_parameter_fails_before_anything_changes(run, aws, hosted_zone):
+    # GIVEN a deployed environment
+    run("deploy", "bet2wealth/dev", "--yes")
+    # WHEN a deploy passes a value the template rejects (MaxValue 1000)
+    code, out = run("deploy", "bet2wealth/dev", "--yes", "--param", "BackendDesiredCount=5000")
+    # THEN CloudFormation's reason is printed, exit 1, and the stack is as it was
+    assert code == 1
+    assert "Parameter 'BackendDesiredCount' must be a number not greater than 1000" in out
+    assert "Traceback" not in out
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_failed_first_deploy_names_the_failing_resource_and_is_rolled_back(run, aws, hosted_zone):
+    # GIVEN a log group the service stack wants to create already exists (made outside CloudFormation)
+    aws("logs").create_log_group(logGroupName="/ecs/backend-logs-dev")
+    # WHEN bet2wealth/dev is deployed
+    code, out = run("deploy", "bet2wealth/dev", "--yes")
+    # THEN the first failing resource and its reason are reported, exit 1
+    assert code == 1
+    assert re.search(r"deploy failed at ServiceBackend/LogGroup \(AWS::Logs::LogGroup\): .*already exists", out), out
+    # AND the stack is rolled back: nothing of this deploy remains but the empty ROLLBACK_COMPLETE stack and
+    # what DeletionPolicy Retain keeps, which is listed
+    assert "bet2wealth-dev is ROLLBACK_COMPLETE: rolled back" in out
+    assert re.search(r"kept by DeletionPolicy during the rollback .*Network/FlowLogGroup", out), out
+    stacks = active_stacks(aws)
+    assert stacks == {"bet2wealth-dev": "ROLLBACK_COMPLETE", "bet2wealth-dev-bootstrap": "CREATE_COMPLETE"}
+
+
+def test_deploy_after_a_failed_first_deploy_starts_over(run, aws, hosted_zone):
+    # GIVEN a first deploy that failed and rolled back
+    aws("logs").create_log_group(logGroupName="/ecs/backend-logs-dev")
+    assert run("deploy", "bet2wealth/dev", "--yes")[0] == 1
+    # WHEN the cause is removed, and so is what the rollback kept (named log groups would collide: the output
+    # lists them), and it is deployed again
+    logs = aws("logs")
+    for group in logs.describe_log_groups()["logGroups"]:
+        logs.delete_log_group(logGroupName=group["logGroupName"])
+    code, out = run("deploy", "bet2wealth/dev", "--yes")
+    # THEN the rolled-back stack is deleted and created anew
+    assert code == 0, out
+    assert "bet2wealth-dev is ROLLBACK_COMPLETE (nothing deployed in it): deleting it to start over" in out
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == "CREATE_COMPLETE"
+
+
+def _rename_log_group(params: Path, new_name: str) -> None:
+    spec = params / "bet2wealth" / "dev.yaml"
+    spec.write_text(spec.read_text().replace("log_group: /ecs/backend-logs-dev", f"log_group: {new_name}"))
+
+
+def test_replacing_a_stateful_resource_is_refused_without_allow_replace(run, aws, hosted_zone, params_copy):
+    # GIVEN a deployed environment
+    run("deploy", "bet2wealth/dev", "--yes", params=params_copy)
+    # WHEN the spec renames the service's log group (a new log group replaces the old one and its logs)
+    _rename_log_group(params_copy, "/ecs/backend-dev")
+    code, out = run("deploy", "bet2wealth/dev", "--yes", params=params_copy)
+    # THEN the replacement is highlighted, the deploy refused (exit 1), its change set deleted, nothing changed
+    assert code == 1
+    assert re.search(r"± LogGroup\s+AWS::Logs::LogGroup.*REPLACES A STATEFUL RESOURCE", out), out
+    assert "refusing to replace stateful resources: ServiceBackend/LogGroup (AWS::Logs::LogGroup)" in out
+    assert aws("cloudformation").list_change_sets(StackName="bet2wealth-dev")["Summaries"] == []
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == "CREATE_COMPLETE"
+    groups = [g["logGroupName"] for g in aws("logs").describe_log_groups(logGroupNamePrefix="/ecs/")["logGroups"]]
+    assert groups == ["/ecs/backend-logs-dev"]
+
+
+def test_allowed_replacement_that_fails_rolls_the_update_back(run, aws, hosted_zone, params_copy):
+    # GIVEN a deployed environment, and a log group that already has the name the spec will switch to
+    run("deploy", "bet2wealth/dev", "--yes", params=params_copy)
+    images_before = service_images(aws)
+    aws("logs").create_log_group(logGroupName="/ecs/backend-dev")
+    # WHEN the renamed log group (with a new image) is deployed with --allow-replace
+    _rename_log_group(params_copy, "/ecs/backend-dev")
+    code, out = run("deploy", "bet2wealth/dev", "--yes", "--allow-replace", "--image", "backend=v2",
+                    params=params_copy)
+    # THEN the failing resource is named, and the stack is back where it was (old image, old parameters)
+    assert code == 1
+    assert re.search(r"deploy failed at ServiceBackend/LogGroup \(AWS::Logs::LogGroup\): .*already exists", out), out
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert service_images(aws) == images_before
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack(aws, "bet2wealth-dev")["Parameters"]}
+    assert parameters["BackendImageTag"] == "latest"
+
+
+def test_declining_the_prompt_deletes_the_change_set(run, aws, hosted_zone, monkeypatch):
+    # GIVEN an operator who answers "no"
+    questions = []
+    monkeypatch.setattr(deploy_module, "confirm", lambda question: questions.append(question) or False)
+    # WHEN a new environment is deployed without --yes
+    code, out = run("deploy", "vanity-market/preprod")
+    # THEN it asked once, exit 1, and no stack exists (not even the empty one a change set makes)
+    assert code == 1 and len(questions) == 1 and "cancelled" in out
+    assert active_stacks(aws) == {}
+
+
+def test_production_deploy_turns_on_termination_protection_and_stack_policies(run, aws, hosted_zone):
+    # WHEN the production environment is deployed
+    code, out = run("deploy", "bet2wealth/production", "--yes")
+    assert code == 0, out
+    cloudformation = aws("cloudformation")
+    # THEN the root and bootstrap stacks are protected from deletion
+    assert stack(aws, "bet2wealth-production")["EnableTerminationProtection"] is True
+    assert stack(aws, "bet2wealth-production-bootstrap")["EnableTerminationProtection"] is True
+    # AND the stack policies deny replacing or deleting stateful resources, at every level
+    root_policy = json.loads(cloudformation.get_stack_policy(StackName="bet2wealth-production")["StackPolicyBody"])
+    deny = next(s for s in root_policy["Statement"] if s["Effect"] == "Deny")
+    assert deny["Action"] == ["Update:Replace", "Update:Delete"]
+    assert {"LogicalResourceId/Data", "LogicalResourceId/ServiceBackend"} <= set(deny["Resource"])
+    data = next(s["PhysicalResourceId"] for s in cloudformation.list_stack_resources(
+        StackName="bet2wealth-production")["StackResourceSummaries"] if s["LogicalResourceId"] == "Data")
+    data_policy = json.loads(cloudformation.get_stack_policy(StackName=data)["StackPolicyBody"])
+    assert "LogicalResourceId/CacheReplicationGroup" in next(
+        s for s in data_policy["Statement"] if s["Effect"] == "Deny")["Resource"]
+    bootstrap_policy = json.loads(cloudformation.get_stack_policy(StackName="bet2wealth-production-bootstrap")["StackPolicyBody"])
+    assert "LogicalResourceId/ArtifactsBucket" in bootstrap_policy["Statement"][1]["Resource"]
+
+
+def test_destroy_refuses_production_without_force(run):
+    # WHEN production is destroyed without --force
+    code, out = run("destroy", "bet2wealth/production", "--yes")
+    # THEN it is refused before anything is contacted, as a user error
+    assert code == 2
+    assert "bet2wealth/production is a production environment: refusing to destroy it without --force" in out
+
+
+def test_destroy_with_force_removes_a_protected_production_stack(run, aws, hosted_zone):
+    # GIVEN a deployed production environment (termination protection on)
+    assert run("deploy", "bet2wealth/production", "--yes")[0] == 0
+    # WHEN it is destroyed with --force
+    code, out = run("destroy", "bet2wealth/production", "--yes", "--force")
+    # THEN protection is turned off and the stack deleted; the bootstrap stack stays
+    assert code == 0, out
+    assert "termination protection turned off (--force)" in out
+    assert active_stacks(aws) == {"bet2wealth-production-bootstrap": "CREATE_COMPLETE"}
+
+
+def test_destroy_deletes_the_environment_and_keeps_retained_resources(run, aws, hosted_zone):
+    # GIVEN a deployed environment
+    run("deploy", "bet2wealth/dev", "--yes")
+    # WHEN it is destroyed together with its bootstrap stack
+    code, out = run("destroy", "bet2wealth/dev", "--yes", "--include-bootstrap")
+    # THEN no stack is left, and what DeletionPolicy keeps (the artifacts bucket) still exists
+    assert code == 0, out
+    assert active_stacks(aws) == {}
+    assert "bet2wealth-dev: DELETE_COMPLETE" in out and "bet2wealth-dev-bootstrap: DELETE_COMPLETE" in out
+    assert re.search(r"kept by their DeletionPolicy: .*ArtifactsBucket \(retain\)", out)
+    buckets = [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
+    assert any(name.startswith("bet2wealth-dev-bootstrap-artifactsbucket") for name in buckets)
+
+
+def test_destroy_of_an_absent_environment_is_a_no_op(run):
+    code, out = run("destroy", "vanity-market/preprod", "--yes")
+    assert code == 0 and "nothing to destroy" in out
+
+
+def test_local_flow_needs_no_account(local_endpoint, tmp_path, capsys):
+    # GIVEN no endpoint and no AWS account, only --local
+    # WHEN vanity-market/preprod is deployed with --local
+    code = main(["deploy", "vanity-market/preprod", "--local", "--yes", "--output", str(tmp_path / "output")])
+    out = capsys.readouterr().out
+    # THEN an embedded endpoint on 127.0.0.1 took the whole flow and the outputs were printed
+    assert code == 0, out
+    assert re.search(r"-> local endpoint http://127\.0\.0\.1:\d+ \(embedded", out)
+    assert "vanity-market-preprod: CREATE_COMPLETE" in out
+    assert re.search(r"BaseUrl\s+http://\S+\.elb\.amazonaws\.com", out)
+    assert "docker push" in out
