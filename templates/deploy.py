@@ -48,6 +48,9 @@ def add_parser(subparsers) -> None:
     deploy.add_argument("-y", "--yes", action="store_true", help="execute without asking (CI)")
     deploy.add_argument("--allow-replace", action="store_true",
                         help="allow a change set that replaces stateful resources (databases, buckets, logs, ...)")
+    deploy.add_argument("--bootstrap-only", action="store_true",
+                        help="deploy only the bootstrap stack (artifacts bucket, ECR repositories), e.g. before the "
+                             "first image push")
     _add_target_options(deploy)
     add_common(deploy)
     deploy.set_defaults(handler=deploy_command)
@@ -72,7 +75,8 @@ def add_parser(subparsers) -> None:
     policy.add_argument("target", metavar="SYSTEM/ENV")
     policy.add_argument("--stack", default="", metavar="PATH",
                         help="a nested stack's logical ID (e.g. Data), 'bootstrap', or empty for the root")
-    add_common(policy)
+    policy.add_argument("--params", type=Path, default=Path("params"), metavar="DIR",
+                        help="folder of <system>/<env>.yaml spec files (default: params)")
     policy.set_defaults(handler=stack_policy_command)
 
 
@@ -138,7 +142,14 @@ def _check_endpoint(url: str) -> str:
 def connect(args, region: str):
     """The target of this run; with --local, an embedded endpoint that lives as long as the block."""
     if getattr(args, "local", False):
-        from .local_endpoint import LocalEndpoint
+        try:
+            from .local_endpoint import LocalEndpoint
+            import moto.server  # noqa: F401
+        except ImportError as error:
+            from .cli import UserError
+
+            raise UserError(f"--local needs moto in server mode ({error.name} is missing): "
+                            f"pip install 'moto[server]' (./run setup installs it)") from error
 
         with LocalEndpoint() as endpoint:
             yield Aws(region, endpoint.url, local=True)
@@ -270,13 +281,16 @@ def _reported(handler):
 
 @_reported
 def deploy_command(args) -> int:
+    if args.endpoint_url:
+        _check_endpoint(args.endpoint_url)
     environment = load_environment(args.params, args.target, args.output)
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
     manifest = environment.manifest
     with connect(args, args.region or manifest["region"]) as aws:
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
-        options = DeployOptions(yes=args.yes, allow_replace=args.allow_replace, poll=poll)
+        options = DeployOptions(yes=args.yes, allow_replace=args.allow_replace, poll=poll,
+                                bootstrap_only=args.bootstrap_only)
         if aws.local and manifest.get("hosted_zone"):
             _seed_hosted_zone(aws, manifest["hosted_zone"], console)
         return deploy(aws, environment, overrides, options, console)
@@ -287,6 +301,7 @@ class DeployOptions:
     yes: bool = False
     allow_replace: bool = False
     poll: float = DEFAULT_POLL
+    bootstrap_only: bool = False
 
 
 def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], options: DeployOptions,
@@ -307,6 +322,9 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     if code:
         return code
     bootstrap_outputs = changeset.outputs(cloudformation, bootstrap.name)
+    if options.bootstrap_only:
+        print_outputs(console, {}, bootstrap_outputs)
+        return 0
     bucket = bootstrap_outputs.get("ArtifactsBucketName")
     if not bucket:
         raise DeployError(f"{bootstrap.name} has no ArtifactsBucketName output")
@@ -345,7 +363,8 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     request = StackRequest(name=manifest["stack_name"], template_url=packaged.root_url, parameters=values, keep=keep,
                            tags=tags, nested=True,
                            expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()))
-    policies = stack_policy.environment_policies(folder, manifest["root_template"]) if production else None
+    policies = (stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest["root_template"])
+                if production else None)
     code = deploy_stack(cloudformation, request, options, console, policies=policies, nested_sizes=sizes)
     if code:
         return code
@@ -451,12 +470,11 @@ def print_outputs(console: Console, outputs: dict[str, str], bootstrap: dict[str
     ordered = [key for key in first if key in outputs] + sorted(
         key for key in outputs if key not in first and key.endswith("Url")) + sorted(
         key for key in outputs if key not in first and not key.endswith("Url"))
-    if not ordered:
-        return
-    console(console.bold("outputs:"))
-    width = max(len(key) for key in ordered)
-    for key in ordered:
-        console(f"  {key:<{width}}  {outputs[key]}")
+    if ordered:
+        console(console.bold("outputs:"))
+        width = max(len(key) for key in ordered)
+        for key in ordered:
+            console(f"  {key:<{width}}  {outputs[key]}")
     repositories = {key: value for key, value in sorted((bootstrap or {}).items()) if key.endswith("RepositoryUri")}
     if repositories:
         console(console.bold("images: docker push <uri>:TAG, then deploy --image SERVICE=TAG"))
@@ -481,6 +499,8 @@ def _seed_hosted_zone(aws: Aws, zone_name: str, console: Console) -> None:
 def destroy_command(args) -> int:
     from .cli import UserError
 
+    if args.endpoint_url:
+        _check_endpoint(args.endpoint_url)
     environment = load_environment(args.params, args.target, None)
     manifest = environment.manifest
     if manifest["production"] and not args.force:
@@ -561,12 +581,13 @@ def _delete(cloudformation, stack_name: str, console: Console, poll: float, stac
 def stack_policy_command(args) -> int:
     from .cli import UserError
 
-    environment = load_environment(args.params, args.target, args.output)
+    environment = load_environment(args.params, args.target, None)
     manifest = environment.manifest
+    files = environment.build.files
     if args.stack == "bootstrap":
-        document = stack_policy.policy(json.loads(environment.build.files[manifest["bootstrap_template"]]))
+        document = stack_policy.policy(json.loads(files[manifest["bootstrap_template"]]))
     else:
-        policies = stack_policy.environment_policies(environment.folder, manifest["root_template"])
+        policies = stack_policy.environment_policies(lambda name: json.loads(files[name]), manifest["root_template"])
         path = tuple(part for part in args.stack.split("/") if part)
         if path not in policies:
             raise UserError(f"--stack {args.stack!r}: no such stack; choose from: "

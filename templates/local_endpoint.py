@@ -1216,3 +1216,29 @@ def _static_value(value: Any, values: dict[str, str], live: dict, changing: set[
     if isinstance(value, (dict, list)):
         return _Unknown(json.dumps(value, sort_keys=True))
     return _as_parameter_value(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m templates.local_endpoint [--port N]`: serve until Ctrl-C, for the plain AWS CLI commands."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m templates.local_endpoint",
+                                     description="A local CloudFormation endpoint (patched moto) on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (0: any free port; default 5000)")
+    args = parser.parse_args(argv)
+    with LocalEndpoint(args.port) as endpoint:
+        print(f"local endpoint on {endpoint.url}; in another shell:\n"
+              f"  export AWS_ENDPOINT_URL={endpoint.url} AWS_ENDPOINT_URL_S3={endpoint.s3_url}\n"
+              f"  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-central-1\n"
+              f"or: python build.py deploy SYSTEM/ENV --endpoint-url {endpoint.url}\n"
+              f"Ctrl-C stops it (everything in it is gone then).", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -56,17 +56,17 @@ def policy(template: dict, nested: dict[str, dict] | None = None) -> dict:
     return {"Statement": statements}
 
 
-def environment_policies(folder: Path, root_file: str) -> dict[tuple[str, ...], dict]:
+def environment_policies(read, root_file: str) -> dict[tuple[str, ...], dict]:
     """A policy for the root (key `()`) and for every nested stack (key: its logical ID path) of an
-    environment built into `folder`, where nested TemplateURLs are file names beside the root."""
+    environment; `read(file_name)` returns a template as a dict (nested TemplateURLs are file names)."""
     templates: dict[str, dict] = {}
 
     def load(file_name: str) -> dict:
         if file_name not in templates:
-            templates[file_name] = json.loads((folder / file_name).read_text())
+            templates[file_name] = read(file_name)
             for resource in (templates[file_name].get("Resources") or {}).values():
                 url = (resource.get("Properties") or {}).get("TemplateURL")
-                if resource.get("Type") == STACK_TYPE and isinstance(url, str) and (folder / url).is_file():
+                if resource.get("Type") == STACK_TYPE and isinstance(url, str) and "://" not in url:
                     load(url)
         return templates[file_name]
 
@@ -82,3 +82,7 @@ def environment_policies(folder: Path, root_file: str) -> dict[tuple[str, ...], 
 
     walk(root_file, ())
     return policies
+
+
+def folder_reader(folder: Path):
+    return lambda file_name: json.loads((folder / file_name).read_text())
