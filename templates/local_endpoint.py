@@ -266,8 +266,44 @@ def _certificate(properties: dict, account_id: str, region: str) -> str:
         properties.get("DomainName", "example.com"), None, properties.get("SubjectAlternativeNames") or [], [])
 
 
+def _bucket_policy(properties: dict, account_id: str, region: str) -> str:
+    """Attach the policy to the bucket in moto, so it can be read back (GetBucketPolicy)."""
+    from moto.s3.models import s3_backends
+
+    s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], json.dumps(properties["PolicyDocument"]).encode())
+    return f"arn:aws:s3:::{properties['Bucket']}"
+
+
 # Types whose stand-in also creates the real thing in moto, because other moto models look it up.
-_BACKING = {"AWS::CertificateManager::Certificate": _certificate}
+_BACKING = {"AWS::CertificateManager::Certificate": _certificate, "AWS::S3::BucketPolicy": _bucket_policy}
+
+
+def _bucket_settings(instance: Any, properties: dict) -> None:
+    """What moto's S3 bucket model leaves out of CloudFormation: versioning, public access block, lifecycle."""
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[instance.account_id]["aws"]
+    name = instance.name
+    if "VersioningConfiguration" in properties:
+        backend.put_bucket_versioning(name, properties["VersioningConfiguration"].get("Status", "Suspended"))
+    if "PublicAccessBlockConfiguration" in properties:
+        backend.put_public_access_block(name, properties["PublicAccessBlockConfiguration"])
+    rules = (properties.get("LifecycleConfiguration") or {}).get("Rules") or []
+    if rules:
+        converted = []
+        for rule in rules:
+            item = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled"), "Filter": {"Prefix": rule.get("Prefix", "")}}
+            for key in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
+                if key in rule:
+                    item[key] = {k: str(v) for k, v in rule[key].items()}
+            if "ExpirationInDays" in rule:
+                item["Expiration"] = {"Days": str(rule["ExpirationInDays"])}
+            converted.append(item)
+        backend.put_bucket_lifecycle(name, converted)
+
+
+# Applied after moto created a resource of the type, with its resolved properties.
+_AFTER_CREATE = {"AWS::S3::Bucket": _bucket_settings}
 
 
 def stand_in_class(resource_type: str) -> type:
@@ -432,6 +468,8 @@ def _patch_parsing() -> None:
                 instance = _create_stand_in(logical_id, resource_json, resources_map, account_id, region_name)
             if instance is not None:
                 instance._local_json = clean_json(copy.deepcopy(resource_json), resources_map)
+                if resource_type in _AFTER_CREATE:
+                    _AFTER_CREATE[resource_type](instance, instance._local_json.get("Properties", {}))
         except ResourceFailed as failure:
             if stack is not None and (failure.stack_id, failure.logical_id) == (stack.stack_id, logical_id):
                 _event(stack, logical_id, failure.physical_id, resource_type, "CREATE_FAILED", failure.reason)

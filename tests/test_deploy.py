@@ -75,6 +75,34 @@ def test_first_deploy_creates_bootstrap_then_environment_and_prints_outputs(run,
     assert parameters["HostedZoneId"] == hosted_zone
 
 
+def test_bootstrap_only_makes_a_safe_artifacts_bucket_and_the_repositories(run, aws):
+    # WHEN only the bootstrap stack is deployed (before any image exists)
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--bootstrap-only")
+    assert code == 0, out
+    assert list(active_stacks(aws)) == ["vanity-market-preprod-bootstrap"]
+    # THEN the artifacts bucket is versioned, encrypted, closed to the public, TLS-only, with old versions expiring
+    s3 = aws("s3")
+    bucket = next(o["OutputValue"] for o in stack(aws, "vanity-market-preprod-bootstrap")["Outputs"]
+                  if o["OutputKey"] == "ArtifactsBucketName")
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert set(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()) == {True}
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert any(statement["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(statement)
+               for statement in policy["Statement"])
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert any("NoncurrentVersionExpiration" in rule for rule in lifecycle)
+    # AND the ECR repositories exist, so images can be pushed before the services are deployed
+    repositories = {r["repositoryName"] for r in aws("ecr").describe_repositories()["repositories"]}
+    assert repositories == {"backend", "yagna"}
+    assert re.search(r"BackendRepositoryUri\s+\S+\.dkr\.ecr\.eu-central-1\.amazonaws\.com/backend", out)
+    # AND the deployed template retains the bucket when the stack is deleted
+    body = aws("cloudformation").get_template(StackName="vanity-market-preprod-bootstrap")["TemplateBody"]
+    body = json.loads(body) if isinstance(body, str) else body
+    assert body["Resources"]["ArtifactsBucket"]["DeletionPolicy"] == "Retain"
+
+
 def test_first_deploy_prints_the_change_set_and_progress(run, hosted_zone):
     # WHEN a new environment is deployed
     code, out = run("deploy", "bet2wealth/dev", "--yes")
