@@ -266,16 +266,9 @@ def _certificate(properties: dict, account_id: str, region: str) -> str:
         properties.get("DomainName", "example.com"), None, properties.get("SubjectAlternativeNames") or [], [])
 
 
-def _bucket_policy(properties: dict, account_id: str, region: str) -> str:
-    """Attach the policy to the bucket in moto, so it can be read back (GetBucketPolicy)."""
-    from moto.s3.models import s3_backends
-
-    s3_backends[account_id]["aws"].put_bucket_policy(properties["Bucket"], json.dumps(properties["PolicyDocument"]).encode())
-    return f"arn:aws:s3:::{properties['Bucket']}"
-
-
 # Types whose stand-in also creates the real thing in moto, because other moto models look it up.
-_BACKING = {"AWS::CertificateManager::Certificate": _certificate, "AWS::S3::BucketPolicy": _bucket_policy}
+# (Not S3 bucket policies: moto enforces them ignoring Conditions, so a TLS-only Deny would deny everything.)
+_BACKING = {"AWS::CertificateManager::Certificate": _certificate}
 
 
 def _bucket_settings(instance: Any, properties: dict) -> None:

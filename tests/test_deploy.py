@@ -88,18 +88,18 @@ def test_bootstrap_only_makes_a_safe_artifacts_bucket_and_the_repositories(run, 
     rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     assert set(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values()) == {True}
-    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-    assert any(statement["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(statement)
-               for statement in policy["Statement"])
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert any("NoncurrentVersionExpiration" in rule for rule in lifecycle)
     # AND the ECR repositories exist, so images can be pushed before the services are deployed
     repositories = {r["repositoryName"] for r in aws("ecr").describe_repositories()["repositories"]}
     assert repositories == {"backend", "yagna"}
     assert re.search(r"BackendRepositoryUri\s+\S+\.dkr\.ecr\.eu-central-1\.amazonaws\.com/backend", out)
-    # AND the deployed template retains the bucket when the stack is deleted
+    # AND the deployed template makes the bucket TLS-only (the local endpoint stores, not enforces, bucket
+    # policies) and retains it when the stack is deleted
     body = aws("cloudformation").get_template(StackName="vanity-market-preprod-bootstrap")["TemplateBody"]
     body = json.loads(body) if isinstance(body, str) else body
+    statements = body["Resources"]["ArtifactsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements)
     assert body["Resources"]["ArtifactsBucket"]["DeletionPolicy"] == "Retain"
 
 
