@@ -256,6 +256,7 @@ _ARN_REF = {"AWS::CertificateManager::Certificate", "AWS::SecretsManager::Secret
 _PORTS = {"AWS::ElastiCache::ReplicationGroup": 6379, "AWS::ElastiCache::CacheCluster": 6379,
           "AWS::RDS::DBCluster": 5432, "AWS::RDS::DBInstance": 5432}
 _stand_ins: dict[str, type] = {}
+_LOWERCASE_NAMES = ("AWS::RDS::", "AWS::ElastiCache::")
 
 
 def _certificate(properties: dict, account_id: str, region: str) -> str:
@@ -424,6 +425,16 @@ def _patch_parsing() -> None:
         return result
 
     parsing.clean_json = clean_json
+
+    original_generate_name = parsing.generate_resource_name
+
+    def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+        name = original_generate_name(resource_type, stack_name, logical_id)
+        if resource_type.startswith(_LOWERCASE_NAMES):  # CloudFormation names these lowercase, at most 63 long
+            name = re.sub("-+", "-", name.lower()[:63]).strip("-")
+        return name
+
+    parsing.generate_resource_name = generate_resource_name
 
     original_from_url = utils.get_stack_from_s3_url
 

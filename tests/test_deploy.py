@@ -12,6 +12,7 @@ import pytest
 from templates import deploy as deploy_module
 from templates.cli import main
 
+from .helpers import PARAMS
 from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy  # noqa: F401
 
 ACTIVE = ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS",
@@ -24,7 +25,7 @@ def run(local_endpoint, tmp_path, capsys):
 
     def invoke(command: str, target: str, *extra: str, params: Path | None = None) -> tuple[int, str]:
         argv = [command, target, "--endpoint-url", local_endpoint.url, "--poll", "0.05",
-                "--params", str(params or Path("params").resolve())]
+                "--params", str(params or PARAMS)]
         if command != "destroy":
             argv += ["--output", str(tmp_path / "output")]
         code = main(argv + list(extra))
@@ -327,3 +328,22 @@ def test_local_flow_needs_no_account(local_endpoint, tmp_path, capsys):
     assert "vanity-market-preprod: CREATE_COMPLETE" in out
     assert re.search(r"BaseUrl\s+http://\S+\.elb\.amazonaws\.com", out)
     assert "docker push" in out
+
+
+def test_database_switch_adds_and_removes_the_database(run, aws):
+    # GIVEN vanity-market/preprod deployed with its database off (the seed's count = 0)
+    assert run("deploy", "vanity-market/preprod", "--yes")[0] == 0
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"] == ""
+    # WHEN the database is switched on
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=true")
+    # THEN the data stack adds the cluster, and its endpoint flows to the root outputs
+    assert code == 0, out
+    assert re.search(r"\+ DatabaseCluster\s+AWS::RDS::DBCluster", out)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}
+    assert outputs["DatabaseEndpoint"]
+    # WHEN it is switched off again
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=false")
+    # THEN the removal of the stateful cluster is called out (its DeletionPolicy decides what is kept)
+    assert code == 0, out
+    assert re.search(r"- DatabaseCluster\s+AWS::RDS::DBCluster\s+<-- removes a stateful resource", out)
+    assert stack(aws, "vanity-market-preprod")["StackStatus"] == "UPDATE_COMPLETE"
