@@ -247,13 +247,21 @@ def hosted_zone_id(aws: Aws, zone_name: str) -> str:
     return public[0]["Id"].split("/")[-1]
 
 
-def confirm(question: str) -> bool:
-    """Ask on the terminal; tests replace this."""
-    from .cli import UserError
+def interactive() -> bool:
+    """Can we ask? (tests replace this together with `confirm`)"""
+    return sys.stdin.isatty()
 
-    if not sys.stdin.isatty():
-        raise UserError("stdin is not a terminal: pass --yes to execute without asking")
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal."""
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def _need_yes_or_terminal(args) -> None:
+    if not args.yes and not interactive():
+        from .cli import UserError
+
+        raise UserError("stdin is not a terminal, so nothing can be confirmed: pass --yes")
 
 
 # ---------------------------------------------------------------------------------------------- deploy
@@ -283,6 +291,7 @@ def _reported(handler):
 def deploy_command(args) -> int:
     if args.endpoint_url:
         _check_endpoint(args.endpoint_url)
+    _need_yes_or_terminal(args)
     environment = load_environment(args.params, args.target, args.output)
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
@@ -343,11 +352,11 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
         current = {}
     values = dict(overrides)
     for name in manifest["required_parameters"]:
-        if name not in values and name not in current:
+        if name not in values:
             if name == "HostedZoneId" and manifest.get("hosted_zone"):
                 values[name] = hosted_zone_id(aws, manifest["hosted_zone"])
                 console(f"HostedZoneId: {values[name]} ({manifest['hosted_zone']})")
-            else:
+            elif name not in current:
                 from .cli import UserError
 
                 raise UserError(f"{environment.target}: parameter {name} has no default: pass --param {name}=...")
@@ -505,6 +514,7 @@ def destroy_command(args) -> int:
     manifest = environment.manifest
     if manifest["production"] and not args.force:
         raise UserError(f"{environment.target} is a production environment: refusing to destroy it without --force")
+    _need_yes_or_terminal(args)
     console = Console()
     with connect(args, args.region or manifest["region"]) as aws:
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)

@@ -249,6 +249,7 @@ def test_allowed_replacement_that_fails_rolls_the_update_back(run, aws, hosted_z
 def test_declining_the_prompt_deletes_the_change_set(run, aws, hosted_zone, monkeypatch):
     # GIVEN an operator who answers "no"
     questions = []
+    monkeypatch.setattr(deploy_module, "interactive", lambda: True)
     monkeypatch.setattr(deploy_module, "confirm", lambda question: questions.append(question) or False)
     # WHEN a new environment is deployed without --yes
     code, out = run("deploy", "vanity-market/preprod")
@@ -347,3 +348,11 @@ def test_database_switch_adds_and_removes_the_database(run, aws):
     assert code == 0, out
     assert re.search(r"- DatabaseCluster\s+AWS::RDS::DBCluster\s+<-- removes a stateful resource", out)
     assert stack(aws, "vanity-market-preprod")["StackStatus"] == "UPDATE_COMPLETE"
+
+
+def test_without_a_terminal_deploy_needs_yes_before_anything_happens(run, aws):
+    # WHEN deploy runs without --yes and without a terminal to ask on (as under pytest, or in CI)
+    code, out = run("deploy", "vanity-market/preprod")
+    # THEN it stops at once as a user error, and nothing was created
+    assert code == 2 and "pass --yes" in out
+    assert active_stacks(aws) == {}
