@@ -19,6 +19,10 @@ What the patches add to moto 5.2 (see ../shared/DESIGN.md, "Local CloudFormation
 * Stand-in models for resource types moto cannot create (ElastiCache, RDS DBCluster, ServiceDiscovery,
   ECS CapacityProvider, Application Auto Scaling, ACM, Secrets Manager, ...): placeholder identifiers and
   attributes, so full templates deploy.
+* Where moto's own models fall short: S3 bucket versioning, public access block and lifecycle are applied,
+  list-typed parameter defaults are split, generated RDS/ElastiCache names are lowercase, attributes moto
+  lacks (ALB `CanonicalHostedZoneID`, `LoadBalancerFullName`) get placeholders, and a model that crashes
+  on valid properties is replaced by a stand-in (an AWS-side error, e.g. "already exists", still fails).
 * `Fn::GetAZs` for the stack's region (also `{"Ref": "AWS::Region"}`).
 * `UpdateTerminationProtection`, and `DeleteStack` refusing a protected stack.
 * Path-style `TemplateURL`s on 127.0.0.1 as well as localhost.
