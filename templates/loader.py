@@ -5,6 +5,7 @@ YAML is read with a safe loader that also rejects duplicate keys and alias expan
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,9 @@ from pydantic import ValidationError
 from .spec import EnvironmentSpec
 
 MAX_BYTES = 1_000_000
+# CloudFormation would act on these inside a plain value: a dynamic reference resolves a secret into the
+# template's plain text (e.g. a task definition's environment), a pseudo parameter looks substituted but is not
+CLOUDFORMATION_SYNTAX = re.compile(r"\{\{resolve:|\$\{AWS::", re.IGNORECASE)
 
 
 class SpecError(Exception):
@@ -51,6 +55,7 @@ class _StrictLoader(yaml.SafeLoader):
 def load_spec(path: Path) -> EnvironmentSpec:
     """Load and validate one params file; the file's place (`<system>/<env>.yaml`) must match its content."""
     raw = _read_yaml(path)
+    _reject_cloudformation_syntax(path, raw)
     try:
         spec = EnvironmentSpec.model_validate(raw)
     except ValidationError as error:
@@ -88,6 +93,23 @@ def _read_yaml(path: Path) -> dict:
         raise SpecError(f"{path}: the top level must be a mapping of fields (system, environment, network, services, ...), "
                         f"got {type(data).__name__}")
     return data
+
+
+def _reject_cloudformation_syntax(path: Path, data) -> None:
+    """Values are literal: `{{resolve:...}}` and `${AWS::...}` are refused wherever they appear (iterative:
+    a deeply nested file must not hit the recursion limit)."""
+    pending = [((), data)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, dict):
+            pending += [(where, key) for key in value] + [(where + (key,), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            pending += [(where + (index,), item) for index, item in enumerate(value)]
+        elif isinstance(value, str) and CLOUDFORMATION_SYNTAX.search(value):
+            field = ".".join(str(part) for part in where) or "(top level)"
+            raise SpecError(f"{path}: {field}: {_short(value)} contains CloudFormation syntax "
+                            f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
+                            "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values")
 
 
 def _describe(path: Path, error: ValidationError) -> str:

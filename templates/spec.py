@@ -231,7 +231,8 @@ class ImageSpec(Model):
 class SecretRef(Model):
     ssm: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9_.\-/]+$", description="SSM parameter name (path).")
     secrets_manager: str | None = Field(default=None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$", description="Secrets Manager secret name.")
-    json_key: str | None = Field(default=None, description="Key inside a JSON Secrets Manager secret.")
+    json_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$",
+                                 description="Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")
 
     @model_validator(mode="after")
     def _one_source(self) -> "SecretRef":
@@ -370,6 +371,16 @@ class EnvironmentSpec(Model):
         default=False, description="Production safeguards: deletion protection, termination protection, stack policy."
     )
     tags: dict[str, str] = Field(default={}, description="Extra tags on every taggable resource.")
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            _check_tag(f"key {key!r}", key, 1, 128)
+            _check_tag(f"{key!r} value", text, 1, 256)   # ECR and others refuse empty values
+            if key.lower().startswith("aws:"):
+                raise ValueError(f"key {key!r}: the aws: prefix is reserved for AWS")
+        return value
     network: NetworkSpec = Field(description="VPC layout.")
     load_balancer: LoadBalancerSpec | None = Field(default=None, description="Public ALB. Required when a service has `load_balancer`.")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="ECS cluster and capacity.")
@@ -443,6 +454,18 @@ def _parse_cidr(value: str) -> ipaddress.IPv4Network:
     except ValueError as error:
         raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({error})") from None
     return network
+
+
+TAG_SYMBOLS = set("_.:/=+-@ ")
+
+
+def _check_tag(what: str, text: str, shortest: int, longest: int) -> None:
+    """The characters and lengths every AWS service accepts in tags (letters, digits, spaces, _.:/=+-@)."""
+    if not shortest <= len(text) <= longest:
+        raise ValueError(f"{what}: {shortest} to {longest} characters, got {len(text)}")
+    bad = sorted({char for char in text if not (char.isalnum() or char in TAG_SYMBOLS)})
+    if bad:
+        raise ValueError(f"{what}: characters {''.join(bad)!r} are not allowed in tags (letters, digits, spaces, _.:/=+-@)")
 
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)

@@ -1,0 +1,439 @@
+"""Hostile params files: whatever is in `params/acme/dev.yaml`, `build.py` either succeeds with lint-clean
+templates or exits 2 with one paragraph naming the file; never a traceback, never a partial output/.
+
+Every example runs the real command (`templates.cli.main`, a few as a subprocess of build.py) on a params
+folder holding the hostile file next to a good one (vanity-market/preprod), over an output folder built
+earlier from good files. After a failure that folder must be byte-identical; after a success the other
+environment's files must be, and the hostile environment's templates must pass cfn-lint with the
+project's configuration (`templates.lint`).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import copy
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from templates import compiler, lint
+from templates.cli import main
+from templates.loader import MAX_BYTES, load_spec
+from templates.spec import EnvironmentSpec
+
+from .helpers import PARAMS, PROJECT
+
+SYSTEM, ENVIRONMENT = "acme", "dev"
+HOSTILE = Path(SYSTEM) / f"{ENVIRONMENT}.yaml"
+NEIGHBOUR = Path("vanity-market") / "preprod.yaml"
+SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SCALE = float(os.environ.get("HOSTILE_EXAMPLES_SCALE", "1"))   # e.g. 20 for a deeper local run
+
+
+def examples(count: int) -> int:
+    return max(1, int(count * SCALE))
+MAX_MESSAGE = 4000
+
+BASE = {
+    "system": SYSTEM,
+    "environment": ENVIRONMENT,
+    "region": "eu-central-1",
+    "tags": {"Team": "payments"},
+    "network": {"cidr": "10.20.0.0/16", "availability_zones": 2, "nat": "single"},
+    "load_balancer": {"http_only": True},
+    "repositories": {"api": {"name": "acme-api"}},
+    "services": {
+        "api": {
+            "port": 8080, "cpu": 256, "memory": 512,
+            "image": {"repository": "api", "tag": "v1"},
+            "load_balancer": {"health_check_path": "/health", "priority": 10},
+            "environment": {"MODE": "dev"},
+            "secrets": {"TOKEN": {"ssm": "/acme/dev/token"},
+                        "API_KEY": {"secrets_manager": "acme/dev/api", "json_key": "key"}},
+            "command": ["node", "server.js"],
+            "connects_to": ["cache", "worker"],
+        },
+        "worker": {"port": 9000, "image": {"uri": "public.ecr.aws/acme/worker", "tag": "1.0"}},
+    },
+    "cache": {"nodes": 2},
+    "database": {"enabled": False},
+}
+
+INTERESTING_TEXT = [
+    "", " ", "\t", "\n", "0", "-1", "null", "~", "yes", "no", "NaN", ".inf", "1e309",
+    "ünïcödé", "日本語", "Ω≈ç√", "\u202e\u2066", "\x00", "\x07bell", "a" * 300,
+    "${AWS::AccountId}", "${Foo}", "{{resolve:secretsmanager:acme/dev/db:SecretString:password}}",
+    "{{resolve:ssm:/acme/dev/x}}", '"quoted"', "back\\slash", "a:b", "a/b", "../../etc/passwd",
+    "0.0.0.0/0", "10.20.0.0/16", "10.0.0.0/8", "256.0.0.0/16", "10.20.0.0/33", "arn:aws:iam::aws:policy/AdministratorAccess",
+]
+
+
+def texts(max_size: int, alphabet=None):
+    """Text within the Basic Multilingual Plane: characters beyond it are the known failure below
+    (test_characters_beyond_the_bmp_lint_clean)."""
+    return st.text(alphabet=alphabet or st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)), max_size=max_size)
+
+
+# ---- running the command --------------------------------------------------------------------------
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def earlier_output(tmp_path_factory) -> Path:
+    """An output folder built from good files (the hostile environment's good version included)."""
+    folder = tmp_path_factory.mktemp("earlier-output")
+    compiler.write(compiler.compile_environment(EnvironmentSpec.model_validate(BASE)), folder)
+    compiler.write(compiler.compile_environment(load_spec(PARAMS / NEIGHBOUR)), folder)
+    return folder
+
+
+@contextlib.contextmanager
+def workspace(earlier: Path, content: bytes | None):
+    """A params folder with the hostile file (None: none written) and the neighbour, and a copy of `earlier`."""
+    with tempfile.TemporaryDirectory(prefix="hostile-") as root:
+        root = Path(root)
+        params, output = root / "params", root / "output"
+        (params / HOSTILE).parent.mkdir(parents=True)
+        (params / NEIGHBOUR).parent.mkdir(parents=True)
+        shutil.copyfile(PARAMS / NEIGHBOUR, params / NEIGHBOUR)
+        if content is not None:
+            (params / HOSTILE).write_bytes(content)
+        shutil.copytree(earlier, output)
+        yield params, output
+
+
+def run_in_process(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as stop:          # argparse
+            code = stop.code
+        except BaseException as error:      # noqa: BLE001 - exactly what must not happen
+            raise AssertionError(f"uncaught {type(error).__name__}: {error} (a user would see a traceback)") from error
+    return code, out.getvalue(), err.getvalue()
+
+
+_LINTED: dict[str, list[str]] = {}
+OUTCOMES: dict[int, int] = {}
+
+
+def lint_findings(env_dir: Path) -> list[str]:
+    """cfn-lint findings for one built environment; identical template bodies are linted once per session."""
+    findings = []
+    for path in lint.template_files(env_dir):
+        key = hashlib.sha256(path.read_bytes()).hexdigest()
+        if key not in _LINTED:
+            _LINTED[key] = lint.lint_files([path])[path]
+        findings += [f"{path.name}: {finding}" for finding in _LINTED[key]]
+    return findings
+
+
+def assert_survives(earlier: Path, content: bytes | None, argv_extra: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Run the build on the hostile file and check the contract; returns (exit code, stderr)."""
+    before = snapshot(earlier)
+    with workspace(earlier, content) as (params, output):
+        code, out, err = run_in_process(["build", *argv_extra, "--params", str(params), "--output", str(output), "-q"])
+        after = snapshot(output)
+        OUTCOMES[code] = OUTCOMES.get(code, 0) + 1
+        assert "Traceback" not in out + err
+        if code == 0:
+            neighbour = {key: value for key, value in before.items() if key.startswith("vanity-market")}
+            assert {key: after[key] for key in neighbour} == neighbour
+            findings = lint_findings(output / SYSTEM / ENVIRONMENT)
+            assert findings == [], "build succeeded but the templates are not lint-clean:\n" + "\n".join(findings)
+        else:
+            assert code == 2, (code, err)
+            assert_one_paragraph(err, params / HOSTILE)
+            assert after == before, "a failed build changed the output folder"
+    return code, err
+
+
+def assert_one_paragraph(err: str, path: Path) -> None:
+    message = err.strip()
+    assert message.startswith("error: "), err
+    assert "\n\n" not in message, f"more than one paragraph:\n{err}"
+    assert str(path) in message or f"{SYSTEM}/{ENVIRONMENT}" in message, f"the message does not name the file:\n{err}"
+    assert len(message) <= MAX_MESSAGE, f"message of {len(message)} characters"
+
+
+def dump(data) -> bytes:
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000).encode("utf-8")
+
+
+def test_the_good_base_builds_lint_clean(earlier_output):
+    # GIVEN the unmodified base spec WHEN built THEN it succeeds and lints clean (the mutations start from a good file)
+    code, _ = assert_survives(earlier_output, dump(BASE))
+    assert code == 0
+
+
+# ---- structured mutations of a good spec ---------------------------------------------------------
+
+DELETE = object()
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, prefix + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, prefix + (index,))
+
+
+PATHS = [path for path in _paths(BASE) if path]
+
+
+def _get(data, path):
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _mapping_paths():
+    return [path for path in _paths(BASE) if isinstance(_get(BASE, path), dict)]
+
+
+scalars = st.one_of(
+    st.none(), st.booleans(),
+    st.integers(), st.integers(min_value=2**31), st.integers(max_value=-(2**31)), st.just(10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    texts(40), st.sampled_from(INTERESTING_TEXT),
+)
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.dictionaries(st.one_of(texts(12), st.sampled_from(INTERESTING_TEXT)), inner, max_size=4)),
+    max_leaves=8)
+def _same_kind(path):
+    """A value of the same type as the base has there: passes type checks, tests the semantic ones."""
+    current = _get(BASE, path)
+    if isinstance(current, bool):
+        return st.booleans()
+    if isinstance(current, int):
+        return st.one_of(st.integers(), st.integers(min_value=-2, max_value=70000))
+    if isinstance(current, str):
+        return st.one_of(texts(60), st.sampled_from(INTERESTING_TEXT),
+                         texts(40, alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_./:"))
+    if isinstance(current, list):
+        return st.lists(st.one_of(texts(20), st.sampled_from(INTERESTING_TEXT)), max_size=4)
+    if isinstance(current, dict):
+        return st.dictionaries(st.one_of(texts(20), st.sampled_from(INTERESTING_TEXT)),
+                               st.one_of(texts(20), st.sampled_from(INTERESTING_TEXT)), max_size=3)
+    return values
+
+
+edits = st.one_of(
+    st.sampled_from(PATHS).flatmap(lambda path: st.tuples(st.just("set"), st.just(path), _same_kind(path))),
+    st.tuples(st.just("set"), st.sampled_from(PATHS), st.one_of(values, st.just(DELETE))),
+    st.tuples(st.just("add"), st.sampled_from(_mapping_paths()),
+              st.tuples(st.one_of(texts(20), st.sampled_from(INTERESTING_TEXT)), values)),
+)
+
+
+def apply(edits_) -> dict:
+    data = copy.deepcopy(BASE)
+    for kind, path, value in edits_:
+        place = path if kind == "add" else path[:-1]
+        try:
+            parent = _get(data, place)
+        except (KeyError, IndexError, TypeError):
+            continue                                   # an earlier edit removed or replaced the place
+        if kind == "add":
+            if isinstance(parent, dict):
+                key, item = value
+                parent[key] = item
+            continue
+        last = path[-1]
+        fits = isinstance(parent, dict) or (isinstance(parent, list) and isinstance(last, int) and last < len(parent))
+        if not fits:
+            continue
+        if value is DELETE:
+            if isinstance(parent, dict):
+                parent.pop(last, None)
+            else:
+                parent.pop(last)
+        else:
+            parent[last] = value
+    return data
+
+
+@settings(max_examples=examples(60), **SETTINGS)
+@given(st.lists(edits, min_size=1, max_size=3))
+@example([("set", ("services", "api", "environment", "MODE"), "{{resolve:secretsmanager:acme/dev/db:SecretString:password}}")])
+@example([("set", ("services", "api", "secrets", "API_KEY", "json_key"), "${AWS::AccountId}")])
+@example([("set", ("services", "api", "port"), 10**400)])
+@example([("set", ("tags",), {"aws:reserved": "x"})])
+@example([("set", ("network",), DELETE)])
+@example([("set", ("services",), {})])
+def test_mutated_specs_build_clean_or_fail_clearly(earlier_output, edits_):
+    assert_survives(earlier_output, dump(apply(edits_)))
+
+
+# ---- networks: CIDRs that overlap, do not fit, or are not CIDRs ----------------------------------
+
+octet = st.integers(min_value=0, max_value=255)
+cidrs = st.one_of(
+    st.builds(lambda a, b, c, d, p: f"{a}.{b}.{c}.{d}/{p}", octet, octet, octet, octet, st.integers(0, 33)),
+    st.builds(lambda b, c, p: f"10.{b}.{c}.0/{p}", st.integers(0, 3), st.sampled_from([0, 16, 32, 48, 64, 128]), st.integers(16, 28)),
+    st.sampled_from(INTERESTING_TEXT),
+)
+networks = st.fixed_dictionaries({"cidr": st.one_of(st.sampled_from(["10.20.0.0/16", "10.20.0.0/22", "10.20.0.0/24"]), cidrs)}, optional={
+    "availability_zones": st.one_of(st.integers(-1, 8), st.lists(st.sampled_from(
+        ["eu-central-1a", "eu-central-1b", "eu-central-1c", "us-east-1a", "x"]), max_size=7)),
+    "subnet_prefix": st.integers(8, 32),
+    "public_subnets": st.lists(cidrs, max_size=4),
+    "private_subnets": st.lists(cidrs, max_size=4),
+    "nat": st.sampled_from(["none", "single", "per-az", "two"]),
+    "flow_logs": st.booleans(),
+})
+
+
+@settings(max_examples=examples(40), **SETTINGS)
+@given(networks)
+@example({"cidr": "10.20.0.0/16", "availability_zones": 2, "public_subnets": ["10.20.0.0/24", "10.20.0.0/25"],
+          "private_subnets": ["10.20.2.0/24", "10.20.3.0/24"]})
+@example({"cidr": "10.20.0.0/24", "availability_zones": 6, "subnet_prefix": 28})
+@example({"cidr": "10.20.0.0/24", "availability_zones": 6, "subnet_prefix": 27})
+def test_networks_build_clean_or_fail_clearly(earlier_output, network):
+    assert_survives(earlier_output, dump({**BASE, "network": network}))
+
+
+# ---- files that are not a spec at all -------------------------------------------------------------
+
+def _billion_laughs() -> bytes:
+    lines = ["a: &a [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]" for previous, name in zip("abcdefgh", "bcdefghi")]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _nested(depth: int) -> str:
+    return "a: " + "[" * depth + "]" * depth + "\n"
+
+
+RAW = {
+    "empty file": b"",
+    "only whitespace": b"   \n\t\n",
+    "only a comment": b"# nothing here\n",
+    "null document": b"~\n",
+    "scalar document": b"42\n",
+    "list document": b"- system\n- acme\n",
+    "non-UTF-8 bytes": b"system: acme\nenvironment: \xff\xfe\xfd\n",
+    "UTF-16 with BOM": "system: acme\n".encode("utf-16"),
+    "NUL bytes": b"system: acme\x00\nenvironment: dev\n",
+    "billion laughs": _billion_laughs(),
+    "merge key with alias": dump(BASE) + b"defaults: &d {nodes: 2}\ncache:\n  <<: *d\n",
+    "duplicate top-level key": dump(BASE) + b"system: acme\n",
+    "duplicate nested key": dump(BASE).replace(b"  nat: single\n", b"  nat: single\n  nat: per-az\n"),
+    "python object tag": b"system: !!python/object/apply:os.system ['echo pwned']\n",
+    "binary tag": b"system: !!binary aGVsbG8=\n",
+    "set tag": b"services: !!set {a, b}\n",
+    "timestamp as a name": b"system: 2001-12-14\nenvironment: dev\n",
+    "unhashable key": b"? [a, b]\n: c\n",
+    "deep list nesting": _nested(5000).encode(),
+    "very deep list nesting": _nested(100_000).encode(),
+    "deep mapping nesting": ("".join("  " * i + f"k{i}:\n" for i in range(2000)) + "  " * 2000 + "v\n").encode(),
+    "integer with 5000 digits": dump(BASE).replace(b"port: 8080", b"port: " + b"9" * 5000),
+    "hex integer beyond 64 bits": dump(BASE).replace(b"port: 8080", b"port: 0x" + b"F" * 40),
+    "float overflow": dump(BASE).replace(b"port: 8080", b"port: 1e400"),
+    "tab indentation": b"system: acme\nnetwork:\n\tcidr: 10.0.0.0/16\n",
+    "unterminated quote": b"system: 'acme\n",
+    "over the size limit": b"# " + b"x" * MAX_BYTES + b"\n",
+    "huge key duplicated": b"k" * 200_000 + b": 1\n" + b"k" * 200_000 + b": 2\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAW))
+def test_raw_hostile_files_fail_clearly(earlier_output, name):
+    code, err = assert_survives(earlier_output, RAW[name])
+    assert code == 2
+
+
+def test_a_directory_in_place_of_the_file(earlier_output):
+    with workspace(earlier_output, None) as (params, output):
+        (params / HOSTILE).mkdir()
+        before = snapshot(output)
+        code, _, err = run_in_process(["build", "--params", str(params), "--output", str(output), "-q"])
+        assert code == 2 and "Traceback" not in err
+        assert_one_paragraph(err, params / HOSTILE)
+        assert snapshot(output) == before
+
+
+@settings(max_examples=examples(30), **SETTINGS)
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass"))))
+def test_random_bytes_fail_clearly(earlier_output, content):
+    assert_survives(earlier_output, content)
+
+
+@pytest.mark.parametrize("section", sorted(BASE))
+def test_each_missing_top_level_section(earlier_output, section):
+    data = {key: value for key, value in BASE.items() if key != section}
+    code, err = assert_survives(earlier_output, dump(data))
+    if section in ("system", "environment", "network", "services"):
+        assert code == 2 and section in err
+
+
+# ---- a few as real processes ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["billion laughs", "non-UTF-8 bytes", "very deep list nesting", "duplicate nested key"])
+def test_real_process_survives_hostile_files(earlier_output, name):
+    before = snapshot(earlier_output)
+    with workspace(earlier_output, RAW[name]) as (params, output):
+        result = subprocess.run([sys.executable, str(PROJECT / "build.py"), "--params", str(params), "--output", str(output)],
+                                capture_output=True, text=True, cwd=PROJECT, timeout=120)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr + result.stdout
+        assert_one_paragraph(result.stderr, params / HOSTILE)
+        assert snapshot(output) == before
+
+
+# ---- known failure --------------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="compiler.render writes JSON with ensure_ascii (troposphere's to_json), so a character "
+                   "beyond the BMP becomes a \\ud83d\\ude42 surrogate pair, which cfn-lint 1.58 cannot parse (E0000); "
+                   "fix: json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) in compiler.render")
+def test_characters_beyond_the_bmp_lint_clean(earlier_output):
+    # GIVEN an emoji in a plain environment variable (a legitimate value) WHEN built THEN the output lints clean
+    data = copy.deepcopy(BASE)
+    data["services"]["api"]["environment"]["GREETING"] = "hello 🙂"
+    code, _ = assert_survives(earlier_output, dump(data))
+    assert code == 0
+
+
+# ---- regressions found by the tests above (fixed in templates/spec.py) ----------------------------
+
+@pytest.mark.parametrize("tags, message", [
+    ({"aws:owner": "x"}, "aws: prefix is reserved"),
+    ({"AWS:Owner": "x"}, "aws: prefix is reserved"),
+    ({"Team": ""}, "1 to 256 characters"),
+    ({"k" * 129: "x"}, "1 to 128 characters"),
+    ({"Team": "x" * 257}, "1 to 256 characters"),
+    ({"Team": "a;b"}, "characters ';' are not allowed"),
+])
+def test_tags_aws_would_refuse_are_spec_errors(tags, message):
+    # found: `tags: {aws:reserved: x}` and `{Team: ""}` built templates that cfn-lint (E3024, E3033) rejects
+    with pytest.raises(ValueError, match=message):
+        EnvironmentSpec.model_validate({**BASE, "tags": tags})
+
+
+def test_unicode_letters_are_fine_in_tags():
+    assert EnvironmentSpec.model_validate({**BASE, "tags": {"Équipe": "Zürich 2 ünïcödé"}}).tags == {"Équipe": "Zürich 2 ünïcödé"}
+
+
+@pytest.mark.parametrize("json_key", ["a:b", "${Foo}", "", "with space"])
+def test_json_keys_that_would_break_the_secret_reference_are_refused(json_key):
+    # found: json_key goes into `${Arn}:<json_key>::` (a Fn::Sub): `${Foo}` made an invalid Sub, `:` shifts the fields
+    data = copy.deepcopy(BASE)
+    data["services"]["api"]["secrets"]["API_KEY"]["json_key"] = json_key
+    with pytest.raises(ValueError, match="json_key"):
+        EnvironmentSpec.model_validate(data)
