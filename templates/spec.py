@@ -136,7 +136,8 @@ class DnsSpec(Model):
 
 
 class LoadBalancerSpec(Model):
-    name: str | None = Field(default=None, description="ALB name (max 32 chars). Default: <system>-<env>-alb.", max_length=32)
+    name: str | None = Field(default=None, description="ALB name (max 32 chars). Default: <system>-<env>-alb.", max_length=32,
+                             pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
     certificate_arn: str | None = Field(
         default=None,
         description="Existing ACM certificate ARN. With `dns`, a DNS-validated certificate is created instead.",
@@ -156,6 +157,13 @@ class LoadBalancerSpec(Model):
     )
     access_logs: bool = Field(default=True, description="Write ALB access logs to a dedicated, retained S3 bucket.")
     access_log_retention_days: int = Field(default=90, ge=1, le=3650, description="Days before access logs expire.")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and value.lower().startswith("internal-"):
+            raise ValueError("ALB names must not start with internal- (AWS reserves it)")
+        return value
 
     @model_validator(mode="after")
     def _tls_choice(self) -> "LoadBalancerSpec":
@@ -208,7 +216,7 @@ class ClusterSpec(Model):
 
 
 class RepositorySpec(Model):
-    name: str = Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", max_length=256,
+    name: str = Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", max_length=255,
                       description="ECR repository name.")
     immutable_tags: bool = Field(default=True, description="Forbid overwriting a tag. Turn off only for moving tags such as `latest`.")
     keep_images: int = Field(default=30, ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")
@@ -247,7 +255,7 @@ class LoadBalancerRouteSpec(Model):
     path_patterns: list[str] = Field(default=["/*"], min_length=1, max_length=5, description="ALB listener rule path patterns.")
     host_headers: list[str] = Field(default=[], max_length=5, description="Optional host-header conditions.")
     priority: int = Field(default=100, ge=1, le=50000, description="Listener rule priority (unique per ALB).")
-    health_check_path: str = Field(default="/", pattern=r"^/", description="Target group health check path.")
+    health_check_path: str = Field(default="/", pattern=r"^/", max_length=1024, description="Target group health check path.")
     health_check_grace_seconds: int = Field(default=60, ge=0, le=2147483647, description="ECS health check grace period.")
     deregistration_delay_seconds: int = Field(default=30, ge=0, le=3600, description="Target deregistration delay.")
 
@@ -317,6 +325,10 @@ class ServiceSpec(Model):
                 raise ValueError(f"memory {self.memory} does not fit Fargate cpu {self.cpu}; allowed: {allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}")
         elif not 128 <= self.cpu <= 196608:
             raise ValueError("cpu: EC2 tasks take 128 to 196608 CPU units")
+        for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths)):
+            twice = sorted({item for item in items if items.count(item) > 1})
+            if twice:
+                raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once")
         if self.port in self.extra_ports:
             raise ValueError(f"extra_ports repeats the main port {self.port}")
         clash = set(self.environment) & set(self.secrets)
@@ -376,8 +388,8 @@ class EnvironmentSpec(Model):
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         for key, text in value.items():
-            _check_tag(f"key {key!r}", key, 1, 128)
-            _check_tag(f"{key!r} value", text, 1, 256)   # ECR and others refuse empty values
+            _check_tag(f"key {key!r}", key, 1, 127)         # ECR: keys up to 127
+            _check_tag(f"{key!r} value", text, 1, 255)      # ECR: values 1 to 255
             if key.lower().startswith("aws:"):
                 raise ValueError(f"key {key!r}: the aws: prefix is reserved for AWS")
         return value

@@ -397,17 +397,50 @@ def test_real_process_survives_hostile_files(earlier_output, name):
         assert snapshot(output) == before
 
 
-# ---- known failure --------------------------------------------------------------------------------
+# ---- known failures (outside loader/spec; for the owners of compiler.py / service.py / root.py) -------
 
-@pytest.mark.xfail(strict=True, reason="compiler.render writes JSON with ensure_ascii (troposphere's to_json), so a character "
-                   "beyond the BMP becomes a \\ud83d\\ude42 surrogate pair, which cfn-lint 1.58 cannot parse (E0000); "
-                   "fix: json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) in compiler.render")
-def test_characters_beyond_the_bmp_lint_clean(earlier_output):
-    # GIVEN an emoji in a plain environment variable (a legitimate value) WHEN built THEN the output lints clean
+def _variant(*edits_) -> bytes:
     data = copy.deepcopy(BASE)
-    data["services"]["api"]["environment"]["GREETING"] = "hello 🙂"
-    code, _ = assert_survives(earlier_output, dump(data))
-    assert code == 0
+    for where, value in edits_:
+        place = data
+        for part in where[:-1]:
+            place = place.setdefault(part, {})
+        place[where[-1]] = value
+    return dump(data)
+
+
+KNOWN = {
+    "emoji in an environment value": (
+        "compiler.render writes JSON with ensure_ascii (troposphere's to_json): a character beyond the BMP becomes a "
+        "surrogate pair escape that cfn-lint 1.58 cannot parse (E0000); fix: json.dumps(template.to_dict(), indent=2, "
+        "sort_keys=True, ensure_ascii=False) in compiler.render",
+        _variant((("services", "api", "environment", "GREETING"), "hello \U0001f642"))),
+    "100 services": (
+        "root.build adds 2 parameters per service: at 100 services troposphere raises ValueError('Maximum parameters "
+        "200 reached'), uncaught, so the user sees a traceback; turn it into a QuotaError (or need fewer root parameters)",
+        _variant((("services",), {**BASE["services"], **{f"s{i}": {"port": 9000, "image": {"uri": "x/y"}} for i in range(98)}}))),
+    "writable paths differing in case": (
+        "service._volume_name maps /tmp and /TMP (and /a.b, /a-b, /a_b) to one volume name: duplicate Volumes (E3037); "
+        "derive names that cannot collide (e.g. by position)",
+        _variant((("services", "api", "readonly_root_filesystem"), True), (("services", "api", "writable_paths"), ["/tmp", "/TMP"]))),
+    "a logical ID in ${} in a command": (
+        "plain strings are emitted as they are; `${TaskRole}` (any parameter or logical ID of the template) trips E1029; "
+        "emit spec strings that contain `${` as Fn::Sub with `${!` escaping in service.py",
+        _variant((("services", "api", "command"), ["sh", "-c", "echo ${TaskRole}"]))),
+    "unknown EC2 instance type": (
+        "the spec's pattern accepts any `family.size`; cfn-lint knows the real list (E3628): a typo builds, then fails lint",
+        _variant((("cluster", "ec2_capacity"), {"instance_type": "t3.mediun"}), (("services", "worker", "compute"), "ec2"))),
+    "unknown Aurora engine version": (
+        "the spec's pattern accepts any `N.N`; cfn-lint knows the real list (E3690): a typo builds, then fails lint",
+        _variant((("database", "engine_version"), "17.99"))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_known_failures(earlier_output, name, request):
+    reason, content = KNOWN[name]
+    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+    assert_survives(earlier_output, content)
 
 
 # ---- regressions found by the tests above (fixed in templates/spec.py) ----------------------------
@@ -415,13 +448,14 @@ def test_characters_beyond_the_bmp_lint_clean(earlier_output):
 @pytest.mark.parametrize("tags, message", [
     ({"aws:owner": "x"}, "aws: prefix is reserved"),
     ({"AWS:Owner": "x"}, "aws: prefix is reserved"),
-    ({"Team": ""}, "1 to 256 characters"),
-    ({"k" * 129: "x"}, "1 to 128 characters"),
-    ({"Team": "x" * 257}, "1 to 256 characters"),
+    ({"Team": ""}, "1 to 255 characters"),
+    ({"k" * 128: "x"}, "1 to 127 characters"),
+    ({"Team": "x" * 256}, "1 to 255 characters"),
     ({"Team": "a;b"}, "characters ';' are not allowed"),
 ])
 def test_tags_aws_would_refuse_are_spec_errors(tags, message):
-    # found: `tags: {aws:reserved: x}` and `{Team: ""}` built templates that cfn-lint (E3024, E3033) rejects
+    # found: `tags: {aws:reserved: x}` and `{Team: ""}` built templates that cfn-lint (E3024, E3033) rejects;
+    # the limits are those of the strictest tagged type emitted (ECR: keys <= 127, values 1..255)
     with pytest.raises(ValueError, match=message):
         EnvironmentSpec.model_validate({**BASE, "tags": tags})
 
@@ -437,3 +471,23 @@ def test_json_keys_that_would_break_the_secret_reference_are_refused(json_key):
     data["services"]["api"]["secrets"]["API_KEY"]["json_key"] = json_key
     with pytest.raises(ValueError, match="json_key"):
         EnvironmentSpec.model_validate(data)
+
+
+@pytest.mark.parametrize("where, value, message", [
+    (("load_balancer", "name"), "my alb!", "load_balancer.name"),          # was a troposphere ValueError: a traceback
+    (("load_balancer", "name"), "internal-api", "load_balancer.name"),
+    (("load_balancer", "name"), "-api", "load_balancer.name"),
+    (("services", "api", "load_balancer", "health_check_path"), "/" + "x" * 1024, "health_check_path"),
+    (("services", "api", "extra_ports"), [9000, 9000], "extra_ports lists 9000 more than once"),
+    (("services", "api", "writable_paths"), ["/tmp", "/tmp"], "writable_paths lists /tmp more than once"),
+    (("repositories", "api", "name"), "a" * 256, "repositories.api.name"),
+])
+def test_values_the_templates_cannot_carry_are_spec_errors(earlier_output, where, value, message):
+    # found by probing the free-form fields: each built a template cfn-lint rejects (E3033, E3037) or crashed
+    data = copy.deepcopy(BASE)
+    place = data
+    for part in where[:-1]:
+        place = place[part]
+    place[where[-1]] = value
+    code, err = assert_survives(earlier_output, dump(data))
+    assert code == 2 and message in err
