@@ -23,10 +23,12 @@ replacement anyway), `Fn::ImportValue`, conditions flipping at deploy time.
 
 Python API (the deploy command uses it): `compare(old, new, region)` -> list[Change] with
 `old`/`new` = template file name -> parsed template; `stateful_risks(changes)`; `render(changes)`;
-`load_environment(folder)` and `build_templates(build)` to get those dicts.
+`load_environment(folder)`, `build_templates(build)` and `deployed_templates(client, stack, new)` (what is
+deployed now, nested stacks included) to get those dicts.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -41,6 +43,7 @@ RESOURCE_ATTRIBUTES = ("Condition", "CreationPolicy", "DeletionPolicy", "Depends
                        "UpdateReplacePolicy")
 SUB_NAME = re.compile(r"\$\{(?!!)\s*([A-Za-z0-9:_]+)(?:\.([A-Za-z0-9_.]+))?\s*\}")
 EXIT_RISK = 2
+FALLBACK_REGION = "us-east-1"
 _MISSING = "<absent>"
 
 
@@ -85,6 +88,8 @@ def create_only(region: str, resource_type: str) -> tuple[tuple[tuple[str, ...],
 
     try:
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    except KeyError:   # a region cfn-lint does not know: the us-east-1 schemas are the superset
+        return create_only(FALLBACK_REGION, resource_type) if region != FALLBACK_REGION else ()
     except Exception:  # unknown or custom type: cfn-lint raises its own ResourceNotFoundError
         return ()
     paths = []
@@ -192,13 +197,22 @@ def compare(old: dict[str, dict], new: dict[str, dict], region: str = "us-east-1
     result = []
     for name in files:
         for change in changes[name]:
-            result.append(Change(**{**change.__dict__, "stack": stacks.get(name, "")}))
+            result.append(dataclasses.replace(change, stack=stacks.get(name, "")))
     return sorted(result, key=lambda c: (c.template != "root.json", c.template, ORDER[c.action], c.logical_id))
 
 
 def _resources(template: dict | None) -> dict[str, dict]:
-    resources = (template or {}).get("Resources") or {}
+    resources = _mapping((template or {}).get("Resources"))
     return {key: value for key, value in resources.items() if isinstance(value, dict)}
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _properties(resource: dict | None) -> dict:
+    properties = (resource or {}).get("Properties")
+    return properties if isinstance(properties, dict) else {}
 
 
 def _children(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict[str, str]]:
@@ -207,7 +221,7 @@ def _children(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict[str,
     for side in (old, new):
         for name, template in side.items():
             for logical_id, resource in _resources(template).items():
-                url = (resource.get("Properties") or {}).get("TemplateURL")
+                url = _properties(resource).get("TemplateURL")
                 if resource.get("Type") == STACK_TYPE and isinstance(url, str) and url in set(old) | set(new):
                     links.setdefault(name, {})[logical_id] = url
     return links
@@ -231,8 +245,8 @@ def _stack_paths(children: dict[str, dict[str, str]]) -> dict[str, str]:
 
 def _changed_token(name: str, state: _Volatile, children: dict[str, dict[str, str]]):
     """A predicate: does (resource or parameter, attribute) change value in this template?"""
-    replaced = state.replaced.get(name, set())
-    parameters = state.parameters.get(name, set())
+    replaced = state.replaced.setdefault(name, set())     # live: grows while the template is compared
+    parameters = state.parameters.setdefault(name, set())
     links = children.get(name, {})
 
     def changed(token: tuple[str, str | None]) -> bool:
@@ -253,7 +267,6 @@ def _compare_template(name: str, old: dict | None, new: dict | None, region: str
     before, after = _resources(old), _resources(new)
     changed = _changed_token(name, state, children)
     replaced: dict[str, tuple[list[str], bool]] = {}
-    state.replaced.setdefault(name, set())
 
     # direct replacements: type or createOnly values changed; then the cascade through references
     pending = True
@@ -295,7 +308,7 @@ def _default_policy(resource: dict) -> str:
 def _replacement(was: dict, now: dict, region: str, changed, replaced: set[str]) -> tuple[list[str], bool]:
     if was.get("Type") != now.get("Type"):
         return [f"type {was.get('Type')} -> {now.get('Type')}"], False
-    old_properties, new_properties = was.get("Properties") or {}, now.get("Properties") or {}
+    old_properties, new_properties = _properties(was), _properties(now)
     edited, cascaded, conditional = [], [], True
     for parts, maybe in create_only(region, now.get("Type", "")):
         label = "/".join(parts) + (" (may replace)" if maybe else "")
@@ -320,7 +333,7 @@ def _describe(token: tuple[str, str | None], replaced: set[str]) -> str:
 
 def _modification(was: dict, now: dict, changed, replaced: set[str], links: dict[str, str], state: _Volatile) -> list[str]:
     details = []
-    old_properties, new_properties = was.get("Properties") or {}, now.get("Properties") or {}
+    old_properties, new_properties = _properties(was), _properties(now)
     for key in sorted(set(old_properties) | set(new_properties)):
         before, after = old_properties.get(key, _MISSING), new_properties.get(key, _MISSING)
         if before != after:
@@ -344,7 +357,7 @@ def _propagate(old: dict[str, dict], new: dict[str, dict], children: dict[str, d
     for name in sorted(set(old) | set(new)):
         before, after = old.get(name) or {}, new.get(name) or {}
         changed = _changed_token(name, state, children)
-        old_outputs, new_outputs = before.get("Outputs") or {}, after.get("Outputs") or {}
+        old_outputs, new_outputs = _mapping(before.get("Outputs")), _mapping(after.get("Outputs"))
         for output, body in new_outputs.items():
             value = (body or {}).get("Value") if isinstance(body, dict) else body
             previous = old_outputs.get(output)
@@ -352,16 +365,16 @@ def _propagate(old: dict[str, dict], new: dict[str, dict], children: dict[str, d
             if previous != value or any(changed(token) for token in references(value)):
                 state.outputs.setdefault(name, set()).add(output)
         if name not in nested:
-            old_parameters, new_parameters = before.get("Parameters") or {}, after.get("Parameters") or {}
+            old_parameters, new_parameters = _mapping(before.get("Parameters")), _mapping(after.get("Parameters"))
             for parameter, definition in new_parameters.items():
                 if old_parameters.get(parameter) != definition:
                     state.parameters.setdefault(name, set()).add(parameter)
         for logical_id, child in children.get(name, {}).items():
-            was = (_resources(before).get(logical_id) or {}).get("Properties") or {}
-            now = (_resources(after).get(logical_id) or {}).get("Properties") or {}
-            old_passed, new_passed = was.get("Parameters") or {}, now.get("Parameters") or {}
-            child_before = (old.get(child) or {}).get("Parameters") or {}
-            child_after = (new.get(child) or {}).get("Parameters") or {}
+            was = _properties(_resources(before).get(logical_id))
+            now = _properties(_resources(after).get(logical_id))
+            old_passed, new_passed = _mapping(was.get("Parameters")), _mapping(now.get("Parameters"))
+            child_before = _mapping((old.get(child) or {}).get("Parameters"))
+            child_after = _mapping((new.get(child) or {}).get("Parameters"))
             for parameter in child_after:
                 value = new_passed.get(parameter, _MISSING)
                 if (value != old_passed.get(parameter, _MISSING) or any(changed(t) for t in references(value))
@@ -415,6 +428,41 @@ def baseline_folder(baseline: Path, system: str, environment: str) -> Path:
     raise UserError(f"{baseline}: no earlier build of {system}/{environment} (expected "
                     f"{baseline / system / environment / 'root.json'} or {baseline / 'root.json'}); "
                     "give --baseline an output folder, e.g. a checkout of output/ from the last release")
+
+
+def deployed_templates(cloudformation, stack_name: str, new: dict[str, dict], root_file: str = "root.json") -> dict[str, dict]:
+    """The templates of a deployed stack and its nested stacks, keyed like `new` so `compare` can pair them:
+    a nested stack under the file name the new parent gives that logical ID (others as `<LogicalId>.deployed.json`),
+    its parent's TemplateURL rewritten to that key (deployed ones are S3 URLs). {} when the stack does not exist.
+    For the bootstrap stack call it again with root_file="bootstrap.json"."""
+    from botocore.exceptions import ClientError
+
+    try:
+        body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return {}
+        raise
+    found: dict[str, dict] = {}
+    _add_deployed(cloudformation, stack_name, root_file, body, new, found)
+    return found
+
+
+def _add_deployed(cloudformation, stack_id: str, file_name: str, body, new: dict[str, dict], found: dict) -> None:
+    template = json.loads(body) if isinstance(body, str) else json.loads(json.dumps(body))
+    found[file_name] = template
+    nested = {item["LogicalResourceId"]: item.get("PhysicalResourceId")
+              for item in cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]
+              if item.get("ResourceType") == STACK_TYPE and item.get("PhysicalResourceId")}
+    new_resources = _resources(new.get(file_name))
+    for logical_id, physical_id in sorted(nested.items()):
+        url = _properties(new_resources.get(logical_id)).get("TemplateURL")
+        child = url if isinstance(url, str) and url in new else f"{logical_id}.deployed.json"
+        resource = _resources(template).get(logical_id)
+        if resource is not None:
+            resource.setdefault("Properties", {})["TemplateURL"] = child
+        _add_deployed(cloudformation, physical_id, child, cloudformation.get_template(StackName=physical_id)["TemplateBody"],
+                      new, found)
 
 
 # ---- output ----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ followed through Ref / GetAtt / Sub and across nested stacks; exit 2 only when s
 from __future__ import annotations
 
 import copy
+import json
 import shutil
 from pathlib import Path
 
@@ -137,6 +138,12 @@ def test_conditional_create_only_property_may_replace():
     # THEN it is a possible replacement, shown as `replace?` and counted as a risk
     assert change.action == "replace" and change.conditional and diff.label(change) == "replace?"
     assert diff.stateful_risks([change]) == [change]
+
+
+def test_a_region_cfn_lint_does_not_know_falls_back_to_us_east_1():
+    old = {"t.json": template(Logs=resource(LOGS, LogGroupName="/a"))}
+    new = {"t.json": template(Logs=resource(LOGS, LogGroupName="/b"))}
+    assert by_id(diff.compare(old, new, "xx-nowhere-1"), "Logs").action == "replace"
 
 
 def test_unknown_types_are_modified_not_replaced():
@@ -369,3 +376,61 @@ def test_command_refuses_another_environments_folder(capsys, params, baseline):
 def test_command_needs_one_environment(capsys, params, baseline):
     code, _, err = run(capsys, "bet2wealth", "--baseline", str(baseline), "--params", str(params))
     assert code == 2 and "SYSTEM/ENV" in err
+
+
+# ---- what is deployed -----------------------------------------------------------------------------
+
+class FakeCloudFormation:
+    """get_template / describe_stack_resources over a dict of stacks (name or ARN -> (template, nested))."""
+
+    def __init__(self, stacks: dict[str, tuple[dict, dict[str, str]]]):
+        self.stacks = stacks
+
+    def get_template(self, StackName):
+        if StackName not in self.stacks:
+            from botocore.exceptions import ClientError
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does not exist"}},
+                              "GetTemplate")
+        return {"TemplateBody": self.stacks[StackName][0]}
+
+    def describe_stack_resources(self, StackName):
+        template, nested = self.stacks[StackName]
+        template = json.loads(template) if isinstance(template, str) else template
+        return {"StackResources": [{"LogicalResourceId": logical_id, "ResourceType": resource["Type"],
+                                    "PhysicalResourceId": nested.get(logical_id, f"physical-{logical_id}")}
+                                   for logical_id, resource in template["Resources"].items()]}
+
+
+def test_deployed_templates_pair_nested_stacks_by_logical_id():
+    # GIVEN a deployed root whose nested stacks point at S3 (as after `package`) and a new build with file names
+    local = nested()
+    deployed = copy.deepcopy(local)
+    for resource in deployed["root.json"]["Resources"].values():
+        resource["Properties"]["TemplateURL"] = "https://s3.amazonaws.com/bucket/abc123.template"
+    client = FakeCloudFormation({
+        "acme-dev": (deployed["root.json"], {"Keys": "arn:keys", "Data": "arn:data"}),
+        "arn:keys": (json.dumps(deployed["keys.json"]), {}),          # a body may come back as text
+        "arn:data": (deployed["data.json"], {}),
+    })
+    # WHEN the deployed templates are read and compared with the local build
+    old = diff.deployed_templates(client, "acme-dev", local)
+    # THEN they are keyed by the new file names, URLs rewritten, and nothing differs
+    assert sorted(old) == ["data.json", "keys.json", "root.json"]
+    assert diff.compare(old, local, REGION) == []
+    assert diff.deployed_templates(client, "other", local) == {}
+
+
+def test_a_garbled_baseline_does_not_crash_the_comparison():
+    # GIVEN a hand-edited baseline: a resource without Type, Properties as a list, Outputs/Parameters not mappings
+    old = {"root.json": {"Resources": {"A": {"Properties": ["x"]}, "B": "not a resource"}, "Outputs": [], "Parameters": "x"}}
+    new = {"root.json": template(A=resource("AWS::SNS::Topic"), B=resource("AWS::SNS::Topic"))}
+    # WHEN compared THEN the differences are listed, nothing raises
+    assert actions(diff.compare(old, new, REGION)) == {"A": "replace", "B": "add"}
+
+
+def test_command_reports_an_unreadable_baseline_file(capsys, params, tmp_path):
+    env = tmp_path / "base" / "bet2wealth" / "dev"
+    env.mkdir(parents=True)
+    (env / "root.json").write_text("{ not json", encoding="utf-8")
+    code, _, err = run(capsys, "bet2wealth/dev", "--baseline", str(tmp_path / "base"), "--params", str(params))
+    assert code == 2 and "root.json: cannot read the baseline template" in err
