@@ -6,14 +6,18 @@ folder holding the hostile file next to a good one (vanity-market/preprod), over
 earlier from good files. After a failure that folder must be byte-identical; after a success the other
 environment's files must be, and the hostile environment's templates must pass cfn-lint with the
 project's configuration (`templates.lint`).
+
+Example counts are sized for CI (2 cores, the file in well under 2 minutes); `HOSTILE_EXAMPLES_SCALE=20`
+multiplies them for a deeper local hunt. Known failures whose fix lies outside loader/spec are at the end,
+as strict xfails carrying the fix: when one is fixed, its test turns into a failure asking to drop the mark.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import copy
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -126,7 +130,6 @@ def run_in_process(argv: list[str]) -> tuple[int, str, str]:
 
 
 _LINTED: dict[str, list[str]] = {}
-OUTCOMES: dict[int, int] = {}
 
 
 def lint_findings(env_dir: Path) -> list[str]:
@@ -140,13 +143,12 @@ def lint_findings(env_dir: Path) -> list[str]:
     return findings
 
 
-def assert_survives(earlier: Path, content: bytes | None, argv_extra: tuple[str, ...] = ()) -> tuple[int, str]:
+def assert_survives(earlier: Path, content: bytes | None) -> tuple[int, str]:
     """Run the build on the hostile file and check the contract; returns (exit code, stderr)."""
     before = snapshot(earlier)
     with workspace(earlier, content) as (params, output):
-        code, out, err = run_in_process(["build", *argv_extra, "--params", str(params), "--output", str(output), "-q"])
+        code, out, err = run_in_process(["build", "--params", str(params), "--output", str(output), "-q"])
         after = snapshot(output)
-        OUTCOMES[code] = OUTCOMES.get(code, 0) + 1
         assert "Traceback" not in out + err
         if code == 0:
             neighbour = {key: value for key, value in before.items() if key.startswith("vanity-market")}
@@ -193,17 +195,10 @@ def _paths(value, prefix=()):
             yield from _paths(item, prefix + (index,))
 
 
-PATHS = [path for path in _paths(BASE) if path]
-
-
 def _get(data, path):
     for part in path:
         data = data[part]
     return data
-
-
-def _mapping_paths():
-    return [path for path in _paths(BASE) if isinstance(_get(BASE, path), dict)]
 
 
 scalars = st.one_of(
@@ -215,9 +210,11 @@ scalars = st.one_of(
 values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.one_of(texts(12), st.sampled_from(INTERESTING_TEXT)), inner, max_size=4)),
     max_leaves=8)
-def _same_kind(path):
+
+
+def _same_kind(base: dict, path):
     """A value of the same type as the base has there: passes type checks, tests the semantic ones."""
-    current = _get(BASE, path)
+    current = _get(base, path)
     if isinstance(current, bool):
         return st.booleans()
     if isinstance(current, int):
@@ -233,16 +230,21 @@ def _same_kind(path):
     return values
 
 
-edits = st.one_of(
-    st.sampled_from(PATHS).flatmap(lambda path: st.tuples(st.just("set"), st.just(path), _same_kind(path))),
-    st.tuples(st.just("set"), st.sampled_from(PATHS), st.one_of(values, st.just(DELETE))),
-    st.tuples(st.just("add"), st.sampled_from(_mapping_paths()),
-              st.tuples(st.one_of(texts(20), st.sampled_from(INTERESTING_TEXT)), values)),
-)
+def edit_lists(base: dict, skip=()):
+    """Up to three edits of `base`: a same-kind value, any value or a deletion at a path, or a new key."""
+    paths = [path for path in _paths(base) if path and not any(path[:len(s)] == s for s in skip)]
+    mappings = [path for path in _paths(base) if isinstance(_get(base, path), dict)]
+    edit = st.one_of(
+        st.sampled_from(paths).flatmap(lambda path: st.tuples(st.just("set"), st.just(path), _same_kind(base, path))),
+        st.tuples(st.just("set"), st.sampled_from(paths), st.one_of(values, st.just(DELETE))),
+        st.tuples(st.just("add"), st.sampled_from(mappings),
+                  st.tuples(st.one_of(texts(20), st.sampled_from(INTERESTING_TEXT)), values)),
+    )
+    return st.lists(edit, min_size=1, max_size=3)
 
 
-def apply(edits_) -> dict:
-    data = copy.deepcopy(BASE)
+def apply(edits_, base: dict = BASE) -> dict:
+    data = copy.deepcopy(base)
     for kind, path, value in edits_:
         place = path if kind == "add" else path[:-1]
         try:
@@ -269,7 +271,7 @@ def apply(edits_) -> dict:
 
 
 @settings(max_examples=examples(60), **SETTINGS)
-@given(st.lists(edits, min_size=1, max_size=3))
+@given(edit_lists(BASE))
 @example([("set", ("services", "api", "environment", "MODE"), "{{resolve:secretsmanager:acme/dev/db:SecretString:password}}")])
 @example([("set", ("services", "api", "secrets", "API_KEY", "json_key"), "${AWS::AccountId}")])
 @example([("set", ("services", "api", "port"), 10**400)])
@@ -277,7 +279,28 @@ def apply(edits_) -> dict:
 @example([("set", ("network",), DELETE)])
 @example([("set", ("services",), {})])
 def test_mutated_specs_build_clean_or_fail_clearly(earlier_output, edits_):
+    # GIVEN a good spec with up to three hostile edits WHEN built THEN lint-clean output or one clear error
     assert_survives(earlier_output, dump(apply(edits_)))
+
+
+RICH = copy.deepcopy(BASE)
+RICH["load_balancer"] = {"name": "acme-alb", "dns": {"name": "api.dev.acme.example", "zone_name": "acme.example"}}
+RICH["network"].update(availability_zones=["eu-central-1a", "eu-central-1b"], nat="per-az")
+RICH["cluster"] = {"ec2_capacity": {"instance_type": "t3.small", "max_size": 3}, "service_discovery_namespace": "acme.internal"}
+RICH["services"]["api"]["load_balancer"]["host_headers"] = ["api.dev.acme.example"]
+RICH["services"]["api"].update(readonly_root_filesystem=True, writable_paths=["/tmp"], user="1000:1000",
+                               autoscaling={"min_capacity": 1, "max_capacity": 3}, connects_to=["cache", "worker", "database"])
+RICH["services"]["worker"].update(compute="ec2", health_check_command=["curl", "-f", "http://localhost:9000/"], extra_ports=[9001])
+RICH["database"] = {"enabled": True, "instances": 2}
+RICH_KNOWN = [("cluster", "ec2_capacity", "instance_type"), ("database", "engine_version"),
+              ("services", "api", "writable_paths")]      # the known failures below
+
+
+@settings(max_examples=examples(40), **SETTINGS)
+@given(edit_lists(RICH, skip=RICH_KNOWN))
+def test_mutated_rich_specs_build_clean_or_fail_clearly(earlier_output, edits_):
+    # GIVEN a spec using TLS/DNS, EC2 capacity, autoscaling, a database, with hostile edits WHEN built THEN as above
+    assert_survives(earlier_output, dump(apply(edits_, RICH)))
 
 
 # ---- networks: CIDRs that overlap, do not fit, or are not CIDRs ----------------------------------
@@ -306,6 +329,7 @@ networks = st.fixed_dictionaries({"cidr": st.one_of(st.sampled_from(["10.20.0.0/
 @example({"cidr": "10.20.0.0/24", "availability_zones": 6, "subnet_prefix": 28})
 @example({"cidr": "10.20.0.0/24", "availability_zones": 6, "subnet_prefix": 27})
 def test_networks_build_clean_or_fail_clearly(earlier_output, network):
+    # GIVEN CIDRs that overlap, do not fit, are not CIDRs, and AZ counts/lists that do not match WHEN built THEN as above
     assert_survives(earlier_output, dump({**BASE, "network": network}))
 
 
@@ -355,6 +379,7 @@ RAW = {
 
 @pytest.mark.parametrize("name", sorted(RAW))
 def test_raw_hostile_files_fail_clearly(earlier_output, name):
+    # GIVEN a file that is no spec at all (bombs, bad encodings, tags, nesting, sizes) WHEN built THEN exit 2, clearly
     code, err = assert_survives(earlier_output, RAW[name])
     assert code == 2
 
@@ -372,6 +397,7 @@ def test_a_directory_in_place_of_the_file(earlier_output):
 @settings(max_examples=examples(30), **SETTINGS)
 @given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass"))))
 def test_random_bytes_fail_clearly(earlier_output, content):
+    # GIVEN a file of random bytes or text WHEN built THEN (almost surely) one clear error, output untouched
     assert_survives(earlier_output, content)
 
 
