@@ -216,7 +216,7 @@ class ClusterSpec(Model):
 
 
 class RepositorySpec(Model):
-    name: str = Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", max_length=255,
+    name: str = Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", min_length=2, max_length=255,
                       description="ECR repository name.")
     immutable_tags: bool = Field(default=True, description="Forbid overwriting a tag. Turn off only for moving tags such as `latest`.")
     keep_images: int = Field(default=30, ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")

@@ -507,6 +507,7 @@ def test_json_keys_that_would_break_the_secret_reference_are_refused(json_key):
     (("services", "api", "extra_ports"), [9000, 9000], "extra_ports lists 9000 more than once"),
     (("services", "api", "writable_paths"), ["/tmp", "/tmp"], "writable_paths lists /tmp more than once"),
     (("repositories", "api", "name"), "a" * 256, "repositories.api.name"),
+    (("repositories", "api", "name"), "0", "repositories.api.name"),
 ])
 def test_values_the_templates_cannot_carry_are_spec_errors(earlier_output, where, value, message):
     # found by probing the free-form fields: each built a template cfn-lint rejects (E3033, E3037) or crashed
