@@ -38,7 +38,9 @@ class Build:
 
 
 def render(template: Template) -> str:
-    return template.to_json(indent=2, sort_keys=True) + "\n"
+    """Deterministic JSON (sorted keys, 2-space indent), UTF-8 as written (no \\u escapes: cfn-lint cannot read
+    the surrogate pairs of characters beyond the BMP, and the bytes counted are the bytes deployed)."""
+    return json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def stack_name(spec: EnvironmentSpec) -> str:
@@ -47,22 +49,27 @@ def stack_name(spec: EnvironmentSpec) -> str:
 
 def compile_environment(spec: EnvironmentSpec) -> Build:
     result = Build(spec)
-    stacks = root.children(spec)
-    root_template = root.build(spec, stacks)
-    templates = {ROOT_FILE: root_template, **{stack.file_name: stack.template for stack in stacks},
-                 bootstrap.FILE_NAME: bootstrap.build(spec)}
-    suppressions.apply(result.target, templates)
+    with quotas.unbounded():  # over-quota templates are split by root.children, or reported below
+        stacks = root.children(spec)
+        root_template = root.build(spec, stacks)
+        bootstrap_template = bootstrap.build(spec)
+    nested = root.all_stacks(stacks)
+    templates = {ROOT_FILE: root_template, **{stack.file_name: stack.template for stack in nested},
+                 bootstrap.FILE_NAME: bootstrap_template}
+    suppressions.apply(result.target, _suppressible(templates, nested))
     errors = []
     for file_name, template in templates.items():
         body = render(template)
         result.files[file_name] = body
-        usage = quotas.usage(file_name, template, body)
+        # the bootstrap stack is deployed with --template-body: it creates the bucket templates go to
+        usage = quotas.usage(file_name, template, body, inline=file_name == bootstrap.FILE_NAME)
         result.usages.append(usage)
         over, near = usage.findings()
         errors += over
         result.warnings += near
     if errors:
         raise quotas.QuotaError(f"{result.target}: " + "; ".join(errors))
+    result.warnings += [f"{result.target}: {note}" for note in root.notes(spec, stacks, root_template)]
     values = deploy_parameters(root_template)
     result.files[PARAMETERS_FILE] = _json([{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()])
     result.files[OVERRIDES_FILE] = _json([f"{key}={value}" for key, value in values.items()])
@@ -74,6 +81,20 @@ def compile_environment(spec: EnvironmentSpec) -> Build:
     return result
 
 
+def _suppressible(templates: dict[str, Template], nested: list) -> dict[str, Template]:
+    """Suppressions name the files of the unsplit layout: a part of a split stack is suppressed through
+    the stack it came from (the parts share its resource objects, so the Metadata lands in them)."""
+    found = {}
+    for file_name, template in templates.items():
+        found[file_name] = template
+    for stack in nested:
+        source = getattr(stack, "source", None)
+        if source is not None:
+            found.pop(stack.file_name, None)
+            found[source.file_name] = source.template
+    return found
+
+
 def deploy_parameters(root_template: Template) -> dict[str, str]:
     """Root parameters with their defaults: the values `parameters.json` ships (CI overrides some)."""
     return {name: str(parameter.properties["Default"])
@@ -81,10 +102,29 @@ def deploy_parameters(root_template: Template) -> dict[str, str]:
 
 
 def manifest(spec: EnvironmentSpec, stacks, values: dict, missing: list) -> dict:
-    """What tools after the build (deploy, diff, diagram, cost) need to know without re-reading the spec."""
+    """What tools after the build (deploy, diff, diagram, cost) need to know without re-reading the spec.
+
+    `nested_stacks` lists every nested stack at any depth (logical IDs are unique across levels). When the
+    services are grouped (large systems, see root.py), each service also names its `group` and the root
+    list parameters that carry its image tag and desired count, and `packed_parameters` maps each list
+    parameter to {service: the service stack's own parameter}; `pack_overrides` uses it.
+    """
     from . import service
 
-    return {
+    groups = [stack for stack in stacks if isinstance(stack, root.ServiceGroup)]
+    group_of = {member.logical_id: group for group in groups for member in group.members}
+    services = {}
+    for name, svc in sorted(spec.services.items()):
+        entry = {"stack": service.stack_id(name), "image_parameter": service.image_parameter(name),
+                 "desired_count_parameter": service.count_parameter(name),
+                 "repository": spec.repositories[svc.image.repository].name if svc.image.repository else None,
+                 "image_uri": svc.image.uri}
+        group = group_of.get(service.stack_id(name))
+        if group is not None:
+            entry.update(group=group.logical_id, image_list_parameter=f"{group.logical_id}ImageTags",
+                         desired_count_list_parameter=f"{group.logical_id}DesiredCounts")
+        services[name] = entry
+    result = {
         "system": spec.system,
         "environment": spec.environment,
         "region": spec.region,
@@ -94,18 +134,41 @@ def manifest(spec: EnvironmentSpec, stacks, values: dict, missing: list) -> dict
         "bootstrap_stack_name": bootstrap.stack_name(spec),
         "root_template": ROOT_FILE,
         "bootstrap_template": bootstrap.FILE_NAME,
-        "nested_stacks": {stack.logical_id: stack.file_name for stack in stacks},
+        "nested_stacks": {stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
         "parameters": values,
         "required_parameters": missing,
-        "services": {
-            name: {"stack": service.stack_id(name), "image_parameter": service.image_parameter(name),
-                   "desired_count_parameter": service.count_parameter(name),
-                   "repository": spec.repositories[svc.image.repository].name if svc.image.repository else None,
-                   "image_uri": svc.image.uri}
-            for name, svc in sorted(spec.services.items())
-        },
+        "services": services,
         "hosted_zone": spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
     }
+    if groups:
+        result["packed_parameters"] = {name: entries for group in groups for name, entries in group.packed.items()}
+    return result
+
+
+def pack_overrides(manifest: dict, overrides: dict[str, str], current: dict[str, str] | None = None) -> dict[str, str]:
+    """Deploy-time values for an environment whose services are grouped: `overrides` may name a service's
+    own parameter (`ApiImageTag=v2`, `ApiDesiredCount=3`); those are folded into the root list parameters
+    (`Services03ImageTags=api=v2,...`). Every list parameter is returned whole, merged by service name:
+    an override, else the service's value in `current` (the deployed stack's parameters), else the
+    build's default, so a service added to or removed from a group keeps the others' deployed values.
+    Without packed parameters (small environments) `overrides` comes back unchanged."""
+    packed = manifest.get("packed_parameters") or {}
+    if not packed:
+        return dict(overrides)
+    own = {parameter for entries in packed.values() for parameter in entries.values()}
+    result = {key: value for key, value in overrides.items() if key not in own and key not in packed}
+    for name, entries in packed.items():
+        layers = [root.unpack(manifest["parameters"].get(name, "")), root.unpack((current or {}).get(name, "")),
+                  root.unpack(overrides.get(name, ""))]
+        merged = {}
+        for service_name, parameter in entries.items():
+            value = overrides.get(parameter)
+            for layer in reversed(layers):
+                if value is None:
+                    value = layer.get(service_name)
+            merged[service_name] = value
+        result[name] = root.pack(merged)
+    return result
 
 
 def _json(value) -> str:

@@ -3,22 +3,69 @@
 The wiring is checked here, at build time, so a mistake fails the build with a message instead of a
 deploy that fails twenty minutes in: every child parameter without a default must be wired, every
 wired output must exist, and a deploy-time parameter shared by several children must agree everywhere.
+
+Scale (CloudFormation quotas: 500 resources, 200 parameters, 200 outputs per template). A small
+environment is one root with every nested stack directly under it. Two things outgrow that:
+
+* the root holds two deploy-time parameters per service (`<Service>ImageTag`, `<Service>DesiredCount`),
+  so near 100 services it passes 200 parameters. Then the service stacks move into `GROUPS` fixed group
+  stacks (`Services01` … `Services16`, files `services-NN.json`); a service's group is a hash of its
+  name, so adding or removing a service never moves another one. Each group takes its services' image
+  tags and desired counts as two root parameters, `ServicesNNImageTags` and `ServicesNNDesiredCounts`,
+  comma-separated `service=value` lists (`api=v1.2,worker=v1.2`), and hands each service its own value.
+  A value listed under another name than the service's makes the deploy fail (Fn::Select finds nothing)
+  instead of giving one service another's image. `compiler.pack_overrides` turns per-service overrides
+  into these values.
+* a nested stack over a quota (the security groups of ~150+ services) is split into parts by
+  `split()`: resources by dependency depth (security groups, then the rules between them) and by a hash
+  of their owner (an ingress rule stays with the group it opens), references between parts passed as
+  outputs and parameters.
+
+Both happen only when needed: the three real environments keep their original layout.
 """
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Parameter, Ref, Template, cloudformation
+import json
+import re
+import zlib
+from dataclasses import dataclass, field, replace
 
-from . import bootstrap, cluster, data, loadbalancer, network, security, service
+from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
+
+from . import bootstrap, cluster, data, loadbalancer, network, quotas, security, service
 from .base import FromRoot, FromStack, NestedStack, new_template, tags
 from .spec import EnvironmentSpec
+
+GROUPS = 16  # fixed, so that a service's group depends on its name only
+GROUP_PREFIX = "Services"  # never "Service<Upper>…": service stacks are `Service` + PascalCase name
+PACK_SEPARATOR = ","
+SPLIT_BUCKETS = (2, 4, 8, 16, 32, 64)
+# resources that belong with another one: kept in the same part of a split stack (key: the property naming it)
+OWNER_PROPERTY = {"AWS::EC2::SecurityGroupIngress": "GroupId", "AWS::EC2::SecurityGroupEgress": "GroupId"}
 
 
 class WiringError(Exception):
     """A nested stack parameter is unwired or wired to something that does not exist (a compiler bug)."""
 
 
+@dataclass
+class ServiceGroup(NestedStack):
+    """A group stack of service stacks (`members`); `packed` maps each of its list parameters to the
+    service parameter each listed name stands for: {"Services03ImageTags": {"api": "ApiImageTag"}}."""
+
+    members: list[NestedStack] = field(default_factory=list)
+    packed: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class StackPart(NestedStack):
+    """One part of a nested stack too big for one template; `source` is the stack it was split from."""
+
+    source: NestedStack | None = None
+
+
 def children(spec: EnvironmentSpec) -> list[NestedStack]:
-    """Nested stacks in dependency order."""
+    """Nested stacks of the root in dependency order, split and grouped as the quotas require."""
     stacks = [network.build(spec), security.build(spec), cluster.build(spec)]
     if spec.load_balancer is not None:
         stacks.append(loadbalancer.build(spec))
@@ -26,7 +73,43 @@ def children(spec: EnvironmentSpec) -> list[NestedStack]:
     if store is not None:
         stacks.append(store)
     stacks.extend(service.build(spec, name) for name in sorted(spec.services))
-    return stacks
+    return fit(spec, stacks)
+
+
+def fit(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[NestedStack]:
+    """Split every nested stack over a quota, then group the services if the root would be over one."""
+    with quotas.unbounded():
+        fitted: list[NestedStack] = []
+        pending = list(stacks)
+        while pending:
+            stack = pending.pop(0)
+            parts = split(stack)
+            if len(parts) > 1:  # consumers come later (build() checks the order): point them at the parts
+                pending = _rewire(pending, stack.logical_id, parts)
+            fitted.extend(parts)
+        if quotas.over(build(spec, fitted)):
+            fitted = group_services(spec, fitted)
+    return fitted
+
+
+def templates(stacks: list[NestedStack]) -> dict[str, Template]:
+    """File name -> template of every nested stack, members of service groups included."""
+    found = {}
+    for stack in stacks:
+        found[stack.file_name] = stack.template
+        if isinstance(stack, ServiceGroup):
+            found.update(templates(stack.members))
+    return found
+
+
+def all_stacks(stacks: list[NestedStack]) -> list[NestedStack]:
+    """Every nested stack at any depth, parents before their members."""
+    found = []
+    for stack in stacks:
+        found.append(stack)
+        if isinstance(stack, ServiceGroup):
+            found.extend(all_stacks(stack.members))
+    return found
 
 
 # Outputs of the children that the root re-exports: what an operator looks for after a deploy.
@@ -41,35 +124,45 @@ FORWARDED = {
 def build(spec: EnvironmentSpec, stacks: list[NestedStack]) -> Template:
     template = new_template(spec, "environment root stack")
     known = {stack.logical_id: stack for stack in stacks}
+    position = {logical_id: index for index, logical_id in enumerate(known)}
+
+    def value(stack: NestedStack, definition: Parameter, source):
+        if isinstance(source, FromRoot):
+            return Ref(_declare(template, stack, definition))
+        _check_output(known, position, stack, definition.title, source)
+        return GetAtt(source.stack, f"Outputs.{source.output}")
+
     for stack in stacks:
-        parameters = {}
-        for name, definition in sorted(stack.template.parameters.items()):
-            source = stack.inputs.get(name)
-            if source is None:
-                if "Default" not in definition.properties:
-                    raise WiringError(f"{stack.logical_id}: parameter {name} has no default and is not wired")
-                continue
-            if isinstance(source, FromRoot):
-                parameters[name] = Ref(_root_parameter(template, stack, definition))
-            else:
-                _check_output(known, stack, name, source)
-                parameters[name] = GetAtt(source.stack, f"Outputs.{source.output}")
-        unknown = set(stack.inputs) - set(stack.template.parameters)
-        if unknown:
-            raise WiringError(f"{stack.logical_id}: wired inputs {sorted(unknown)} are not parameters of the stack")
-        template.add_resource(cloudformation.Stack(
-            stack.logical_id, TemplateURL=stack.file_name,
-            # Deleting a nested stack deletes its resources by their own policies (stateful ones retain or
-            # snapshot); the stack record itself holds nothing worth keeping.
-            DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
-            **({"Parameters": parameters} if parameters else {}),
-            Tags=tags(spec),
-        ))
+        template.add_resource(_stack_resource(spec, stack, value))
     _forward_outputs(template, spec, known)
     return template
 
 
-def _root_parameter(template: Template, stack: NestedStack, definition: Parameter) -> Parameter:
+def _stack_resource(spec: EnvironmentSpec, stack: NestedStack, value) -> cloudformation.Stack:
+    """The nested stack resource, each of the child's parameters given `value(stack, definition, source)`."""
+    parameters = {}
+    for name, definition in sorted(stack.template.parameters.items()):
+        source = stack.inputs.get(name)
+        if source is None:
+            if "Default" not in definition.properties:
+                raise WiringError(f"{stack.logical_id}: parameter {name} has no default and is not wired")
+            continue
+        parameters[name] = value(stack, definition, source)
+    unknown = set(stack.inputs) - set(stack.template.parameters)
+    if unknown:
+        raise WiringError(f"{stack.logical_id}: wired inputs {sorted(unknown)} are not parameters of the stack")
+    return cloudformation.Stack(
+        stack.logical_id, TemplateURL=stack.file_name,
+        # Deleting a nested stack deletes its resources by their own policies (stateful ones retain or
+        # snapshot); the stack record itself holds nothing worth keeping.
+        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        **({"Parameters": parameters} if parameters else {}),
+        Tags=tags(spec),
+    )
+
+
+def _declare(template: Template, stack: NestedStack, definition: Parameter) -> Parameter:
+    """The parent's parameter of the same name and definition (declared once, identical for every child)."""
     existing = template.parameters.get(definition.title)
     if existing is not None:
         if existing.to_dict() != definition.to_dict():
@@ -78,14 +171,17 @@ def _root_parameter(template: Template, stack: NestedStack, definition: Paramete
     return template.add_parameter(Parameter(definition.title, **definition.properties))
 
 
-def _check_output(known: dict, stack: NestedStack, name: str, source: FromStack) -> None:
+_root_parameter = _declare  # the name before service groups existed
+
+
+def _check_output(known: dict, position: dict, stack: NestedStack, name: str, source: FromStack) -> None:
     producer = known.get(source.stack)
     if producer is None:
         raise WiringError(f"{stack.logical_id}.{name}: wired to stack {source.stack}, which this environment does not have")
     if source.output not in producer.template.outputs:
         raise WiringError(f"{stack.logical_id}.{name}: stack {source.stack} has no output {source.output} "
                           f"(it has {sorted(producer.template.outputs)})")
-    if list(known).index(source.stack) >= list(known).index(stack.logical_id):
+    if position[source.stack] >= position[stack.logical_id]:
         raise WiringError(f"{stack.logical_id}.{name}: {source.stack} must come before {stack.logical_id}")
 
 
@@ -101,3 +197,291 @@ def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> 
                                    Description=child.template.outputs[name].properties.get("Description", name)))
     template.add_output(Output("BootstrapStackName", Value=bootstrap.stack_name(spec),
                                Description="Stack holding the artifacts bucket and ECR repositories"))
+
+
+# ------------------------------------------------------------------------------------------ service groups
+
+def group_id(name: str) -> str:
+    """The group stack of a service: a hash of its name only, so other services never move it."""
+    return f"{GROUP_PREFIX}{zlib.crc32(name.encode('utf-8')) % GROUPS + 1:02d}"
+
+
+def group_file(logical_id: str) -> str:
+    return f"services-{logical_id[len(GROUP_PREFIX):]}.json"
+
+
+def pack(values: dict[str, str]) -> str:
+    """{"api": "v1", "worker": "v2"} -> "api=v1,worker=v2" (the value of a group's list parameter)."""
+    return PACK_SEPARATOR.join(f"{name}={value}" for name, value in values.items())
+
+
+def unpack(text: str) -> dict[str, str]:
+    """The inverse of `pack`; entries without a `=` are ignored."""
+    found = {}
+    for item in (text or "").split(PACK_SEPARATOR):
+        name, sep, value = item.strip().partition("=")
+        if sep:
+            found[name] = value
+    return found
+
+
+def group_services(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[NestedStack]:
+    """Move every service stack into its group stack (groups after the other stacks, in number order)."""
+    by_id = {service.stack_id(name): name for name in spec.services}
+    members: dict[str, list[tuple[str, NestedStack]]] = {}
+    others = []
+    for stack in stacks:
+        if stack.logical_id in by_id:
+            members.setdefault(group_id(by_id[stack.logical_id]), []).append((by_id[stack.logical_id], stack))
+        else:
+            others.append(stack)
+    return others + [_group(spec, logical_id, sorted(found, key=lambda item: item[0]))
+                     for logical_id, found in sorted(members.items())]
+
+
+def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, NestedStack]]) -> ServiceGroup:
+    template = new_template(spec, f"ECS services of group {logical_id[len(GROUP_PREFIX):]} "
+                                  f"(a service's group is a hash of its name)")
+    inputs: dict = {}
+    lists = {}
+    for suffix, parameter_of, what in (("ImageTags", service.image_parameter, "Image tag"),
+                                       ("DesiredCounts", service.count_parameter, "Desired task count")):
+        name = f"{logical_id}{suffix}"
+        entries = {member: parameter_of(member) for member, _ in members}
+        defaults = {member: str(stack.template.parameters[parameter_of(member)].properties["Default"])
+                    for member, stack in members}
+        lists[name] = (entries, template.add_parameter(Parameter(
+            name, Type="CommaDelimitedList", Default=pack(defaults),
+            Description=f"{what} of each service of this group as service=value, comma-separated "
+                        f"(every service of the group listed once)")))
+        inputs[name] = FromRoot()
+    packed = {name: entries for name, (entries, _) in lists.items()}
+    chosen = {parameter: (name, member, index) for name, (entries, _) in lists.items()
+              for index, (member, parameter) in enumerate(entries.items())}
+
+    def value(stack: NestedStack, definition: Parameter, source):
+        if definition.title in chosen and isinstance(source, FromRoot):
+            name, member, index = chosen[definition.title]
+            # "=api=" splits "=api=v1" into ["", "v1"]; an entry of another service has no index 1: the deploy fails
+            entry = Join("", ["=", Select(index, Ref(lists[name][1]))])
+            return Select(1, Split(f"={member}=", entry))
+        previous = inputs.setdefault(definition.title, source)
+        if previous != source:
+            raise WiringError(f"{stack.logical_id}.{definition.title}: wired to {source}, but another service of "
+                              f"{logical_id} wires it to {previous}")
+        return Ref(_declare(template, stack, definition))
+
+    for member, stack in members:
+        template.add_resource(_stack_resource(spec, stack, value))
+        if "ServiceUrl" in stack.template.outputs:
+            template.add_output(Output(f"{stack.logical_id}Url", Value=GetAtt(stack.logical_id, "Outputs.ServiceUrl"),
+                                       Description=f"Public URL of {member}"))
+    return ServiceGroup(logical_id, group_file(logical_id), template, inputs,
+                        members=[stack for _, stack in members], packed=packed)
+
+
+# ------------------------------------------------------------------------------------------ split stacks
+
+def split(stack: NestedStack) -> list[NestedStack]:
+    """`[stack]` when it fits the quotas, else parts that each stay under 80 % of every quota.
+
+    Resources go by dependency depth (tier 0 needs no other resource of the stack, tier 1 needs tier 0…)
+    and by a hash of their owner into buckets, so parts only reference earlier parts and a resource
+    keeps its part while others come and go (until the bucket count doubles). A reference to a resource
+    of another part becomes a parameter of the same name, fed from an output `<Name>Ref` of its part.
+    Only `Ref` (and `${Name}` in Fn::Sub) may cross parts; anything else is a WiringError.
+    """
+    if not quotas.over(stack.template):
+        return [stack]
+    graph = _Graph(stack.template)
+    for buckets in SPLIT_BUCKETS:
+        parts = _partition(stack, graph, buckets)
+        if all(_comfortable(part.template) for part in parts):
+            return parts
+    raise quotas.QuotaError(f"{stack.file_name}: too big to split into {SPLIT_BUCKETS[-1]} parts per tier "
+                            f"({quotas.counts(stack.template)})")
+
+
+def _comfortable(template: Template) -> bool:
+    return all(used <= quotas.WARN_AT * quotas.LIMITS[key] for key, used in quotas.counts(template).items())
+
+
+_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}")
+
+
+class _Graph:
+    """What each resource, output and condition of a template refers to."""
+
+    def __init__(self, template: Template):
+        self.template = template
+        self.refs: dict[str, set[str]] = {}  # resource -> names it Refs (resources, parameters, conditions)
+        self.strong: dict[str, set[str]] = {}  # resource -> resources it needs in the same template
+        for name, resource in template.resources.items():
+            self.refs[name], self.strong[name] = _references(resource.to_dict())
+        self.output_refs = {name: _references(output.to_dict()) for name, output in template.outputs.items()}
+        self.condition_refs = {name: _references(json.loads(json.dumps(condition, default=_encode)))[0]
+                               for name, condition in template.conditions.items()}
+        self._tiers: dict[str, int] = {}
+
+    def dependencies(self, name: str) -> set[str]:
+        return (self.refs[name] | self.strong[name]) & set(self.template.resources)
+
+    def tier(self, name: str) -> int:
+        if name not in self._tiers:
+            self._tiers[name] = 1 + max((self.tier(dep) for dep in self.dependencies(name)), default=-1)
+        return self._tiers[name]
+
+    def owner(self, name: str) -> str:
+        resource = self.template.resources[name]
+        key = OWNER_PROPERTY.get(resource.resource_type)
+        target = resource.properties.get(key) if key else None
+        if isinstance(target, Ref) and target.data["Ref"] in self.template.resources:
+            return self.owner(target.data["Ref"])
+        return name
+
+
+def _encode(value):
+    return value.to_dict()
+
+
+def _references(document) -> tuple[set[str], set[str]]:
+    """(names referenced with Ref or ${Name}, names needed otherwise: GetAtt, ${Name.Attr}, DependsOn, Condition)."""
+    refs: set[str] = set()
+    strong: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Ref" and isinstance(item, str):
+                    refs.add(item)
+                elif key == "Fn::GetAtt":
+                    target = item[0] if isinstance(item, list) else str(item).split(".")[0]
+                    strong.add(target)
+                elif key == "Fn::Sub":
+                    text = item[0] if isinstance(item, list) else item
+                    local = set(item[1]) if isinstance(item, list) and len(item) > 1 else set()
+                    for match in _SUB_NAME.finditer(text):
+                        if match.group(1) not in local:
+                            (strong if match.group(2) else refs).add(match.group(1))
+                    if isinstance(item, list) and len(item) > 1:
+                        walk(item[1])
+                    continue
+                elif key in ("DependsOn",):
+                    strong.update([item] if isinstance(item, str) else item)
+                elif key in ("Condition", "Fn::If") and isinstance(item, (str, list)):
+                    refs.add(item if isinstance(item, str) else item[0])
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(document)
+    return {name for name in refs if not name.startswith("AWS::")}, strong
+
+
+def _partition(stack: NestedStack, graph: _Graph, buckets: int) -> list[StackPart]:
+    template = stack.template
+    where: dict[str, tuple[int, int]] = {}
+    for name in template.resources:
+        where[name] = (graph.tier(name), zlib.crc32(graph.owner(name).encode("utf-8")) % buckets)
+    keys = sorted(set(where.values()))
+    stem = stack.file_name.rsplit(".", 1)[0]
+    ids = {key: f"{stack.logical_id}Part{key[1] + 1:02d}" + (f"Tier{key[0]}" if key[0] else "") for key in keys}
+    files = {key: f"{stem}-part-{key[1] + 1:02d}" + (f"-tier-{key[0]}" if key[0] else "") + ".json" for key in keys}
+    parts = {key: StackPart(ids[key], files[key], Template(Description=f"{template.description} "
+                                                                      f"(part {key[1] + 1:02d}"
+                                                                      + (f", tier {key[0]}" if key[0] else "") + ")"),
+                            {}, source=stack)
+             for key in keys}
+    for part in parts.values():
+        part.template.set_version()
+
+    def need(part: StackPart, names: set[str], user: str) -> None:
+        """Declare in `part` what `user` refers to: the stack's own parameters and conditions, or an
+        import of a resource of another part."""
+        for name in sorted(names):
+            if name in template.parameters:
+                if name not in part.template.parameters:
+                    part.template.add_parameter(template.parameters[name])
+                    if name in stack.inputs:
+                        part.inputs[name] = stack.inputs[name]
+            elif name in template.conditions:
+                if name not in part.template.conditions:
+                    part.template.add_condition(name, template.conditions[name])
+                    need(part, graph.condition_refs[name], user)
+            elif name in template.mappings:
+                if name not in part.template.mappings:
+                    part.template.add_mapping(name, template.mappings[name])
+            elif name in where and parts[where[name]] is not part:
+                producer = parts[where[name]]
+                if where[name] >= where_of[id(part)]:
+                    raise WiringError(f"{stack.logical_id}: cannot split: {user} refers to {name} of a later part")
+                export = f"{name}Ref"
+                if export in template.outputs:
+                    raise WiringError(f"{stack.logical_id}: cannot split: output {export} already exists")
+                if export not in producer.template.outputs:
+                    producer.template.add_output(Output(export, Value=Ref(name), Description=f"{name} (for another part)"))
+                if name not in part.template.parameters:
+                    part.template.add_parameter(Parameter(name, Type="String", Description=f"{name} of {producer.logical_id}"))
+                    part.inputs[name] = FromStack(producer.logical_id, export)
+
+    where_of = {id(part): key for key, part in parts.items()}
+    for name, resource in template.resources.items():
+        part = parts[where[name]]
+        crossing = {dep for dep in graph.strong[name] if dep in where and where[dep] != where[name]}
+        if crossing:
+            raise WiringError(f"{stack.logical_id}: cannot split: {name} needs {sorted(crossing)} in the same template "
+                              f"(GetAtt/DependsOn cross parts)")
+        part.template.add_resource(resource)
+    for name in template.resources:  # after every resource is placed, so exports land in complete parts
+        part = parts[where[name]]
+        need(part, graph.refs[name], name)
+    for name, output in template.outputs.items():
+        refs, strong = graph.output_refs[name]
+        homes = {where[dep] for dep in refs | strong if dep in where}
+        if len(homes) > 1:
+            raise WiringError(f"{stack.logical_id}: cannot split: output {name} refers to resources of several parts")
+        part = parts[homes.pop() if homes else keys[0]]
+        part.template.add_output(output)
+        need(part, refs, name)
+    return [parts[key] for key in keys]
+
+
+def _rewire(stacks: list[NestedStack], old: str, parts: list[NestedStack]) -> list[NestedStack]:
+    """Point inputs wired to outputs of `old` at the part that now has each output."""
+    home = {output: part.logical_id for part in parts for output in part.template.outputs}
+    result = []
+    for stack in stacks:
+        inputs = {name: FromStack(home.get(source.output, old), source.output)
+                  if isinstance(source, FromStack) and source.stack == old else source
+                  for name, source in stack.inputs.items()}
+        result.append(stack if inputs == stack.inputs else replace(stack, inputs=inputs))
+    return result
+
+
+# ------------------------------------------------------------------------------------------ notes
+
+def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Template) -> list[str]:
+    """Warnings about the layout: the root nearing the point where services move into groups, and group
+    lists whose longest possible values would not fit one parameter value."""
+    found = []
+    if any(isinstance(stack, ServiceGroup) for stack in stacks):
+        for stack in stacks:
+            if not isinstance(stack, ServiceGroup):
+                continue
+            names = next(iter(stack.packed.values()))
+            fixed = sum(len(name) + 2 for name in names) - 1  # "name=" plus a comma between entries
+            longest = (quotas.PARAMETER_VALUE_BYTES - fixed) // len(names)
+            if longest < 128:
+                found.append(f"{stack.logical_id}ImageTags lists {len(names)} services: image tags of more than "
+                             f"{longest} characters on average would exceed CloudFormation's "
+                             f"{quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value")
+        return found
+    used = len(root_template.parameters)
+    if used >= quotas.WARN_AT * quotas.LIMITS["parameters"] and spec.services:
+        shared = used - 2 * len(spec.services)
+        most = (quotas.LIMITS["parameters"] - shared) // 2
+        found.append(f"root.json: {len(spec.services)} services; beyond {most} the service stacks move into "
+                     f"{GROUPS} group stacks ({GROUP_PREFIX}01…) with packed image tag and desired count "
+                     f"parameters, which replaces every service once (see README, Performance)")
+    return found

@@ -1,0 +1,1 @@
+"""Benchmark of the compiler: `python bench/run.py` (see README.md, section Performance)."""
