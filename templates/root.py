@@ -87,9 +87,20 @@ def fit(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[NestedStack]:
             if len(parts) > 1:  # consumers come later (build() checks the order): point them at the parts
                 pending = _rewire(pending, stack.logical_id, parts)
             fitted.extend(parts)
-        if quotas.over(build(spec, fitted)):
+        if any(used > quotas.LIMITS[key] for key, used in root_counts(spec, fitted).items()):
             fitted = group_services(spec, fitted)
     return fitted
+
+
+def root_counts(spec: EnvironmentSpec, stacks: list[NestedStack]) -> dict[str, int]:
+    """What `build(spec, stacks)` would count, without building it: one resource per child, one parameter
+    per distinct deploy-time input, the forwarded outputs."""
+    parameters = {name for stack in stacks for name, source in stack.inputs.items()
+                  if isinstance(source, FromRoot) and name in stack.template.parameters}
+    known = {stack.logical_id: stack for stack in stacks}
+    outputs = 1 + sum(1 for stack_id, name in _forwarded(spec)
+                      if stack_id in known and name in known[stack_id].template.outputs)
+    return {"resources": len(stacks), "parameters": len(parameters), "outputs": outputs, "mappings": 0}
 
 
 def templates(stacks: list[NestedStack]) -> dict[str, Template]:
@@ -165,7 +176,8 @@ def _declare(template: Template, stack: NestedStack, definition: Parameter) -> P
     """The parent's parameter of the same name and definition (declared once, identical for every child)."""
     existing = template.parameters.get(definition.title)
     if existing is not None:
-        if existing.to_dict() != definition.to_dict():
+        if existing is not definition and existing.properties != definition.properties \
+                and existing.to_dict() != definition.to_dict():
             raise WiringError(f"{stack.logical_id}: parameter {definition.title} differs from the one other stacks declare")
         return existing
     return template.add_parameter(Parameter(definition.title, **definition.properties))
@@ -185,10 +197,13 @@ def _check_output(known: dict, position: dict, stack: NestedStack, name: str, so
         raise WiringError(f"{stack.logical_id}.{name}: {source.stack} must come before {stack.logical_id}")
 
 
-def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> None:
+def _forwarded(spec: EnvironmentSpec) -> list[tuple[str, str]]:
     forwarded = [(stack, name) for stack, names in FORWARDED.items() for name in names]
-    forwarded += [(service.stack_id(name), "ServiceUrl") for name in sorted(spec.services)]
-    for stack_id, name in forwarded:
+    return forwarded + [(service.stack_id(name), "ServiceUrl") for name in sorted(spec.services)]
+
+
+def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> None:
+    for stack_id, name in _forwarded(spec):
         child = known.get(stack_id)
         if child is None or name not in child.template.outputs:
             continue
@@ -295,7 +310,10 @@ def split(stack: NestedStack) -> list[NestedStack]:
         return [stack]
     graph = _Graph(stack.template)
     for buckets in SPLIT_BUCKETS:
-        parts = _partition(stack, graph, buckets)
+        where = _place(graph, buckets)
+        if not all(_comfortable_counts(counts) for counts in _dry_counts(stack.template, graph, where).values()):
+            continue
+        parts = _partition(stack, graph, where)
         if all(_comfortable(part.template) for part in parts):
             return parts
     raise quotas.QuotaError(f"{stack.file_name}: too big to split into {SPLIT_BUCKETS[-1]} parts per tier "
@@ -303,7 +321,38 @@ def split(stack: NestedStack) -> list[NestedStack]:
 
 
 def _comfortable(template: Template) -> bool:
-    return all(used <= quotas.WARN_AT * quotas.LIMITS[key] for key, used in quotas.counts(template).items())
+    return _comfortable_counts(quotas.counts(template))
+
+
+def _comfortable_counts(counts: dict[str, int]) -> bool:
+    return all(used <= quotas.WARN_AT * quotas.LIMITS[key] for key, used in counts.items())
+
+
+def _place(graph: "_Graph", buckets: int) -> dict[str, tuple[int, int]]:
+    """Resource -> (tier, bucket): its dependency depth, and a hash of its owner."""
+    return {name: (graph.tier(name), zlib.crc32(graph.owner(name).encode("utf-8")) % buckets)
+            for name in graph.template.resources}
+
+
+def _dry_counts(template: Template, graph: "_Graph", where: dict) -> dict[tuple[int, int], dict[str, int]]:
+    """Roughly what `_partition` would make of `where` (parameters that conditions alone use are left out),
+    to skip bucket counts that cannot fit without building their templates."""
+    resources: dict = {}
+    parameters: dict = {}
+    outputs: dict = {}
+    for name, key in where.items():
+        resources[key] = resources.get(key, 0) + 1
+        for ref in graph.refs[name]:
+            if ref in template.parameters or (ref in where and where[ref] != key):
+                parameters.setdefault(key, set()).add(ref)
+                if ref in where:
+                    outputs.setdefault(where[ref], set()).add(ref + "Ref")
+    for name in template.outputs:
+        refs, strong = graph.output_refs[name]
+        homes = sorted({where[dep] for dep in refs | strong if dep in where}) or [min(resources)]
+        outputs.setdefault(homes[0], set()).add(name)
+    return {key: {"resources": count, "parameters": len(parameters.get(key, ())), "outputs": len(outputs.get(key, ())),
+                  "mappings": len(template.mappings)} for key, count in resources.items()}
 
 
 _SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}")
@@ -322,9 +371,11 @@ class _Graph:
         self.condition_refs = {name: _references(json.loads(json.dumps(condition, default=_encode)))[0]
                                for name, condition in template.conditions.items()}
         self._tiers: dict[str, int] = {}
+        self._owners: dict[str, str] = {}
+        self._resources = set(template.resources)
 
     def dependencies(self, name: str) -> set[str]:
-        return (self.refs[name] | self.strong[name]) & set(self.template.resources)
+        return (self.refs[name] | self.strong[name]) & self._resources
 
     def tier(self, name: str) -> int:
         if name not in self._tiers:
@@ -332,12 +383,15 @@ class _Graph:
         return self._tiers[name]
 
     def owner(self, name: str) -> str:
-        resource = self.template.resources[name]
-        key = OWNER_PROPERTY.get(resource.resource_type)
-        target = resource.properties.get(key) if key else None
-        if isinstance(target, Ref) and target.data["Ref"] in self.template.resources:
-            return self.owner(target.data["Ref"])
-        return name
+        if name not in self._owners:
+            resource = self.template.resources[name]
+            key = OWNER_PROPERTY.get(resource.resource_type)
+            target = resource.properties.get(key) if key else None
+            owner = name
+            if isinstance(target, Ref) and target.data["Ref"] in self._resources and target.data["Ref"] != name:
+                owner = self.owner(target.data["Ref"])
+            self._owners[name] = owner
+        return self._owners[name]
 
 
 def _encode(value):
@@ -379,11 +433,8 @@ def _references(document) -> tuple[set[str], set[str]]:
     return {name for name in refs if not name.startswith("AWS::")}, strong
 
 
-def _partition(stack: NestedStack, graph: _Graph, buckets: int) -> list[StackPart]:
+def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, int]]) -> list[StackPart]:
     template = stack.template
-    where: dict[str, tuple[int, int]] = {}
-    for name in template.resources:
-        where[name] = (graph.tier(name), zlib.crc32(graph.owner(name).encode("utf-8")) % buckets)
     keys = sorted(set(where.values()))
     stem = stack.file_name.rsplit(".", 1)[0]
     ids = {key: f"{stack.logical_id}Part{key[1] + 1:02d}" + (f"Tier{key[0]}" if key[0] else "") for key in keys}

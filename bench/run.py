@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""Benchmark of the compiler, as whole processes: `.venv/bin/python bench/run.py` (about a minute).
+
+Measures, each over several runs after one warm-up run (the median is reported; peak RSS is the child's
+own `ru_maxrss` from wait4):
+  * the floor: a bare `import troposphere, awacs` (and, for context, the interpreter alone and the
+    troposphere/awacs modules a build really imports);
+  * `python build.py` for every environment under params/, one process each, and all of them in one;
+  * synthetic systems of N services (bench/synthetic.py, N = 10, 50, 100, 200) generated into a
+    temporary params folder and built with `build.py --params`;
+  * for context, the same builds in-process (compile only, no interpreter start or imports).
+Then checks the targets of issue 5 (each environment < 0.5 s and < 100 MB; 100 services < 3 s; time
+linear in services; every emitted template within CloudFormation's quotas), prints a table and writes
+bench/results.json (machine, Python, medians, peak RSS, per-template resources, parameters, outputs, bytes).
+
+It reports, it does not fail on noise: the exit status is 0 unless a build fails (a quota error is a
+failure). Bytecode is cached in a temporary folder (PYTHONPYCACHEPREFIX), so the warm runs measure what a
+developer or a CI job pays on every build after its first; `cold` is one fresh-cache run of each.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from bench import synthetic  # noqa: E402
+
+TARGET_SECONDS = 0.5
+TARGET_MB = 100
+TARGET_FLOOR_RATIO = 2.5
+TARGET_100_SECONDS = 3.0
+LINEAR_TOLERANCE = 1.5  # the cost of one more service may grow this much from the smallest to the largest sizes
+SIZES = (10, 50, 100, 200)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    python = options.python or sys.executable
+    sizes = tuple(sorted({int(size) for size in options.sizes.split(",")}))
+    work = Path(tempfile.mkdtemp(prefix="stackforge-bench-"))
+    try:
+        return run(python, options.runs, sizes, options.params, options.results, work, options.cold)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="measured runs per case after one warm-up (default 7)")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="synthetic system sizes (default 10,50,100,200)")
+    parser.add_argument("--params", type=Path, default=PROJECT / "params", help="params folder of the real environments")
+    parser.add_argument("--results", type=Path, default=PROJECT / "bench" / "results.json", help="where to write the results")
+    parser.add_argument("--python", help="interpreter to run builds with (default: this one)")
+    parser.add_argument("--cold", type=int, default=3, help="runs with an empty bytecode cache (default 3; 0 skips)")
+    return parser
+
+
+# ------------------------------------------------------------------------------------------ measuring
+
+def measure(argv: list[str], runs: int, env: dict, warm_up: bool = True) -> dict:
+    """Median wall time and peak RSS of `argv` as a fresh process, over `runs` runs."""
+    if warm_up:
+        _run(argv, env)
+    walls, peaks = [], []
+    for _ in range(runs):
+        wall, peak = _run(argv, env)
+        walls.append(wall)
+        peaks.append(peak)
+    return {"seconds": round(statistics.median(walls), 4), "seconds_min": round(min(walls), 4),
+            "seconds_max": round(max(walls), 4), "peak_rss_mb": round(statistics.median(peaks), 1),
+            "peak_rss_mb_max": round(max(peaks), 1), "runs": runs, "command": _shown(argv)}
+
+
+def _run(argv: list[str], env: dict) -> tuple[float, float]:
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    error = process.stderr.read().decode("utf-8", "replace")
+    process.stderr.close()
+    if process.returncode != 0:
+        raise BuildFailed(f"{_shown(argv)} exited {process.returncode}:\n{error}")
+    return wall, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+class BuildFailed(Exception):
+    pass
+
+
+def _shown(argv: list[str]) -> str:
+    parts = []
+    for part in argv:
+        part = str(part)
+        if part == sys.executable or part.endswith("/python") or part.endswith("/python3"):
+            part = "python"
+        parts.append(part if " " not in part and ";" not in part else repr(part))
+    return " ".join(parts)
+
+
+def environment(pycache: Path) -> dict:
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def build_modules(python: str, env: dict, params: Path, work: Path) -> list[str]:
+    """The troposphere and awacs modules a real build imports (the floor of any troposphere compiler)."""
+    code = ("import sys; from templates.cli import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))")
+    result = subprocess.run([python, "-c", code, str(params), str(work / "modules")], cwd=PROJECT, env=env,
+                            capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+def in_process(python: str, env: dict, params: Path, runs: int) -> dict[str, float]:
+    """Median compile time of each environment in one process (imports already paid), by system/env."""
+    code = f"""
+import json, statistics, sys, time
+from templates import compiler
+from templates.loader import load_spec
+found = {{}}
+for target, path in sorted(compiler.discover(__import__('pathlib').Path(sys.argv[1])).items()):
+    spec = load_spec(path)
+    compiler.compile_environment(spec)
+    times = []
+    for _ in range({runs}):
+        started = time.perf_counter(); compiler.compile_environment(spec); times.append(time.perf_counter() - started)
+    found[target] = round(statistics.median(times), 4)
+print(json.dumps(found))
+"""
+    result = subprocess.run([python, "-c", code, str(params)], cwd=PROJECT, env=env, capture_output=True, text=True,
+                            check=True)
+    return json.loads(result.stdout)
+
+
+def templates_of(params: Path) -> dict[str, dict]:
+    """Per environment: every emitted template's resources, parameters, outputs, mappings and bytes."""
+    from templates import compiler
+    from templates.loader import load_spec
+
+    found = {}
+    for target, path in sorted(compiler.discover(params).items()):
+        build = compiler.compile_environment(load_spec(path))
+        manifest = json.loads(build.files[compiler.MANIFEST_FILE])
+        errors = [error for usage in build.usages for error in usage.findings()[0]]
+        found[target] = {
+            "templates": {usage.file_name: {"resources": usage.resources, "parameters": usage.parameters,
+                                            "outputs": usage.outputs, "mappings": usage.mappings, "bytes": usage.bytes,
+                                            **({"inline": True} if usage.inline else {})}
+                          for usage in build.usages},
+            "services": len(build.spec.services),
+            "grouped": "packed_parameters" in manifest,
+            "split": sorted({name.split("-part-")[0] + ".json" for name in build.files if "-part-" in name}),
+            "largest": _largest(build.usages),
+            "quota_errors": errors,
+            "warnings": build.warnings,
+        }
+    return found
+
+
+def _largest(usages) -> dict:
+    """The highest use of each quota over all templates: {quota: [used, limit, file]}."""
+    from templates import quotas
+
+    result = {}
+    for key in quotas.LIMITS:
+        usage = max(usages, key=lambda item: getattr(item, key) / item.limit(key))
+        result[key] = [getattr(usage, key), usage.limit(key), usage.file_name]
+    return result
+
+
+# ------------------------------------------------------------------------------------------ the run
+
+def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_file: Path, work: Path, cold_runs: int) -> int:
+    env = environment(work / "pycache")
+    build = [python, str(PROJECT / "build.py")]
+    print(f"stackforge benchmark: {runs} runs per case after a warm-up, medians; {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}", flush=True)
+
+    cases: dict[str, dict] = {}
+    cases["interpreter"] = measure([python, "-c", "pass"], runs, env)
+    cases["floor"] = measure([python, "-c", "import troposphere, awacs"], runs, env)
+    modules = build_modules(python, env, params, work)
+    cases["floor_build_modules"] = measure([python, "-c", "import " + ", ".join(modules)], runs, env)
+    cases["floor_build_modules"]["command"] = f"python -c 'import <the {len(modules)} troposphere/awacs modules a build imports>'"
+
+    from templates import compiler
+
+    targets = sorted(compiler.discover(params))
+    environments = {}
+    for target in targets:
+        environments[target] = measure(build + ["build", target, "-q", "--params", params, "--output", work / "out"], runs, env)
+    environments["all"] = measure(build + ["-q", "--params", params, "--output", work / "out"], runs, env)
+    cold = {}
+    for index in range(cold_runs):
+        cold_env = environment(work / f"pycache-cold-{index}")
+        cold.setdefault("runs", []).append(measure(build + ["-q", "--params", params, "--output", work / "out"], 1,
+                                                   cold_env, warm_up=False))
+    if cold:
+        cold = {"seconds": round(statistics.median(run["seconds"] for run in cold["runs"]), 4),
+                "peak_rss_mb": round(statistics.median(run["peak_rss_mb"] for run in cold["runs"]), 1),
+                "runs": cold_runs, "command": cold["runs"][0]["command"] + "  (empty bytecode cache)"}
+
+    synthetic_params = work / "synthetic"
+    systems = {}
+    for size in sizes:
+        folder = synthetic_params / f"n{size}"
+        synthetic.write(folder, size)
+        try:
+            systems[size] = measure(build + ["-q", "--params", folder, "--output", work / f"out-{size}"], runs, env)
+        except BuildFailed as error:
+            systems[size] = {"failed": str(error).strip().splitlines()[-1]}
+        systems[size]["command"] = f"python build.py -q --params <tmp>/n{size} --output <tmp>  ({size} services)"
+    compile_real = in_process(python, env, params, runs)
+    compile_synthetic = in_process(python, env, synthetic_params / "all", runs) if _merge(synthetic_params, sizes) else {}
+
+    templates = {**templates_of(params), **templates_of(synthetic_params / "all")}
+    results = {
+        "command": "python bench/run.py" + (f" --runs {runs}" if runs != 7 else ""),
+        "machine": _machine(),
+        "python": platform.python_version(),
+        "packages": _versions(),
+        "cases": {"floor": cases, "environments": environments, "cold_all_environments": cold,
+                  "synthetic": {str(size): value for size, value in systems.items()}},
+        "compile_only_seconds": {**compile_real, **compile_synthetic},
+        "linearity": _linearity(systems, compile_synthetic),
+        "templates": templates,
+    }
+    results["targets"] = _targets(results, targets, sizes)
+    results_file.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _print(results, targets, sizes)
+    print(f"\nwritten: {results_file.relative_to(PROJECT) if results_file.is_relative_to(PROJECT) else results_file}")
+    failed = any("failed" in value for value in systems.values()) or any(
+        system["quota_errors"] for system in templates.values())
+    return 1 if failed else 0
+
+
+def _merge(folder: Path, sizes) -> bool:
+    """All synthetic systems in one params folder (for the in-process and per-template figures)."""
+    target = folder / "all" / synthetic.SYSTEM
+    target.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        source = folder / f"n{size}" / synthetic.SYSTEM / f"{synthetic.environment_name(size)}.yaml"
+        shutil.copy(source, target / source.name)
+    return True
+
+
+def _linearity(systems: dict, compile_only: dict) -> dict:
+    """Cost per added service between consecutive sizes, for whole processes and for compile only."""
+    def slopes(points: list[tuple[int, float]]) -> list[dict]:
+        return [{"from": a, "to": b, "ms_per_service": round((tb - ta) * 1000 / (b - a), 2)}
+                for (a, ta), (b, tb) in zip(points, points[1:])]
+
+    process = [(size, value["seconds"]) for size, value in sorted(systems.items()) if "seconds" in value]
+    compiled = sorted((int(key.split("/n")[1]), value) for key, value in compile_only.items()
+                      if key.startswith(f"{synthetic.SYSTEM}/n"))
+    result = {"process": slopes(process), "compile_only": slopes(compiled)}
+    for key in ("process", "compile_only"):
+        values = [slope["ms_per_service"] for slope in result[key]]
+        if len(values) >= 2 and values[0] > 0:
+            result[f"{key}_growth"] = round(values[-1] / values[0], 2)
+    return result
+
+
+def _targets(results: dict, targets: list[str], sizes) -> dict:
+    environments = results["cases"]["environments"]
+    floor = results["cases"]["floor"]["floor"]["seconds"]
+    floor_modules = results["cases"]["floor"]["floor_build_modules"]["seconds"]
+    slowest = max(environments[target]["seconds"] for target in targets)
+    heaviest = max(environments[target]["peak_rss_mb_max"] for target in targets)
+    found = {
+        "every environment < 0.5 s": {"value": slowest, "met": slowest < TARGET_SECONDS},
+        "every environment < 100 MB": {"value": heaviest, "met": heaviest < TARGET_MB},
+        "every environment within 2.5x of the bare import floor": {
+            "value": round(slowest / floor, 2), "met": slowest <= TARGET_FLOOR_RATIO * floor},
+        "every environment within 2.5x of the build's troposphere/awacs imports": {
+            "value": round(slowest / floor_modules, 2), "met": slowest <= TARGET_FLOOR_RATIO * floor_modules},
+    }
+    synthetic_cases = results["cases"]["synthetic"]
+    if "100" in synthetic_cases:
+        value = synthetic_cases["100"].get("seconds")
+        found["100 services < 3 s"] = {"value": value, "met": value is not None and value < TARGET_100_SECONDS}
+    growth = results["linearity"].get("compile_only_growth")
+    if growth is not None:
+        found["time linear in services (compile-only cost per service, largest/smallest sizes)"] = {
+            "value": growth, "met": growth <= LINEAR_TOLERANCE}
+    systems = results["templates"]
+    errors = {target: system["quota_errors"] for target, system in systems.items() if system["quota_errors"]}
+    found["every emitted template within CloudFormation quotas"] = {
+        "value": errors or f"{sum(len(system['templates']) for system in systems.values())} templates checked",
+        "met": not errors and not any("failed" in value for value in synthetic_cases.values())}
+    return found
+
+
+def _machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "cpu": model or platform.processor()}
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("troposphere", "awacs", "pydantic", "PyYAML"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+# ------------------------------------------------------------------------------------------ report
+
+def _print(results: dict, targets: list[str], sizes) -> None:
+    cases = results["cases"]
+    rows = [("case", "median s", "min s", "peak RSS MB", "command")]
+
+    def row(name, value):
+        if "failed" in value:
+            rows.append((name, "FAILED", "", "", value["failed"]))
+        else:
+            rows.append((name, f"{value['seconds']:.3f}", f"{value.get('seconds_min', value['seconds']):.3f}",
+                         f"{value['peak_rss_mb']:.1f}", value["command"]))
+
+    for name, value in cases["floor"].items():
+        row(name, value)
+    for name, value in cases["environments"].items():
+        row(name, value)
+    if cases["cold_all_environments"]:
+        row("all (cold)", cases["cold_all_environments"])
+    for size, value in cases["synthetic"].items():
+        row(f"synthetic {size}", value)
+    _table(rows)
+
+    print("\nper system (in-process compile; largest use of each quota over its templates):")
+    rows = [("system", "services", "templates", "compile s", "resources", "parameters", "outputs", "bytes", "layout")]
+    for target, system in results["templates"].items():
+        largest = system["largest"]
+        layout = ("grouped" if system["grouped"] else "flat") + (f", split {', '.join(system['split'])}" if system["split"] else "")
+        rows.append((target, str(system["services"]), str(len(system["templates"])),
+                     f"{results['compile_only_seconds'].get(target, 0):.3f}",
+                     *[f"{largest[key][0]:,}/{largest[key][1]:,}" for key in ("resources", "parameters", "outputs", "bytes")],
+                     layout))
+    _table(rows)
+
+    linearity = results["linearity"]
+    print("\ncost per added service (ms):",
+          "process " + ", ".join(f"{s['from']}->{s['to']}: {s['ms_per_service']}" for s in linearity["process"]) + ";",
+          "compile only " + ", ".join(f"{s['from']}->{s['to']}: {s['ms_per_service']}" for s in linearity["compile_only"]))
+    print("\ntargets:")
+    for name, target in results["targets"].items():
+        print(f"  {'met ' if target['met'] else 'MISSED'}  {name}: {target['value']}")
+
+
+def _table(rows: list[tuple]) -> None:
+    widths = [max(len(str(row[index])) for row in rows) for index in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print("  ".join(str(cell).ljust(width) if index in (0, len(row) - 1) else str(cell).rjust(width)
+                        for index, (cell, width) in enumerate(zip(row, widths))).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
