@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = tuple(sorted({int(size) for size in options.sizes.split(",")}))
     work = Path(tempfile.mkdtemp(prefix="stackforge-bench-"))
     try:
-        return run(python, options.runs, sizes, options.params, options.results, work, options.cold)
+        command = " ".join(["python bench/run.py", *(sys.argv[1:] if argv is None else argv)])
+        return run(python, options.runs, sizes, options.params, options.results, work, options.cold, command)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -99,12 +100,19 @@ class BuildFailed(Exception):
     pass
 
 
+_WORK: list[Path] = []  # the run's temporary folder, shown as <tmp>
+
+
 def _shown(argv: list[str]) -> str:
+    """The command as a reader would type it: `python`, paths relative to the project, <tmp> for the scratch folder."""
     parts = []
     for part in argv:
         part = str(part)
         if part == sys.executable or part.endswith("/python") or part.endswith("/python3"):
             part = "python"
+        for work in _WORK:
+            part = part.replace(str(work), "<tmp>")
+        part = part.replace(str(PROJECT) + "/", "")
         parts.append(part if " " not in part and ";" not in part else repr(part))
     return " ".join(parts)
 
@@ -183,9 +191,11 @@ def _largest(usages) -> dict:
 
 # ------------------------------------------------------------------------------------------ the run
 
-def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_file: Path, work: Path, cold_runs: int) -> int:
+def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_file: Path, work: Path, cold_runs: int,
+        command: str = "python bench/run.py") -> int:
+    _WORK[:] = [work]
     env = environment(work / "pycache")
-    build = [python, str(PROJECT / "build.py")]
+    build = [python, "build.py"]
     print(f"stackforge benchmark: {runs} runs per case after a warm-up, medians; {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}", flush=True)
 
@@ -201,8 +211,10 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
     targets = sorted(compiler.discover(params))
     environments = {}
     for target in targets:
-        environments[target] = measure(build + ["build", target, "-q", "--params", params, "--output", work / "out"], runs, env)
+        environments[target] = measure(build + ["build", target, "-q", "--params", params, "--output", work / "out"],
+                                       runs, env)
     environments["all"] = measure(build + ["-q", "--params", params, "--output", work / "out"], runs, env)
+    environments["all"]["command"] += "  (every environment in one process)"
     cold = {}
     for index in range(cold_runs):
         cold_env = environment(work / f"pycache-cold-{index}")
@@ -222,13 +234,14 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
             systems[size] = measure(build + ["-q", "--params", folder, "--output", work / f"out-{size}"], runs, env)
         except BuildFailed as error:
             systems[size] = {"failed": str(error).strip().splitlines()[-1]}
-        systems[size]["command"] = f"python build.py -q --params <tmp>/n{size} --output <tmp>  ({size} services)"
+        systems[size]["command"] = _shown(build + ["-q", "--params", folder, "--output", work / f"out-{size}"])
     compile_real = in_process(python, env, params, runs)
     compile_synthetic = in_process(python, env, synthetic_params / "all", runs) if _merge(synthetic_params, sizes) else {}
 
     templates = {**templates_of(params), **templates_of(synthetic_params / "all")}
     results = {
-        "command": "python bench/run.py" + (f" --runs {runs}" if runs != 7 else ""),
+        "command": command,
+        "measured_on": time.strftime("%Y-%m-%d", time.gmtime()),
         "machine": _machine(),
         "python": platform.python_version(),
         "packages": _versions(),
@@ -355,7 +368,7 @@ def _print(results: dict, targets: list[str], sizes) -> None:
 
     print("\nper system (in-process compile; largest use of each quota over its templates):")
     rows = [("system", "services", "templates", "compile s", "resources", "parameters", "outputs", "bytes", "layout")]
-    for target, system in results["templates"].items():
+    for target, system in sorted(results["templates"].items(), key=lambda item: (item[0].split("/")[0], item[1]["services"])):
         largest = system["largest"]
         layout = ("grouped" if system["grouped"] else "flat") + (f", split {', '.join(system['split'])}" if system["split"] else "")
         rows.append((target, str(system["services"]), str(len(system["templates"])),

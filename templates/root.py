@@ -265,6 +265,9 @@ def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, Nest
         entries = {member: parameter_of(member) for member, _ in members}
         defaults = {member: str(stack.template.parameters[parameter_of(member)].properties["Default"])
                     for member, stack in members}
+        if len(pack(defaults).encode("utf-8")) > quotas.PARAMETER_VALUE_BYTES:
+            raise quotas.QuotaError(f"{name}: the image tags and counts of {len(members)} services do not fit "
+                                    f"CloudFormation's {quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value")
         lists[name] = (entries, template.add_parameter(Parameter(
             name, Type="CommaDelimitedList", Default=pack(defaults),
             Description=f"{what} of each service of this group as service=value, comma-separated "
@@ -298,7 +301,8 @@ def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, Nest
 # ------------------------------------------------------------------------------------------ split stacks
 
 def split(stack: NestedStack) -> list[NestedStack]:
-    """`[stack]` when it fits the quotas, else parts that each stay under 80 % of every quota.
+    """`[stack]` when it fits the quotas, else parts that each stay under 80 % of every quota (or, when no
+    number of parts manages that, under the quotas themselves: the compiler then warns).
 
     Resources go by dependency depth (tier 0 needs no other resource of the stack, tier 1 needs tier 0…)
     and by a hash of their owner into buckets, so parts only reference earlier parts and a resource
@@ -309,23 +313,41 @@ def split(stack: NestedStack) -> list[NestedStack]:
     if not quotas.over(stack.template):
         return [stack]
     graph = _Graph(stack.template)
-    for buckets in SPLIT_BUCKETS:
-        where = _place(graph, buckets)
-        if not all(_comfortable_counts(counts) for counts in _dry_counts(stack.template, graph, where).values()):
-            continue
-        parts = _partition(stack, graph, where)
-        if all(_comfortable(part.template) for part in parts):
-            return parts
-    raise quotas.QuotaError(f"{stack.file_name}: too big to split into {SPLIT_BUCKETS[-1]} parts per tier "
-                            f"({quotas.counts(stack.template)})")
+    for share in (quotas.WARN_AT, 1.0):
+        for buckets in SPLIT_BUCKETS:
+            where = _place(graph, buckets)
+            if not all(_within(counts, share) for counts in _dry_counts(stack.template, graph, where).values()):
+                continue
+            parts = _partition(stack, graph, where)
+            if all(_within(quotas.counts(part.template), share) for part in parts):
+                return parts
+    raise quotas.QuotaError(_unsplittable(stack, graph, where))
+
+
+def _unsplittable(stack: NestedStack, graph: "_Graph", where: dict) -> str:
+    """Why even the most parts do not fit: the fullest part, and the resource most of it belongs with."""
+    counts = _dry_counts(stack.template, graph, where)
+    key, worst = max(((key, max(used / quotas.LIMITS[name] for name, used in found.items()))
+                      for key, found in counts.items()), key=lambda item: item[1])
+    owners: dict[str, int] = {}
+    for name, place in where.items():
+        if place == key:
+            owners[graph.owner(name)] = owners.get(graph.owner(name), 0) + 1
+    owner = max(sorted(owners), key=owners.get)
+    found = ", ".join(f"{used} {name}" for name, used in counts[key].items() if used)
+    return (f"{stack.file_name}: cannot be split within the quotas: even in {SPLIT_BUCKETS[-1]} parts per tier, "
+            f"the part with the {owners[owner]} resources tied to {owner} needs {found} "
+            f"({worst:.0%} of a quota). Fewer resources tied to {owner} (e.g. fewer services connecting to one "
+            f"store) would fit")
 
 
 def _comfortable(template: Template) -> bool:
-    return _comfortable_counts(quotas.counts(template))
+    """Under the warning line (80 %) of every countable quota."""
+    return _within(quotas.counts(template), quotas.WARN_AT)
 
 
-def _comfortable_counts(counts: dict[str, int]) -> bool:
-    return all(used <= quotas.WARN_AT * quotas.LIMITS[key] for key, used in counts.items())
+def _within(counts: dict[str, int], share: float) -> bool:
+    return all(used <= share * quotas.LIMITS[key] for key, used in counts.items())
 
 
 def _place(graph: "_Graph", buckets: int) -> dict[str, tuple[int, int]]:
@@ -516,17 +538,21 @@ def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Templ
     """Warnings about the layout: the root nearing the point where services move into groups, and group
     lists whose longest possible values would not fit one parameter value."""
     found = []
-    if any(isinstance(stack, ServiceGroup) for stack in stacks):
-        for stack in stacks:
-            if not isinstance(stack, ServiceGroup):
-                continue
-            names = next(iter(stack.packed.values()))
+    groups = [stack for stack in stacks if isinstance(stack, ServiceGroup)]
+    if groups:
+        tight = {}
+        for group in groups:
+            names = next(iter(group.packed.values()))
             fixed = sum(len(name) + 2 for name in names) - 1  # "name=" plus a comma between entries
             longest = (quotas.PARAMETER_VALUE_BYTES - fixed) // len(names)
-            if longest < 128:
-                found.append(f"{stack.logical_id}ImageTags lists {len(names)} services: image tags of more than "
-                             f"{longest} characters on average would exceed CloudFormation's "
-                             f"{quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value")
+            if longest < 128:  # the longest tag a service's own parameter accepts
+                tight[f"{group.logical_id}ImageTags"] = (len(names), longest)
+        if tight:
+            most = max(count for count, _ in tight.values())
+            shortest = min(longest for _, longest in tight.values())
+            found.append(f"{len(tight)} image tag lists ({', '.join(sorted(tight))}) hold up to {most} services: "
+                         f"tags of more than {shortest} characters on average would exceed CloudFormation's "
+                         f"{quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value")
         return found
     used = len(root_template.parameters)
     if used >= quotas.WARN_AT * quotas.LIMITS["parameters"] and spec.services:

@@ -338,6 +338,33 @@ def test_split_refuses_a_getatt_across_parts():
         root.split(stack)
 
 
+def _hub(clients: int, groups: int = 340) -> NestedStack:
+    """`groups` security groups, the first `clients` of them opened into one shared group (a hot owner)."""
+    template = Template()
+    with quotas.unbounded():
+        hub = template.add_resource(ec2.SecurityGroup("Hub", GroupDescription="x"))
+        made = [template.add_resource(ec2.SecurityGroup(f"Group{index}", GroupDescription="x")) for index in range(groups)]
+        for index in range(clients):
+            template.add_resource(ec2.SecurityGroupIngress(f"Rule{index}", GroupId=Ref(hub), IpProtocol="tcp",
+                                                           SourceSecurityGroupId=Ref(made[index]), FromPort=1, ToPort=1))
+    return NestedStack("Firewall", "firewall.json", template, {})
+
+
+def test_split_goes_past_the_warning_line_when_one_owner_needs_it():
+    # GIVEN 170 rules into one group (170 imports in its part: 85 % of the parameter quota) WHEN split
+    with quotas.unbounded():
+        parts = root.split(_hub(170))
+    # THEN the parts fit the quotas, and the fullest is over the warning line (the compiler warns about it)
+    assert all(root._within(quotas.counts(part.template), 1.0) for part in parts)
+    assert max(len(part.template.parameters) for part in parts) == 171  # and the hub itself
+
+
+def test_split_names_the_owner_that_cannot_fit_in_any_part():
+    with quotas.unbounded(), pytest.raises(quotas.QuotaError, match=r"firewall\.json: cannot be split within the "
+                                                                     r"quotas: .* the part with the 250 resources tied to Hub"):
+        root.split(_hub(250))
+
+
 def test_consumers_of_a_split_stack_are_pointed_at_the_part_with_each_output():
     spec = EnvironmentSpec.model_validate(synthetic.spec(10))
     consumer = NestedStack("Consumer", "consumer.json", Template(), {"X": FromStack("Firewall", "Group123Id")})
