@@ -183,7 +183,6 @@ def _declare(template: Template, stack: NestedStack, definition: Parameter) -> P
     return template.add_parameter(Parameter(definition.title, **definition.properties))
 
 
-_root_parameter = _declare  # the name before service groups existed
 
 
 def _check_output(known: dict, position: dict, stack: NestedStack, name: str, source: FromStack) -> None:
