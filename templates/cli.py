@@ -84,10 +84,12 @@ def parser() -> argparse.ArgumentParser:
 def _command_modules() -> list:
     """Subcommands beyond `build`, each in its own module (imported lazily: `build` must stay fast)."""
     from . import audit
+    from . import cost
     from . import deploy  # deploy, destroy, stack-policy
+    from . import diagram
     from . import diff
 
-    return [audit, deploy, diff]
+    return [audit, deploy, diff, diagram, cost]
 
 
 def main(argv: list[str] | None = None) -> int:

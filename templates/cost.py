@@ -1,0 +1,536 @@
+"""`python build.py cost SYSTEM/ENV`: the monthly on-demand cost of an environment, from its emitted templates.
+
+The same inventory as the diagram (`templates/diagram.py`: the templates evaluated with the deploy-time
+parameter values, defaults unless `--param` says otherwise) is priced from a bundled, dated table
+(`templates/data/prices-eu-central-1.json`, every figure with its source page). What the templates cannot
+say (traffic, log volume, storage) is an assumption: each is printed with its value and can be changed with
+`--assume NAME=VALUE`. What is not priced is listed, so the total is never silently partial. The NAT
+trade-off (none / single / per-AZ) is computed for the environment's own AZ count and traffic assumption.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import diagram
+from .diagram import Inventory
+
+PRICE_FILE = Path(__file__).resolve().parent / "data" / "prices-eu-central-1.json"
+GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
+
+
+@dataclass(frozen=True)
+class Assumption:
+    value: float
+    unit: str
+    description: str
+
+
+ASSUMPTIONS = {
+    "hours_per_month": Assumption(730, "h", "hours in a month (8,760 / 12, the AWS pricing pages' convention)"),
+    "nat_gb_per_month": Assumption(50, "GB", "data processed by the NAT gateways per month, all of them together "
+                                   "(image pulls, AWS API calls, outbound calls of the services)"),
+    "alb_lcu": Assumption(1, "LCU", "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
+                          "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)"),
+    "log_gb_per_task": Assumption(2, "GB", "application logs ingested per month per running task"),
+    "flow_log_gb": Assumption(5, "GB", "VPC flow logs ingested per month (priced as standard log ingestion)"),
+    "aurora_storage_gb": Assumption(10, "GB", "Aurora storage in use"),
+    "aurora_io_million": Assumption(2, "million", "Aurora I/O requests per month (Aurora Standard)"),
+    "dns_queries_million": Assumption(1, "million", "DNS queries per month to non-alias records (Cloud Map names); "
+                                      "alias queries to the load balancer are free"),
+}
+
+
+@dataclass
+class Line:
+    component: str
+    quantity: str
+    unit_price: str
+    monthly: float
+    prices: tuple[str, ...] = ()
+
+
+@dataclass
+class Option:
+    name: str
+    gateways: int
+    monthly: float
+    delta: float
+    current: bool
+    note: str
+
+
+@dataclass
+class Estimate:
+    inventory: Inventory
+    prices: dict
+    assumptions: dict[str, float]
+    lines: list[Line] = field(default_factory=list)
+    switched_off: list[str] = field(default_factory=list)
+    unpriced: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    nat_options: list[Option] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return round(sum(line.monthly for line in self.lines), 2)
+
+    def used_prices(self) -> list[str]:
+        return list(dict.fromkeys(key for line in self.lines for key in line.prices))
+
+
+def load_prices(path: Path = PRICE_FILE) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def PRICES_LABEL(prices: dict) -> str:  # noqa: N802 - reads as a phrase where it is used
+    return f"{prices.get('location', prices.get('region'))}, as published {prices.get('published', '(undated)')}"
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _rate(value: float) -> str:
+    return f"${value:g}"
+
+
+class _Pricer:
+    """Adds lines to an estimate; every figure it uses is looked up (and so listed) by its key."""
+
+    def __init__(self, estimate: Estimate):
+        self.estimate = estimate
+        self.table = estimate.prices.get("prices", {})
+        self.hours = estimate.assumptions["hours_per_month"]
+
+    def price(self, key: str, kind: str | None = None) -> float | None:
+        entry = self.table.get(key)
+        if entry is None:
+            return None
+        if kind is not None:
+            typed = entry.get("types", {}).get(kind)
+            return None if typed is None else float(typed["usd"])
+        return float(entry["usd"])
+
+    def add(self, component: str, quantity: str, unit_price: str, monthly: float, *keys: str) -> float:
+        self.estimate.lines.append(Line(component, quantity, unit_price, round(monthly, 2), keys))
+        return monthly
+
+    def missing(self, what: str) -> None:
+        self.estimate.unpriced.append(what)
+
+
+def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str, float] | None = None) -> Estimate:
+    """Monthly on-demand estimate of an inventory (see `diagram.inventory`)."""
+    values = {name: item.value for name, item in ASSUMPTIONS.items()}
+    values.update(assumptions or {})
+    result = Estimate(found, prices if prices is not None else load_prices(), values)
+    pricer = _Pricer(result)
+    _network(found, pricer)
+    _load_balancers(found, pricer)
+    _compute(found, pricer)
+    _stores(found, pricer)
+    _logs(found, pricer)
+    _dns(found, pricer)
+    _security(found, pricer)
+    result.unpriced += [
+        "data transfer out to the internet (first 100 GB/month free, then per GB)",
+        "CloudWatch Container Insights metrics" if found.container_insights else "",
+        "ECR image storage and S3 (ALB access logs, artifacts)",
+        "CloudWatch metrics, alarms and API requests; Secrets Manager and KMS API requests",
+    ]
+    result.unpriced = [item for item in result.unpriced if item]
+    result.nat_options = nat_tradeoff(found, pricer)
+    return result
+
+
+def _network(found: Inventory, pricer: _Pricer) -> None:
+    nats = found.active_nats
+    if not nats:
+        return
+    hourly, per_gb, ipv4 = pricer.price("nat_gateway_hour"), pricer.price("nat_gateway_gb"), pricer.price("public_ipv4_hour")
+    gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
+    pricer.add("NAT gateways", f"{len(nats)} × {pricer.hours:g} h", f"{_rate(hourly)}/h",
+               len(nats) * pricer.hours * hourly, "nat_gateway_hour")
+    pricer.add("NAT data processed", f"{gigabytes:g} GB (assumption)", f"{_rate(per_gb)}/GB", gigabytes * per_gb,
+               "nat_gateway_gb")
+    pricer.add("Public IPv4: NAT Elastic IPs", f"{len(nats)} × {pricer.hours:g} h", f"{_rate(ipv4)}/h",
+               len(nats) * pricer.hours * ipv4, "public_ipv4_hour")
+
+
+def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
+    lcu = pricer.estimate.assumptions["alb_lcu"]
+    for balancer in found.load_balancers:
+        if not balancer.active:
+            pricer.estimate.switched_off.append(f"load balancer {balancer.name}")
+            continue
+        hourly, lcu_price = pricer.price("alb_hour"), pricer.price("alb_lcu_hour")
+        pricer.add(f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour")
+        pricer.add(f"ALB {balancer.name} LCUs", f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
+                   f"{_rate(lcu_price)}/LCU-h", lcu * pricer.hours * lcu_price, "alb_lcu_hour")
+        if balancer.scheme == "internet-facing" and balancer.zones:
+            ipv4 = pricer.price("public_ipv4_hour")
+            pricer.add(f"Public IPv4: ALB {balancer.name}", f"{balancer.zones} (one per AZ) × {pricer.hours:g} h",
+                       f"{_rate(ipv4)}/h", balancer.zones * pricer.hours * ipv4, "public_ipv4_hour")
+
+
+def fargate_monthly(cpu_units: int, memory_mib: int, tasks: int, hours: float, vcpu_price: float, gb_price: float) -> float:
+    """tasks × hours × (vCPU × vCPU-hour price + GB × GB-hour price); CPU units / 1024 = vCPU, MiB / 1024 = GB."""
+    return tasks * hours * (cpu_units / 1024 * vcpu_price + memory_mib / GIB * gb_price)
+
+
+def _compute(found: Inventory, pricer: _Pricer) -> None:
+    vcpu, memory = pricer.price("fargate_vcpu_hour"), pricer.price("fargate_gb_hour")
+    for service in found.services:
+        if not service.active:
+            pricer.estimate.switched_off.append(f"service {service.name}: {service.reason}")
+            continue
+        if not service.fargate:
+            continue
+        tasks = service.desired or 0
+        if service.cpu is None or service.memory is None:
+            pricer.missing(f"service {service.name}: no task CPU/memory in the task definition")
+            continue
+        monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
+        quantity = (f"{tasks} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
+                    f"{service.memory / GIB:g} GB) × {pricer.hours:g} h")
+        pricer.add(f"Fargate {service.name}", quantity, f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h", monthly,
+                   "fargate_vcpu_hour", "fargate_gb_hour")
+        if service.compute != "Fargate":
+            pricer.estimate.notes.append(f"{service.name} runs on {service.compute}: priced at the on-demand Fargate "
+                                         f"rate (an upper bound; Spot is usually far cheaper and varies)")
+        if service.autoscaling and service.autoscaling[1] != tasks:
+            top = fargate_monthly(service.cpu, service.memory, service.autoscaling[1], pricer.hours, vcpu, memory)
+            pricer.estimate.notes.append(f"{service.name} autoscales {service.autoscaling[0]}-{service.autoscaling[1]} "
+                                         f"tasks: {_usd(top)}/month if it ran at the maximum all month "
+                                         f"(the line above uses the desired count {tasks})")
+    on_ec2 = [service for service in found.services if service.active and not service.fargate]
+    for item in found.capacity:
+        if not item.active:
+            continue
+        instances = item.desired or 0
+        price = pricer.price("ec2_instance_hour", item.instance_type)
+        if price is None:
+            pricer.missing(f"EC2 {item.instance_type} × {instances}: not in the bundled price table "
+                           f"(add it to {PRICE_FILE.name})")
+        else:
+            pricer.add(f"EC2 capacity {item.instance_type}", f"{instances} instance{'s' if instances != 1 else ''} × "
+                       f"{pricer.hours:g} h", f"{_rate(price)}/h", instances * pricer.hours * price, "ec2_instance_hour")
+            spec = pricer.table["ec2_instance_hour"]["types"][item.instance_type]
+            _fit(pricer, item, on_ec2, spec)
+        volume_key = f"ebs_{item.volume_type}_gb_month"
+        volume_price = pricer.price(volume_key)
+        if item.volume_gib and volume_price is not None:
+            pricer.add("EC2 root volumes", f"{instances} × {item.volume_gib:g} GB {item.volume_type}",
+                       f"{_rate(volume_price)}/GB-month", instances * item.volume_gib * volume_price, volume_key)
+        elif item.volume_gib:
+            pricer.missing(f"EBS {item.volume_type} root volumes")
+    if on_ec2:
+        pricer.estimate.notes.append("tasks on the EC2 capacity provider (" + ", ".join(s.name for s in on_ec2)
+                                     + ") cost nothing beyond the instances")
+
+
+def _fit(pricer: _Pricer, item, services, spec: dict) -> None:
+    """A note when the desired EC2 tasks do not fit the desired instances (managed scaling would add some)."""
+    cpu = sum((service.cpu or 0) * (service.desired or 0) for service in services)
+    memory = sum((service.memory or 0) * (service.desired or 0) for service in services)
+    instances = item.desired or 0
+    if cpu > instances * spec["vcpu"] * 1024 or memory > instances * spec["memory_gib"] * 1024 * 0.9:
+        pricer.estimate.notes.append(
+            f"the EC2 tasks ask for {cpu} CPU units / {memory} MiB, more than {instances} × {item.instance_type} "
+            f"offers: ECS managed scaling will start more instances (up to {item.maximum}), each "
+            f"{_usd(pricer.price('ec2_instance_hour', item.instance_type) * pricer.hours)}/month")
+
+
+def _stores(found: Inventory, pricer: _Pricer) -> None:
+    assumptions = pricer.estimate.assumptions
+    for database in found.databases:
+        lines = []
+        if database.serverless is None:
+            pricer.missing(f"Aurora provisioned instances ({database.instance_class})")
+            continue
+        acu = pricer.price("aurora_serverless_v2_acu_hour")
+        minimum = database.serverless[0]
+        lines.append((f"Aurora Serverless v2 minimum capacity",
+                      f"{minimum:g} ACU × {database.instances} instance{'s' if database.instances != 1 else ''} × "
+                      f"{pricer.hours:g} h", f"{_rate(acu)}/ACU-h", minimum * database.instances * pricer.hours * acu,
+                      "aurora_serverless_v2_acu_hour"))
+        storage, io = pricer.price("aurora_storage_gb_month"), pricer.price("aurora_io_million")
+        lines.append(("Aurora storage", f"{assumptions['aurora_storage_gb']:g} GB (assumption)",
+                      f"{_rate(storage)}/GB-month", assumptions["aurora_storage_gb"] * storage, "aurora_storage_gb_month"))
+        lines.append(("Aurora I/O", f"{assumptions['aurora_io_million']:g} million requests (assumption)",
+                      f"{_rate(io)}/million", assumptions["aurora_io_million"] * io, "aurora_io_million"))
+        if database.active:
+            for line in lines:
+                pricer.add(*line)
+            if minimum == 0:
+                pricer.estimate.notes.append("Aurora minimum capacity 0 ACU: the cluster pauses when idle; "
+                                             "every active hour is billed at the ACUs used")
+            pricer.estimate.notes.append(f"Aurora scales up to {database.serverless[1]:g} ACU under load: "
+                                         f"{_usd(database.serverless[1] * database.instances * pricer.hours * acu)}"
+                                         f"/month of compute if it stayed at the maximum")
+        else:
+            would = sum(line[3] for line in lines)
+            pricer.estimate.switched_off.append(
+                f"Aurora {database.engine} ({database.reason}): +{_usd(would)}/month when switched on "
+                f"(minimum {minimum:g} ACU, storage and I/O assumptions)")
+    for cache in found.caches:
+        if not cache.active:
+            pricer.estimate.switched_off.append(f"ElastiCache {cache.node_type} ({cache.reason})")
+            continue
+        price = pricer.price("elasticache_node_hour", cache.node_type)
+        if price is None:
+            pricer.missing(f"ElastiCache {cache.nodes} × {cache.node_type}: not in the bundled price table")
+            continue
+        pricer.add(f"ElastiCache {cache.engine} {cache.node_type}", f"{cache.nodes} node{'s' if cache.nodes != 1 else ''} × "
+                   f"{pricer.hours:g} h", f"{_rate(price)}/h", cache.nodes * pricer.hours * price,
+                   "elasticache_node_hour")
+
+
+def _logs(found: Inventory, pricer: _Pricer) -> None:
+    assumptions = pricer.estimate.assumptions
+    ingest, storage = pricer.price("cloudwatch_logs_ingest_gb"), pricer.price("cloudwatch_logs_storage_gb_month")
+    volumes = []  # (GB per month, retention days)
+    for group in found.log_groups:
+        if not group.active:
+            continue
+        if group.owner == "flow-logs":
+            volumes.append((assumptions["flow_log_gb"], group.retention))
+            continue
+        tasks = sum(service.desired or 0 for service in found.services if service.name == group.owner and service.active)
+        volumes.append((tasks * assumptions["log_gb_per_task"], group.retention))
+    gigabytes = sum(volume for volume, _ in volumes)
+    if not gigabytes:
+        return
+    pricer.add("CloudWatch Logs ingestion", f"{gigabytes:g} GB ({len(volumes)} log groups, assumptions)",
+               f"{_rate(ingest)}/GB", gigabytes * ingest, "cloudwatch_logs_ingest_gb")
+    stored = sum(volume * min(retention or 365, 365) / 30 for volume, retention in volumes)
+    pricer.add("CloudWatch Logs storage", f"{stored:.1f} GB kept (ingestion × retention, uncompressed)",
+               f"{_rate(storage)}/GB-month", stored * storage, "cloudwatch_logs_storage_gb_month")
+
+
+def _dns(found: Inventory, pricer: _Pricer) -> None:
+    zone = pricer.price("route53_hosted_zone_month")
+    zones = sorted({record.zone for record in found.records if record.active})
+    for name in zones:
+        pricer.add(f"Route53 hosted zone {name}", "1 zone (existing; may be shared with other environments)",
+                   f"{_rate(zone)}/month", zone, "route53_hosted_zone_month")
+    instances = sum(service.desired or 0 for service in found.services if service.discovery and service.active)
+    if found.namespace and found.namespace_kind == "private DNS":
+        pricer.add(f"Cloud Map namespace {found.namespace}", "1 private hosted zone", f"{_rate(zone)}/month", zone,
+                   "route53_hosted_zone_month")
+    if found.namespace and instances:
+        queries = pricer.estimate.assumptions["dns_queries_million"]
+        query_price = pricer.price("route53_queries_million")
+        pricer.add("Route53 queries", f"{queries:g} million (assumption)", f"{_rate(query_price)}/million",
+                   queries * query_price, "route53_queries_million")
+    if instances:
+        price = pricer.price("cloud_map_instance_month")
+        pricer.add("Cloud Map registered tasks", f"{instances} instance{'s' if instances != 1 else ''}",
+                   f"{_rate(price)}/month", instances * price, "cloud_map_instance_month")
+    if any(record.active for record in found.records):
+        pricer.estimate.notes.append("queries to the Route53 alias of the load balancer are free")
+
+
+def _security(found: Inventory, pricer: _Pricer) -> None:
+    if found.kms_keys:
+        price = pricer.price("kms_key_month")
+        pricer.add("KMS keys", f"{found.kms_keys} key{'s' if found.kms_keys != 1 else ''}", f"{_rate(price)}/month",
+                   found.kms_keys * price, "kms_key_month")
+    secrets = [name for name, active in found.created_secrets if active]
+    if secrets:
+        price = pricer.price("secrets_manager_secret_month")
+        pricer.add("Secrets Manager secrets", f"{len(secrets)} created by the stacks", f"{_rate(price)}/month",
+                   len(secrets) * price, "secrets_manager_secret_month")
+    referenced = sorted({secret.name.split(" (key")[0] for service in found.services for secret in service.secrets
+                         if secret.store == "secretsmanager" and secret.active and not secret.note} - set(secrets))
+    if referenced:
+        pricer.estimate.notes.append(f"{len(referenced)} Secrets Manager secret(s) the services read exist outside "
+                                     f"these stacks ({_rate(pricer.price('secrets_manager_secret_month'))}/month each, "
+                                     f"not counted)")
+
+
+# ------------------------------------------------------------------------------------------ NAT trade-off
+
+
+def endpoints_needed(found: Inventory) -> list[str]:
+    """Interface endpoints private tasks need without NAT: ECR (API + registry), logs, and the secret stores used."""
+    needed = ["ecr.api", "ecr.dkr", "logs"]
+    stores = {secret.store for service in found.services for secret in service.secrets if secret.active}
+    needed += [name for name in ("ssm", "secretsmanager") if name in stores]
+    return needed
+
+
+def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
+    """Monthly NAT cost of none / single / per-az for this environment's AZ count and traffic assumption."""
+    zones = len({subnet.zone for subnet in found.subnets_of("private")} or
+                {subnet.zone for subnet in found.subnets_of("isolated")}) or len(found.zones)
+    if not zones:
+        return []
+    hours = pricer.hours
+    gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
+    gateway = hours * (pricer.price("nat_gateway_hour") + pricer.price("public_ipv4_hour"))
+    processed = gigabytes * pricer.price("nat_gateway_gb")
+    cross = gigabytes * (zones - 1) / zones * 2 * pricer.price("inter_az_gb")
+    endpoints = endpoints_needed(found)
+    endpoint_cost = len(endpoints) * zones * hours * pricer.price("vpc_interface_endpoint_hour") \
+        + gigabytes * pricer.price("vpc_interface_endpoint_gb")
+    current = len(found.active_nats)
+    egress = [service.name for service in found.services if service.egress and service.active]
+    named = sorted({diagram.EXTERNAL_NETWORKS[service.repository].split("<")[0] for service in found.services
+                    if service.repository in diagram.EXTERNAL_NETWORKS and service.egress})
+    options = [
+        Option("none", 0, 0.0, 0.0, current == 0,
+               "private subnets get no internet egress: pulling images from ECR, writing logs and reading secrets "
+               f"then need VPC interface endpoints ({', '.join(endpoints)} in {zones} AZs ≈ {_usd(endpoint_cost)}"
+               f"/month, not generated by this compiler) plus the free S3 gateway endpoint"
+               + (f"; {', '.join(named)} unreachable" if named else "")
+               + (f"; {len(egress)} service(s) have 0.0.0.0/0 egress rules" if egress else "")),
+        Option("single", 1, gateway + processed + cross, 0.0, current == 1,
+               f"cheapest with egress; an outage of its AZ cuts egress for every AZ; traffic from the other "
+               f"{zones - 1} AZ(s) crosses AZs ({_usd(cross)}/month at {_rate(pricer.price('inter_az_gb'))}/GB "
+               f"each way)" if zones > 1 else "one AZ: single and per-AZ are the same"),
+        Option("per-az", zones, zones * gateway + processed, 0.0, current == zones and zones > 1,
+               "egress survives an AZ outage; no cross-AZ NAT traffic"),
+    ]
+    if zones == 1:
+        options = options[:2]
+    baseline = next((option.monthly for option in options if option.current), None)
+    for option in options:
+        option.delta = option.monthly - (baseline if baseline is not None else 0.0)
+    return options
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def report(result: Estimate) -> str:
+    found = result.inventory
+    lines = [f"{found.system}/{found.environment}: estimated monthly cost, on-demand, {found.region} "
+             f"({result.prices.get('currency', 'USD')})",
+             f"Deploy-time parameters: {found.built.parameter_note() or '(none)'}",
+             f"Prices: {PRICE_FILE.name}, {PRICES_LABEL(result.prices)}", ""]
+    rows = [("component", "quantity", "unit price", "monthly")]
+    rows += [(line.component, line.quantity, line.unit_price, _usd(line.monthly)) for line in result.lines]
+    widths = [max(len(row[index]) for row in rows) for index in range(4)]
+    for number, row in enumerate(rows):
+        lines.append("  " + "  ".join(cell.ljust(widths[index]) if index < 3 else cell.rjust(widths[index])
+                                      for index, cell in enumerate(row)))
+        if number == 0:
+            lines.append("  " + "  ".join("-" * width for width in widths))
+    lines.append("  " + " " * (sum(widths[:3]) + 4) + "  " + ("-" * widths[3]))
+    lines.append("  " + "total".ljust(sum(widths[:3]) + 4) + "  " + _usd(result.total).rjust(widths[3]))
+    if result.switched_off:
+        lines += ["", "Not created with these parameter values (not in the total):"]
+        lines += [f"  - {item}" for item in result.switched_off]
+    if result.notes:
+        lines += ["", "Notes:"]
+        lines += [f"  - {item}" for item in result.notes]
+    lines += ["", "Not priced:"] + [f"  - {item}" for item in result.unpriced]
+    lines += ["", "Assumptions (change with --assume NAME=VALUE):"]
+    for name, assumption in ASSUMPTIONS.items():
+        value = result.assumptions[name]
+        changed = "" if value == assumption.value else f" (default {assumption.value:g})"
+        lines.append(f"  {name} = {value:g} {assumption.unit}{changed}: {assumption.description}")
+    if result.nat_options:
+        zones = next((option.gateways for option in result.nat_options if option.name == "per-az"), 1)
+        lines += ["", f"NAT trade-off ({zones} AZ{'s' if zones != 1 else ''}, "
+                      f"{result.assumptions['nat_gb_per_month']:g} GB/month through NAT; NAT hours, Elastic IPs, "
+                      f"data processed, cross-AZ traffic):"]
+        rows = [("option", "gateways", "monthly", "vs now", "")]
+        for option in result.nat_options:
+            rows.append((option.name + (" (now)" if option.current else ""), str(option.gateways), _usd(option.monthly),
+                         ("+" if option.delta > 0 else "-" if option.delta < 0 else "±") + _usd(abs(option.delta)),
+                         option.note))
+        widths = [max(len(row[index]) for row in rows) for index in range(4)]
+        for row in rows:
+            lines.append("  " + "  ".join(cell.ljust(widths[index]) if index in (0,) else cell.rjust(widths[index])
+                                          for index, cell in enumerate(row[:4])) + "  " + row[4])
+    lines += ["", "Price sources:"]
+    table = result.prices.get("prices", {})
+    for key in result.used_prices() + ["inter_az_gb", "vpc_interface_endpoint_hour", "vpc_interface_endpoint_gb"]:
+        entry = table.get(key, {})
+        if key in result.used_prices() or result.nat_options:
+            lines.append(f"  {key}: {entry.get('per', '')} - {entry.get('source', '')}")
+    lines += [f"  ({result.prices.get('basis', '')})"]
+    return "\n".join(_dedupe(lines)) + "\n"
+
+
+def _dedupe(lines: list[str]) -> list[str]:
+    """Drop repeated source lines (a price used by several components)."""
+    seen, result = set(), []
+    for line in lines:
+        if line.startswith("  ") and " - https://" in line:
+            if line in seen:
+                continue
+            seen.add(line)
+        result.append(line)
+    return result
+
+
+def as_json(result: Estimate) -> dict:
+    found = result.inventory
+    return {
+        "target": f"{found.system}/{found.environment}",
+        "region": found.region,
+        "currency": result.prices.get("currency", "USD"),
+        "prices_published": result.prices.get("published"),
+        "parameters": found.built.values,
+        "total_monthly": result.total,
+        "lines": [{"component": line.component, "quantity": line.quantity, "unit_price": line.unit_price,
+                   "monthly": line.monthly, "prices": list(line.prices)} for line in result.lines],
+        "not_created": result.switched_off,
+        "notes": result.notes,
+        "not_priced": result.unpriced,
+        "assumptions": result.assumptions,
+        "nat_tradeoff": [{"option": option.name, "gateways": option.gateways, "monthly": round(option.monthly, 2),
+                          "delta": round(option.delta, 2), "current": option.current, "note": option.note}
+                         for option in result.nat_options],
+        "sources": {key: result.prices["prices"][key].get("source") for key in result.used_prices()},
+    }
+
+
+# ------------------------------------------------------------------------------------------ command
+
+
+def parse_assumptions(items: list[str] | None) -> dict[str, float]:
+    from .cli import UserError
+
+    values = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or name not in ASSUMPTIONS:
+            raise UserError(f"--assume {item!r}: expected NAME=NUMBER with NAME one of {', '.join(ASSUMPTIONS)}")
+        parsed = diagram.number(value)
+        if parsed is None or parsed < 0:
+            raise UserError(f"--assume {item!r}: {value!r} is not a non-negative number")
+        values[name] = parsed
+    return values
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "cost", help="estimate the monthly on-demand cost of environments from the emitted templates")
+    diagram.add_common_arguments(parser)
+    parser.add_argument("--assume", action="append", metavar="NAME=NUMBER", default=[],
+                        help="change an assumption (repeatable), e.g. nat_gb_per_month=200; see the report for names")
+    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    overrides = diagram.parse_params(args.param)
+    assumptions = parse_assumptions(args.assume)
+    results = []
+    for folder in diagram.environment_folders(args):
+        found = diagram.inventory(diagram.Built(folder, overrides))
+        results.append(estimate(found, assumptions=assumptions))
+    if args.json:
+        print(json.dumps([as_json(result) for result in results] if len(results) > 1 else as_json(results[0]),
+                         indent=2, sort_keys=True))
+    else:
+        print("\n".join(report(result) for result in results), end="")
+    return 0
