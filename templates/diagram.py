@@ -199,7 +199,7 @@ class Stack:
         if condition is not None and self.condition(condition) is False:
             names = sorted(_refs(self.template.get("Conditions", {}).get(condition)))
             values = ", ".join(f"{name}={text(self.parameters.get(name))}" for name in names if name in self.parameters)
-            return f"condition {condition} is false" + (f" ({values})" if values else "")
+            return f"condition {condition} is false" + (f": {values}" if values else "")
         if self.parent is not None and not self.enabled:
             return self.parent.why_inactive(self.logical_id)
         return ""
@@ -1266,7 +1266,7 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
         if not subnets and not _tier_members(found, tier):
             continue
         ranges = [f"{subnet.cidr} ({subnet.zone})" for subnet in sorted(subnets, key=lambda item: item.zone)]
-        chart.open(tier.upper(), [f"{tier.capitalize()} subnets", " · ".join(ranges)])
+        chart.open(tier.upper(), [f"{tier.capitalize()} subnets", *ranges])
         for balancer in (item for item in found.load_balancers if item.tier in (tier, "unknown" if tier == "public" else "")):
             listeners = [f"{item.protocol} {item.port}: {item.action}" for item in balancer.listeners]
             chart.node(balancer_ids[balancer.key],
@@ -1582,8 +1582,10 @@ def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str
                      f"{_cell(routes)} | {service.discovery or '-'} | {_cell(image)} | {_cell(secrets)} | "
                      f"`{service.log_group}`{retention} |")
     lines += ["", "## Network and entry points", ""]
+    order = {"public": 0, "private": 1, "isolated": 2}
     lines.append(f"- VPC `{found.vpc_cidr}` over {len(found.zones)} availability zone(s); subnets: " + ", ".join(
-        f"{subnet.tier} `{subnet.cidr}` ({subnet.zone})" for subnet in found.subnets) + ".")
+        f"{subnet.tier} `{subnet.cidr}` ({subnet.zone})"
+        for subnet in sorted(found.subnets, key=lambda item: (order.get(item.tier, 3), item.zone))) + ".")
     nats = found.active_nats
     lines.append(f"- NAT gateways: {len(nats)}" + (f" (in {', '.join(nat.zone for nat in nats)}), each with an Elastic IP; "
                                                     f"the private subnets route 0.0.0.0/0 through "
