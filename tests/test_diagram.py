@@ -299,3 +299,16 @@ def test_committed_docs_are_up_to_date(built, target):
     committed = DOCS / f"{target.replace('/', '-')}.md"
     assert committed.is_file() and committed.read_text(encoding="utf-8") == document, \
         f"{committed} is stale: run `python build.py diagram bet2wealth vanity-market --docs docs`"
+
+
+def readme_section() -> str:
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Architecture diagrams and cost")
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def test_readme_shows_the_current_diagram_of_vanity_preprod(built):
+    """GIVEN the README section WHEN its Mermaid block is compared with a fresh drawing THEN equal (regenerate
+    with `python build.py diagram vanity-market/preprod --stdout`)."""
+    assert mermaid_block(readme_section()) == drawing(built / "vanity-market/preprod")
