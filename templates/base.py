@@ -1,9 +1,10 @@
 """What every stack module shares: the nested-stack record, wiring sources, tags and outputs."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from troposphere import Export, Output, Parameter, Sub, Tags, Template
+from troposphere import Export, Join, Output, Parameter, Sub, Tags, Template
 
 from .spec import EnvironmentSpec
 
@@ -42,6 +43,19 @@ def tags(spec: EnvironmentSpec, name: str | None = None, **extra: str) -> Tags:
     if name is not None:
         values["Name"] = name
     return Tags(**dict(sorted(values.items())))
+
+
+# DeletionPolicy of resources that hold data or carry a fixed name: kept when the stack or the resource is deleted,
+# but removed when the stack's very first create fails and rolls back (nothing is in them yet), so a retried
+# first deploy does not stop on "already exists" for a log group, repository or bucket left behind.
+RETAIN = "RetainExceptOnCreate"
+
+
+def literal(text: str):
+    """A spec string exactly as written. `${Name}` in a plain value reads as a reference to cfn-lint (E1029) and to
+    anyone reading the template, so such text is emitted as a Fn::Join cut between `$` and `{`: same value, no
+    `${` anywhere (a Fn::Sub with `${!` would do it too, but lint flags a Sub without variables, W1020)."""
+    return Join("", re.split(r"(?<=\$)(?=\{)", text)) if "${" in text else text
 
 
 def output(template: Template, name: str, value, description: str, export: bool = False) -> Output:

@@ -7,7 +7,7 @@ from awacs.aws import PolicyDocument
 from troposphere import Ref, Template, s3 as buckets
 
 from . import iam as policies, registry
-from .base import new_template, output, tags
+from .base import RETAIN, new_template, output, tags
 from .spec import EnvironmentSpec
 
 FILE_NAME = "bootstrap.json"
@@ -21,7 +21,7 @@ def build(spec: EnvironmentSpec) -> Template:
     template = new_template(spec, "bootstrap (artifacts bucket, ECR repositories)")
     bucket = template.add_resource(buckets.Bucket(
         "ArtifactsBucket",
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain",
         VersioningConfiguration=buckets.VersioningConfiguration(Status="Enabled"),
         BucketEncryption=buckets.BucketEncryption(ServerSideEncryptionConfiguration=[
             buckets.ServerSideEncryptionRule(

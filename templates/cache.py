@@ -5,7 +5,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, Sub, Template, elasticache, secretsmanager
 
 from . import keys
-from .base import FromStack, output, parameter, tags
+from .base import RETAIN, FromStack, output, parameter, tags
 from .spec import EnvironmentSpec
 
 PORT = 6379
@@ -25,7 +25,7 @@ def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> Non
         "CacheAuthToken", Name=f"{spec.system}/{spec.environment}/cache-auth-token",
         Description=f"{spec.prefix} Redis AUTH token (generated)", KmsKeyId=Ref(key),
         GenerateSecretString=secretsmanager.GenerateSecretString(PasswordLength=64, ExcludePunctuation=True),
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
+        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
     group = template.add_resource(elasticache.ReplicationGroup(
         "CacheReplicationGroup", DeletionPolicy="Snapshot", UpdateReplacePolicy="Snapshot",

@@ -66,7 +66,14 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
     print(f"\n{len(builds)} environment(s), {stacks} templates written to {output_dir}/")
 
 
-def parser() -> argparse.ArgumentParser:
+# Subcommands beyond `build` and `schema` -> the module that registers and runs them.
+COMMAND_MODULES = {"audit": "audit", "cost": "cost", "deploy": "deploy", "destroy": "deploy", "diagram": "diagram",
+                   "diff": "diff", "stack-policy": "deploy"}
+BUILT_IN = ("build", "schema")
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `command`, only that command's module is imported (`build` must stay fast)."""
     main = argparse.ArgumentParser(prog="build.py", description="Compile platform specs into CloudFormation templates.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
     build = commands.add_parser("build", help="build environments (default command; all when no TARGET is given)")
@@ -76,27 +83,26 @@ def parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=build_command)
     schema = commands.add_parser("schema", help="print the JSON Schema of params files (for editor validation)")
     schema.set_defaults(handler=schema_command)
-    for module in _command_modules():
+    for module in _command_modules(command):
         module.add_parser(commands)
     return main
 
 
-def _command_modules() -> list:
-    """Subcommands beyond `build`, each in its own module (imported lazily: `build` must stay fast)."""
-    from . import audit
-    from . import cost
-    from . import deploy  # deploy, destroy, stack-policy
-    from . import diagram
-    from . import diff
+def _command_modules(command: str | None = None) -> list:
+    """The modules of the other subcommands: all of them (for help), or only the one `command` needs."""
+    import importlib
 
-    return [audit, deploy, diff, diagram, cost]
+    if command in BUILT_IN:
+        return []
+    names = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else sorted(set(COMMAND_MODULES.values()))
+    return [importlib.import_module(f".{name}", __package__) for name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "build")
-    args = parser().parse_args(argv)
+    if not argv or (argv[0] not in (*BUILT_IN, *COMMAND_MODULES) and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "build")          # `build.py`, `build.py -q`, `build.py vanity-market/preprod`
+    args = parser(argv[0]).parse_args(argv)
     try:
         return args.handler(args)
     except (SpecError, QuotaError, UserError) as error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,13 @@ def render(template: Template) -> str:
     parts: list[str] = []
     _encode(template.to_dict(), parts.append, "")
     parts.append("\n")
-    return "".join(parts)
+    text = "".join(parts)
+    # DEL and C1 controls are legal raw in JSON but not in YAML, which is how cfn-lint reads a template it
+    # cannot parse as JSON: escape them (same value; one scan of the whole text, they are almost never there)
+    return _UNREADABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) if _UNREADABLE.search(text) else text
+
+
+_UNREADABLE = re.compile("[\x7f-\x9f]")
 
 
 _string = json.encoder.encode_basestring  # the C escaper for ensure_ascii=False

@@ -2,7 +2,7 @@
 
 The same inventory as the diagram (`templates/diagram.py`: the templates evaluated with the deploy-time
 parameter values, defaults unless `--param` says otherwise) is priced from a bundled, dated table
-(`templates/data/prices-eu-central-1.json`, every figure with its source page). What the templates cannot
+(`templates/prices/eu-central-1.json`, every figure with its source page). What the templates cannot
 say (traffic, log volume, storage) is an assumption: each is printed with its value and can be changed with
 `--assume NAME=VALUE`. What is not priced is listed, so the total is never silently partial. The NAT
 trade-off (none / single / per-AZ) is computed for the environment's own AZ count and traffic assumption.
@@ -17,7 +17,7 @@ from pathlib import Path
 from . import diagram
 from .diagram import Inventory
 
-PRICE_FILE = Path(__file__).resolve().parent / "data" / "prices-eu-central-1.json"
+PRICE_FILE = Path(__file__).resolve().parent / "prices" / "eu-central-1.json"
 GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
 
 
@@ -411,7 +411,7 @@ def report(result: Estimate) -> str:
     lines = [f"{found.system}/{found.environment}: estimated monthly cost, on-demand, {found.region} "
              f"({result.prices.get('currency', 'USD')})",
              f"Deploy-time parameters: {found.built.parameter_note() or '(none)'}",
-             f"Prices: {PRICE_FILE.name}, {PRICES_LABEL(result.prices)}", ""]
+             f"Prices: {PRICE_FILE.parent.name}/{PRICE_FILE.name}, {PRICES_LABEL(result.prices)}", ""]
     rows = [("component", "quantity", "unit price", "monthly")]
     rows += [(line.component, line.quantity, line.unit_price, _usd(line.monthly)) for line in result.lines]
     widths = [max(len(row[index]) for row in rows) for index in range(4)]

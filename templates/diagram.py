@@ -27,10 +27,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 ARCHITECTURE_FILE = "ARCHITECTURE.md"
-HOURS = 730
 
 # Image repository name (last path segment, without tag) -> the external network such a service talks to.
 EXTERNAL_NETWORKS = {"yagna": "Golem network<br/>(providers, P2P via NAT)"}

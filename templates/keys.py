@@ -12,7 +12,7 @@ from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocum
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import kms as troposphere_kms
 
-from .base import arn, output, tags
+from .base import RETAIN, arn, output, tags
 from .spec import EnvironmentSpec
 
 OUTPUT = "EnvironmentKeyArn"
@@ -45,7 +45,7 @@ def add(template: Template, spec: EnvironmentSpec):
         "EnvironmentKey", Description=f"{spec.prefix}: log groups and generated secrets",
         EnableKeyRotation=True, PendingWindowInDays=30, KeyPolicy=key_policy(),
         # Logs and secrets encrypted under the key are unreadable without it: never delete it with the stack.
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
+        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
     template.add_resource(troposphere_kms.Alias("EnvironmentKeyAlias", AliasName=f"alias/{spec.prefix}",
                                                 TargetKeyId=Ref(key)))

@@ -5,7 +5,7 @@ from troposphere import GetAtt, Join, Ref, Template, certificatemanager, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import iam as policies
-from .base import FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
+from .base import RETAIN, FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
 
@@ -82,7 +82,7 @@ ACCESS_LOG_PREFIX = "alb"
 def _access_log_bucket(template: Template, spec: EnvironmentSpec) -> s3.BucketPolicy:
     """ALB access logs: SSE-S3 (the only encryption ALB log delivery supports), TLS-only, retained."""
     bucket = template.add_resource(s3.Bucket(
-        "AccessLogBucket", DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        "AccessLogBucket", DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),

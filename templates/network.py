@@ -4,7 +4,7 @@ from __future__ import annotations
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, ec2, iam, logs
 
 from . import iam as policies, keys
-from .base import NestedStack, new_template, output, parameter, tags
+from .base import RETAIN, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
 
@@ -105,7 +105,7 @@ def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):
     group = template.add_resource(logs.LogGroup(
         "FlowLogGroup", LogGroupName=f"/vpc/{spec.prefix}/flow-logs",
         RetentionInDays=spec.network.flow_log_retention_days, KmsKeyId=GetAtt(key, "Arn"),
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
+        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
     role = template.add_resource(iam.Role(
         "FlowLogRole",

@@ -5,7 +5,7 @@ import json
 
 from troposphere import GetAtt, Ref, Template, ecr
 
-from .base import output, tags
+from .base import RETAIN, output, tags
 from .spec import EnvironmentSpec, RepositorySpec, pascal
 
 
@@ -31,7 +31,7 @@ def add(template: Template, spec: EnvironmentSpec) -> None:
             ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
             EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS"),
             LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(repository)),
-            DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+            DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain",
             Tags=tags(spec, repository.name),
         ))
         output(template, f"{pascal(key)}RepositoryUri", GetAtt(resource, "RepositoryUri"), f"ECR repository {repository.name}")

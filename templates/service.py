@@ -5,12 +5,14 @@ so CI ships a new image with a parameter override and no rebuild.
 """
 from __future__ import annotations
 
+import re
+
 from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, applicationautoscaling as scaling
 from troposphere import ecs, iam, logs, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cache, database, iam as policies, keys, security
-from .base import FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
+from .base import RETAIN, FromRoot, FromStack, NestedStack, literal, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec, pascal
 
 ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
@@ -53,7 +55,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     log_group = template.add_resource(logs.LogGroup(
         "LogGroup", LogGroupName=log_group_name(spec, name), RetentionInDays=service.log_retention_days,
         KmsKeyId=Ref(key),
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain", Tags=tags(spec),
+        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
     environment, secrets, secret_resources = _injected(spec, service, wiring)
     execution_role = template.add_resource(iam.Role(
@@ -180,7 +182,11 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
         else:
             peer = spec.services[target]
             environment[f"{target.upper().replace('-', '_')}_URL"] = f"http://{target}.{spec.namespace}:{peer.port}"
-    environment.update(service.environment)
+    # the spec wins on a name clash, across both lists: a name is either a plain value or a secret, never both
+    for variable in [*service.environment, *service.secrets]:
+        environment.pop(variable, None)
+        secrets.pop(variable, None)
+    environment.update({variable: literal(value) for variable, value in service.environment.items()})
     for variable, ref in service.secrets.items():
         if ref.ssm:
             value = policies.ssm_parameter_arn(ref.ssm)
@@ -193,6 +199,7 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
 
 def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution_role, task_role, environment, secrets):
     scratch = service.readonly_root_filesystem and service.writable_paths
+    volumes = _volume_names(service.writable_paths)
     container = ecs.ContainerDefinition(
         Name=name,
         Image=Join(":", [_repository_uri(spec, service), tag]),
@@ -204,13 +211,13 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
             "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name}),
         Memory=service.memory,  # hard limit: the container is killed, not the host, when it leaks
         ReadonlyRootFilesystem=service.readonly_root_filesystem,
-        **({"MountPoints": [ecs.MountPoint(ContainerPath=path, SourceVolume=_volume_name(path), ReadOnly=False)
-                            for path in service.writable_paths]} if scratch else {}),
+        **({"MountPoints": [ecs.MountPoint(ContainerPath=path, SourceVolume=volume, ReadOnly=False)
+                            for path, volume in volumes.items()]} if scratch else {}),
         Privileged=False,
         LinuxParameters=ecs.LinuxParameters(InitProcessEnabled=True),
         **({"User": service.user} if service.user else {}),
-        **({"Command": service.command} if service.command else {}),
-        **({"HealthCheck": ecs.HealthCheck(Command=["CMD-SHELL", *service.health_check_command], Interval=30,
+        **({"Command": [literal(part) for part in service.command]} if service.command else {}),
+        **({"HealthCheck": ecs.HealthCheck(Command=["CMD-SHELL", *map(literal, service.health_check_command)], Interval=30,
                                            Timeout=5, Retries=3, StartPeriod=60)} if service.health_check_command else {}),
     )
     return ecs.TaskDefinition(
@@ -219,12 +226,16 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
         ExecutionRoleArn=GetAtt(execution_role, "Arn"), TaskRoleArn=GetAtt(task_role, "Arn"),
         ContainerDefinitions=[container], Tags=tags(spec),
-        **({"Volumes": [ecs.Volume(Name=_volume_name(path)) for path in service.writable_paths]} if scratch else {}),
+        **({"Volumes": [ecs.Volume(Name=volume) for volume in volumes.values()]} if scratch else {}),
     )
 
 
-def _volume_name(path: str) -> str:
-    return "scratch" + "".join(part.title() for part in path.replace(".", "-").replace("_", "-").split("/") if part)
+def _volume_names(paths: list[str]) -> dict[str, str]:
+    """Readable volume names (`/var/cache` -> scratchVarCache); paths that would share one (/tmp and /TMP,
+    /a.b and /a_b) get their position appended, so two paths never mount the same volume."""
+    names = {path: "scratch" + "".join(part.title() for part in re.split(r"[/._-]+", path) if part) for path in paths}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return {path: f"{name}{index}" if name in shared else name for index, (path, name) in enumerate(names.items(), 1)}
 
 
 def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: ServiceSpec, wiring: _Wiring):

@@ -11,9 +11,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from . import catalog
+
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
+AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"      # eu-central-1a, us-gov-west-1b
+RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")   # cost allocation and the diff rely on them
 
 # Fargate's valid CPU units and the memory (MiB) each allows.
 FARGATE_MEMORY = {
@@ -30,12 +34,13 @@ FARGATE_MEMORY = {
 class Model(BaseModel):
     """Base for every spec part: unknown keys are errors, values are immutable once loaded."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # defer_build: the validators are built on first use, once, not for every model class at import
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
 
 class NetworkSpec(Model):
     cidr: str = Field(description="VPC IPv4 CIDR block, e.g. 10.0.0.0/16 (prefix /16 to /24).")
-    availability_zones: Annotated[list[str], Field(min_length=1, max_length=6)] | Annotated[int, Field(ge=1, le=6)] = Field(
+    availability_zones: Annotated[list[Annotated[str, Field(pattern=AZ_PATTERN)]], Field(min_length=1, max_length=6)] | Annotated[int, Field(ge=1, le=6)] = Field(
         default=2,
         description="Either a count of AZs (picked with Fn::GetAZs at deploy time) or explicit AZ names.",
     )
@@ -300,7 +305,7 @@ class ServiceSpec(Model):
                                   description="CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")
     log_retention_days: int = Field(default=30, description="Log retention in days.")
     readonly_root_filesystem: bool = Field(default=False, description="Mount the container root filesystem read-only.")
-    writable_paths: list[Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$")]] = Field(
+    writable_paths: list[Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]] = Field(
         default=["/tmp"], max_length=10,
         description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
     )
@@ -382,7 +387,8 @@ class EnvironmentSpec(Model):
     production: bool = Field(
         default=False, description="Production safeguards: deletion protection, termination protection, stack policy."
     )
-    tags: dict[str, str] = Field(default={}, description="Extra tags on every taggable resource.")
+    tags: dict[str, str] = Field(default={}, description="Extra tags on every taggable resource "
+                                 "(not System, Environment, ManagedBy or Name: those are set by stackforge).")
 
     @field_validator("tags")
     @classmethod
@@ -392,6 +398,8 @@ class EnvironmentSpec(Model):
             _check_tag(f"{key!r} value", text, 1, 255)      # ECR: values 1 to 255
             if key.lower().startswith("aws:"):
                 raise ValueError(f"key {key!r}: the aws: prefix is reserved for AWS")
+            if key in RESERVED_TAGS:
+                raise ValueError(f"key {key!r} is set by stackforge on every resource (reserved: {', '.join(RESERVED_TAGS)})")
         return value
     network: NetworkSpec = Field(description="VPC layout.")
     load_balancer: LoadBalancerSpec | None = Field(default=None, description="Public ALB. Required when a service has `load_balancer`.")
@@ -440,6 +448,20 @@ class EnvironmentSpec(Model):
                                      f"is already used by {other}; priorities must be unique")
         if self.load_balancer is not None and not priorities:
             raise ValueError("load_balancer: no service has a load_balancer route; remove the section or route a service")
+        return self
+
+    @model_validator(mode="after")
+    def _offered(self) -> "EnvironmentSpec":
+        """Names AWS must know (instance types in this region, engine versions): checked against cfn-lint's data."""
+        if self.cluster.ec2_capacity is not None:
+            catalog.check(self.cluster.ec2_capacity.instance_type, catalog.ec2_instance_types(self.region),
+                          f"cluster.ec2_capacity.instance_type: in {self.region},")
+        if self.database is not None:
+            catalog.check(self.database.engine_version, catalog.aurora_postgresql_versions(),
+                          "database.engine_version: Aurora PostgreSQL version")
+        if self.cache is not None:
+            catalog.check(self.cache.node_type, catalog.cache_node_types(self.region), f"cache.node_type: in {self.region},")
+            catalog.check(self.cache.engine_version, catalog.redis_versions(), "cache.engine_version: Redis version")
         return self
 
     @property

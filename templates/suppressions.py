@@ -31,7 +31,7 @@ class Suppression:
 
 @lru_cache(maxsize=1)
 def load() -> tuple[Suppression, ...]:
-    entries = yaml.safe_load(FILE.read_text(encoding="utf-8"))
+    entries = yaml.load(FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     return tuple(Suppression(rules=tuple(entry["rules"]), template=entry["template"], resource=entry["resource"],
                              reason=" ".join(entry["reason"].split()),
                              environments=tuple(entry["environments"]) if "environments" in entry else None)

@@ -60,7 +60,7 @@ def test_redis_is_multi_az_encrypted_with_auth_token_reference():
     assert props["AuthToken"] == {"Fn::Sub": ["{{resolve:secretsmanager:${Secret}:SecretString}}",
                                               {"Secret": {"Ref": "CacheAuthToken"}}]}
     assert group["DeletionPolicy"] == "Snapshot"
-    assert only(template, "AWS::SecretsManager::Secret")["DeletionPolicy"] == "Retain"
+    assert only(template, "AWS::SecretsManager::Secret")["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_no_data_stack_without_stores():

@@ -101,7 +101,7 @@ def test_bootstrap_only_makes_a_safe_artifacts_bucket_and_the_repositories(run, 
     body = json.loads(body) if isinstance(body, str) else body
     statements = body["Resources"]["ArtifactsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements)
-    assert body["Resources"]["ArtifactsBucket"]["DeletionPolicy"] == "Retain"
+    assert body["Resources"]["ArtifactsBucket"]["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_first_deploy_prints_the_change_set_and_progress(run, hosted_zone):

@@ -292,12 +292,8 @@ RICH["services"]["api"].update(readonly_root_filesystem=True, writable_paths=["/
                                autoscaling={"min_capacity": 1, "max_capacity": 3}, connects_to=["cache", "worker", "database"])
 RICH["services"]["worker"].update(compute="ec2", health_check_command=["curl", "-f", "http://localhost:9000/"], extra_ports=[9001])
 RICH["database"] = {"enabled": True, "instances": 2}
-RICH_KNOWN = [("cluster", "ec2_capacity", "instance_type"), ("database", "engine_version"),
-              ("services", "api", "writable_paths")]      # the known failures below
-
-
 @settings(max_examples=examples(40), **SETTINGS)
-@given(edit_lists(RICH, skip=RICH_KNOWN))
+@given(edit_lists(RICH))
 def test_mutated_rich_specs_build_clean_or_fail_clearly(earlier_output, edits_):
     # GIVEN a spec using TLS/DNS, EC2 capacity, autoscaling, a database, with hostile edits WHEN built THEN as above
     assert_survives(earlier_output, dump(apply(edits_, RICH)))
@@ -435,38 +431,45 @@ def _variant(*edits_) -> bytes:
     return dump(data)
 
 
-KNOWN = {
-    "emoji in an environment value": (
-        "compiler.render writes JSON with ensure_ascii (troposphere's to_json): a character beyond the BMP becomes a "
-        "surrogate pair escape that cfn-lint 1.58 cannot parse (E0000); fix: json.dumps(template.to_dict(), indent=2, "
-        "sort_keys=True, ensure_ascii=False) in compiler.render",
-        _variant((("services", "api", "environment", "GREETING"), "hello \U0001f642"))),
-    "100 services": (
-        "root.build adds 2 parameters per service: at 100 services troposphere raises ValueError('Maximum parameters "
-        "200 reached'), uncaught, so the user sees a traceback; turn it into a QuotaError (or need fewer root parameters)",
-        _variant((("services",), {**BASE["services"], **{f"s{i}": {"port": 9000, "image": {"uri": "x/y"}} for i in range(98)}}))),
-    "writable paths differing in case": (
-        "service._volume_name maps /tmp and /TMP (and /a.b, /a-b, /a_b) to one volume name: duplicate Volumes (E3037); "
-        "derive names that cannot collide (e.g. by position)",
-        _variant((("services", "api", "readonly_root_filesystem"), True), (("services", "api", "writable_paths"), ["/tmp", "/TMP"]))),
-    "a logical ID in ${} in a command": (
-        "plain strings are emitted as they are; `${TaskRole}` (any parameter or logical ID of the template) trips E1029; "
-        "emit spec strings that contain `${` as Fn::Sub with `${!` escaping in service.py",
-        _variant((("services", "api", "command"), ["sh", "-c", "echo ${TaskRole}"]))),
-    "unknown EC2 instance type": (
-        "the spec's pattern accepts any `family.size`; cfn-lint knows the real list (E3628): a typo builds, then fails lint",
-        _variant((("cluster", "ec2_capacity"), {"instance_type": "t3.mediun"}), (("services", "worker", "compute"), "ec2"))),
-    "unknown Aurora engine version": (
-        "the spec's pattern accepts any `N.N`; cfn-lint knows the real list (E3690): a typo builds, then fails lint",
-        _variant((("database", "engine_version"), "17.99"))),
+# Once known failures, each with the fix it got; the first group must now build lint-clean, the second must be
+# refused with a message naming the field.
+BUILDS_CLEAN = {
+    # compiler.render writes UTF-8 (ensure_ascii=False): no surrogate pair escapes that cfn-lint cannot parse
+    "emoji in an environment value": _variant((("services", "api", "environment", "GREETING"), "hello \U0001f642")),
+    # root parameters beyond the quota are packed into group stacks instead of a troposphere ValueError
+    "100 services": _variant((("services",), {**BASE["services"],
+                                              **{f"s{i}": {"port": 9000, "image": {"uri": "x/y"}} for i in range(98)}})),
+    # service._volume_names appends the position when two paths would share a volume name
+    "writable paths differing in case": _variant((("services", "api", "readonly_root_filesystem"), True),
+                                                 (("services", "api", "writable_paths"), ["/tmp", "/TMP", "/a.b", "/a_b"])),
+    # base.literal: text with ${ becomes a Fn::Sub with the ${! escape (E1029 otherwise)
+    "a logical ID in ${} in a command": _variant((("services", "api", "command"), ["sh", "-c", "echo ${TaskRole}"]),
+                                                 (("services", "api", "environment", "X"), "${ClusterName}")),
+}
+REFUSED = {
+    # spec checks names against the lists cfn-lint ships (templates/catalog.py)
+    "unknown EC2 instance type": (_variant((("cluster", "ec2_capacity"), {"instance_type": "t3.mediun"}),
+                                           (("services", "worker", "compute"), "ec2")),
+                                  "cluster.ec2_capacity.instance_type", "t3.medium"),
+    "unknown Aurora engine version": (_variant((("database", "engine_version"), "17.99")), "database.engine_version", None),
+    "unknown cache node type": (_variant((("cache",), {"node_type": "cache.t4g.mikro"})), "cache.node_type", "cache.t4g.micro"),
+    "unknown Redis version": (_variant((("cache",), {"engine_version": "7.9"})), "cache.engine_version", None),
 }
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN))
-def test_known_failures(earlier_output, name, request):
-    reason, content = KNOWN[name]
-    request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-    assert_survives(earlier_output, content)
+@pytest.mark.parametrize("name", sorted(BUILDS_CLEAN))
+def test_former_failures_build_clean(earlier_output, name):
+    code, err = assert_survives(earlier_output, BUILDS_CLEAN[name])
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_names_aws_does_not_know_are_refused(earlier_output, name):
+    content, field, suggestion = REFUSED[name]
+    code, err = assert_survives(earlier_output, content)
+    assert code == 2 and field in err and "not one AWS accepts" in err, err
+    if suggestion:
+        assert f"did you mean {suggestion}" in err, err
 
 
 # ---- regressions found by the tests above (fixed in templates/spec.py) ----------------------------

@@ -56,7 +56,7 @@ def test_flow_logs_capture_all_traffic_into_a_retained_group():
     template = _network(flow_log_retention_days=90)
     assert_has_resource(template, "AWS::EC2::FlowLog", {"TrafficType": "ALL", "ResourceId": {"Ref": "Vpc"}})
     group = resources(template, "AWS::Logs::LogGroup")["FlowLogGroup"]
-    assert group["Properties"]["RetentionInDays"] == 90 and group["DeletionPolicy"] == "Retain"
+    assert group["Properties"]["RetentionInDays"] == 90 and group["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_flow_logs_can_be_turned_off():

@@ -117,7 +117,7 @@ def test_vanity_task_and_execution_roles(vanity, name):
 
 def test_vanity_state_bucket_and_registries_in_bootstrap(vanity):
     bootstrap = vanity("bootstrap.json")
-    assert only(bootstrap, "AWS::S3::Bucket")["DeletionPolicy"] == "Retain"
+    assert only(bootstrap, "AWS::S3::Bucket")["DeletionPolicy"] == "RetainExceptOnCreate"
     assert {r["Properties"]["RepositoryName"] for r in resources(bootstrap, "AWS::ECR::Repository").values()} == {"backend", "yagna"}
 
 

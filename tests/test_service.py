@@ -108,3 +108,36 @@ def test_discovery_registers_an_a_record():
         "Name": "api", "NamespaceId": {"Ref": "NamespaceId"}, "DnsConfig": {"DnsRecords": [{"Type": "A"}]}})
     assert only(template, "AWS::ECS::Service")["Properties"]["ServiceRegistries"] == [
         {"RegistryArn": {"Fn::GetAtt": ["DiscoveryService", "Arn"]}}]
+
+
+def test_the_spec_wins_a_name_clash_with_an_injected_variable_in_either_list():
+    # GIVEN a service connected to the cache that defines REDIS_AUTH_TOKEN (injected as a secret) as a plain value
+    # and REDIS_HOST (injected as a plain value) as a secret
+    def mutate(service):
+        service.update(connects_to=["cache"], environment={"REDIS_AUTH_TOKEN": "none"},
+                       secrets={"REDIS_HOST": {"ssm": "/acme/dev/redis-host"}})
+    template = _service(mutate, cache={})["service-api.json"]
+    container = only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    # THEN each name appears once, where the spec put it (ECS refuses a name in both lists)
+    assert environment["REDIS_AUTH_TOKEN"] == "none" and "REDIS_AUTH_TOKEN" not in secrets
+    assert "ssm" in secrets["REDIS_HOST"]["Fn::Sub"] and "REDIS_HOST" not in environment
+    assert environment["REDIS_PORT"] == "6379"
+
+
+def test_text_with_dollar_brace_is_emitted_unchanged_without_a_reference():
+    # GIVEN a command and a variable that contain ${...} meant for the shell
+    template = _service(lambda s: s.update(command=["sh", "-c", "echo ${HOME}"], environment={"A": "${B}-x"}))["service-api.json"]
+    container = only(template, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    # THEN the value is a join that yields the text as written, with no `${` for CloudFormation to read
+    assert container["Command"] == ["sh", "-c", {"Fn::Join": ["", ["echo $", "{HOME}"]]}]
+    assert {"Name": "A", "Value": {"Fn::Join": ["", ["$", "{B}-x"]]}} in container["Environment"]
+
+
+def test_writable_paths_that_would_share_a_volume_name_get_distinct_ones():
+    template = _service(lambda s: s.update(readonly_root_filesystem=True, writable_paths=["/tmp", "/TMP", "/var/cache"]))
+    task = only(template["service-api.json"], "AWS::ECS::TaskDefinition")["Properties"]
+    assert [v["Name"] for v in task["Volumes"]] == ["scratchTmp1", "scratchTmp2", "scratchVarCache"]
+    assert [(m["ContainerPath"], m["SourceVolume"]) for m in task["ContainerDefinitions"][0]["MountPoints"]] == [
+        ("/tmp", "scratchTmp1"), ("/TMP", "scratchTmp2"), ("/var/cache", "scratchVarCache")]

@@ -115,3 +115,11 @@ def test_defaults_fill_the_rest():
     assert (spec.region, spec.cluster_name, spec.namespace) == ("eu-central-1", "acme-dev", "acme-dev.local")
     assert (service.compute, service.cpu, service.memory, service.desired_count) == ("fargate", 256, 512, 1)
     assert spec.network.flow_logs is True and spec.cluster.container_insights is True
+
+
+def test_user_tags_cannot_replace_the_tags_stackforge_sets():
+    from templates.spec import EnvironmentSpec
+
+    from .helpers import base_spec
+    with pytest.raises(ValueError, match="'System' is set by stackforge"):
+        EnvironmentSpec.model_validate(base_spec(tags={"System": "other"}))

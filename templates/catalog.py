@@ -1,0 +1,65 @@
+"""What AWS accepts, read from the data cfn-lint ships (instance types per region, engine versions).
+
+The spec checks names against these lists so a typo (`t3.mediun`, Aurora `17.99`) is a spec error naming the
+field, not a template that builds and then fails lint or a deploy. The JSON files are read straight from the
+installed cfn-lint package without importing it (importing cfnlint costs half a second; one file costs ms).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from pathlib import Path
+
+EXTENSIONS = ("data", "schemas", "extensions")
+
+
+@functools.cache
+def _schema(folder: str, filename: str) -> dict | None:
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or spec.origin is None:      # cfn-lint missing: nothing to check against, CloudFormation will say
+        return None
+    path = Path(spec.origin).parent.joinpath(*EXTENSIONS, folder, filename)
+    return json.loads(path.read_bytes()) if path.is_file() else None
+
+
+def _regional(folder: str, filename: str, region: str) -> list[str] | None:
+    schema = _schema(folder, filename) or {}
+    return schema.get(region, {}).get("enum")
+
+
+def _versions(folder: str, engine: str) -> list[str] | None:
+    for rule in (_schema(folder, "engine_version.json") or {}).get("allOf", []):
+        if rule.get("if", {}).get("properties", {}).get("Engine", {}).get("const") == engine:
+            return rule["then"]["properties"]["EngineVersion"].get("enum")
+    return None
+
+
+def ec2_instance_types(region: str) -> list[str] | None:
+    """EC2 instance types offered in `region` (None when unknown: the check is skipped)."""
+    return _regional("aws_ec2_instance", "instancetype_enum.json", region)
+
+
+def cache_node_types(region: str) -> list[str] | None:
+    """ElastiCache node types offered in `region`."""
+    return _regional("aws_elasticache_cachecluster", "cachenodetype_enum.json", region)
+
+
+def aurora_postgresql_versions() -> list[str] | None:
+    """Aurora PostgreSQL engine versions CloudFormation accepts."""
+    return _versions("aws_rds_dbcluster", "aurora-postgresql")
+
+
+def redis_versions() -> list[str] | None:
+    """ElastiCache Redis OSS engine versions."""
+    return _versions("aws_elasticache_cachecluster", "redis")
+
+
+def check(value: str, allowed: list[str] | None, what: str) -> None:
+    """Raise ValueError naming `what`, the value and the closest allowed ones, when `value` is not allowed."""
+    if allowed is None or value in allowed:
+        return
+    import difflib       # only on the error path
+    close = difflib.get_close_matches(value, allowed, n=5, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}?" if close else f"{len(allowed)} values are allowed, e.g. {', '.join(allowed[-5:])}"
+    raise ValueError(f"{what} {value!r} is not one AWS accepts ({hint})")
