@@ -189,6 +189,8 @@ def parameter_overrides(manifest: dict, images: list[str], params: list[str]) ->
 
     services = manifest["services"]
     declared = set(manifest["parameters"]) | set(manifest["required_parameters"])
+    # grouped environments: a service's own parameter is accepted and folded into its group's list on deploy
+    declared |= {name for entries in (manifest.get("packed_parameters") or {}).values() for name in entries.values()}
     overrides: dict[str, str] = {}
     for item in images:
         service, sep, value = item.partition("=")
@@ -350,7 +352,7 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     current = {item["ParameterKey"]: item.get("ParameterValue") for item in (existing or {}).get("Parameters") or []}
     if existing and existing["StackStatus"] in changeset.RECREATE_STATES:
         current = {}
-    values = dict(overrides)
+    values = compiler.pack_overrides(manifest, overrides, current)   # unchanged unless services are grouped
     for name in manifest["required_parameters"]:
         if name not in values:
             if name == "HostedZoneId" and manifest.get("hosted_zone"):
@@ -564,8 +566,11 @@ def retained_resources(build: compiler.Build) -> dict[str, list[str]]:
         kept = []
         for file_name in file_names:
             for logical_id, resource in sorted(json.loads(build.files[file_name]).get("Resources", {}).items()):
-                if resource.get("DeletionPolicy") in ("Retain", "Snapshot", "RetainExceptOnCreate"):
-                    kept.append(f"{logical_id} ({resource['DeletionPolicy'].lower()})")
+                policy = resource.get("DeletionPolicy")
+                if policy in ("Retain", "RetainExceptOnCreate"):
+                    kept.append(f"{logical_id} (retained)")
+                elif policy == "Snapshot":
+                    kept.append(f"{logical_id} (final snapshot)")
         result[stack_name] = kept
     return result
 

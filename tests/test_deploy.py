@@ -183,10 +183,11 @@ def test_failed_first_deploy_names_the_failing_resource_and_is_rolled_back(run, 
     # THEN the first failing resource and its reason are reported, exit 1
     assert code == 1
     assert re.search(r"deploy failed at ServiceBackend/LogGroup \(AWS::Logs::LogGroup\): .*already exists", out), out
-    # AND the stack is rolled back: nothing of this deploy remains but the empty ROLLBACK_COMPLETE stack and
-    # what DeletionPolicy Retain keeps, which is listed
+    # AND the stack is rolled back: nothing of this deploy remains but the empty ROLLBACK_COMPLETE stack; named
+    # resources are RetainExceptOnCreate, so a failed first create keeps nothing (the flow log group is gone)
     assert "bet2wealth-dev is ROLLBACK_COMPLETE: rolled back" in out
-    assert re.search(r"kept by DeletionPolicy during the rollback .*Network/FlowLogGroup", out), out
+    assert "kept by DeletionPolicy" not in out, out
+    assert [g["logGroupName"] for g in aws("logs").describe_log_groups()["logGroups"]] == ["/ecs/backend-logs-dev"]
     stacks = active_stacks(aws)
     assert stacks == {"bet2wealth-dev": "ROLLBACK_COMPLETE", "bet2wealth-dev-bootstrap": "CREATE_COMPLETE"}
 
@@ -195,11 +196,8 @@ def test_deploy_after_a_failed_first_deploy_starts_over(run, aws, hosted_zone):
     # GIVEN a first deploy that failed and rolled back
     aws("logs").create_log_group(logGroupName="/ecs/backend-logs-dev")
     assert run("deploy", "bet2wealth/dev", "--yes")[0] == 1
-    # WHEN the cause is removed, and so is what the rollback kept (named log groups would collide: the output
-    # lists them), and it is deployed again
-    logs = aws("logs")
-    for group in logs.describe_log_groups()["logGroups"]:
-        logs.delete_log_group(logGroupName=group["logGroupName"])
+    # WHEN only the cause is removed (the rollback left no named resource behind to collide) and it is deployed again
+    aws("logs").delete_log_group(logGroupName="/ecs/backend-logs-dev")
     code, out = run("deploy", "bet2wealth/dev", "--yes")
     # THEN the rolled-back stack is deleted and created anew
     assert code == 0, out
@@ -308,7 +306,7 @@ def test_destroy_deletes_the_environment_and_keeps_retained_resources(run, aws, 
     assert code == 0, out
     assert active_stacks(aws) == {}
     assert "bet2wealth-dev: DELETE_COMPLETE" in out and "bet2wealth-dev-bootstrap: DELETE_COMPLETE" in out
-    assert re.search(r"kept by their DeletionPolicy: .*ArtifactsBucket \(retain\)", out)
+    assert re.search(r"kept by their DeletionPolicy: .*ArtifactsBucket \(retained\)", out)
     buckets = [b["Name"] for b in aws("s3").list_buckets()["Buckets"]]
     assert any(name.startswith("bet2wealth-dev-bootstrap-artifactsbucket") for name in buckets)
 

@@ -424,3 +424,17 @@ def test_render_writes_characters_as_utf8_and_counts_their_bytes():
     assert "caf\u00e9 \U0001f642" in body and "\\u" not in body
     assert body == json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert quotas.usage("x.json", template, body).bytes == len(body.encode("utf-8"))
+
+
+def test_deploy_accepts_a_grouped_services_own_parameters_and_image(big_files):
+    from templates.deploy import parameter_overrides
+
+    manifest = big_files[compiler.MANIFEST_FILE]
+    service = manifest["services"]["svc-042"]
+    # GIVEN --image and --param naming one grouped service WHEN turned into overrides and packed (as deploy does)
+    overrides = parameter_overrides(manifest, ["svc-042=v9"], [f"{service['desired_count_parameter']}=5"])
+    values = compiler.pack_overrides(manifest, overrides, {})
+    # THEN they land in that service's entries of the group lists, and no service-level name reaches the root
+    assert root.unpack(values[service["image_list_parameter"]])["svc-042"] == "v9"
+    assert root.unpack(values[service["desired_count_list_parameter"]])["svc-042"] == "5"
+    assert not {service["image_parameter"], service["desired_count_parameter"]} & set(values)
