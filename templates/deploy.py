@@ -329,7 +329,9 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     bootstrap_body = (folder / manifest["bootstrap_template"]).read_text()
     bootstrap = StackRequest(name=manifest["bootstrap_stack_name"], template_body=bootstrap_body, tags=tags)
     code = deploy_stack(cloudformation, bootstrap, options, console,
-                        policies={(): stack_policy.policy(json.loads(bootstrap_body))} if production else None)
+                        policies={(): stack_policy.policy(json.loads(bootstrap_body))} if production else None,
+                        templates=(_built(folder, [manifest["bootstrap_template"]]), manifest["bootstrap_template"]),
+                        region=aws.region)
     if code:
         return code
     bootstrap_outputs = changeset.outputs(cloudformation, bootstrap.name)
@@ -376,7 +378,9 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
                            expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()))
     policies = (stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest["root_template"])
                 if production else None)
-    code = deploy_stack(cloudformation, request, options, console, policies=policies, nested_sizes=sizes)
+    files = [manifest["root_template"], *manifest["nested_stacks"].values()]
+    code = deploy_stack(cloudformation, request, options, console, policies=policies, nested_sizes=sizes,
+                        templates=(_built(folder, files), manifest["root_template"]), region=aws.region)
     if code:
         return code
     print_outputs(console, changeset.outputs(cloudformation, request.name), bootstrap_outputs)
@@ -384,8 +388,11 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
 
 
 def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, console: Console,
-                 policies: dict | None = None, nested_sizes: dict | None = None) -> int:
-    """One stack through a change set; returns the exit code (0 deployed or unchanged, 1 not)."""
+                 policies: dict | None = None, nested_sizes: dict | None = None,
+                 templates: tuple[dict[str, dict], str] | None = None, region: str = "") -> int:
+    """One stack through a change set; returns the exit code (0 deployed or unchanged, 1 not). With `templates`
+    (the stack's built templates by file name, and its top file), the deployed templates are also compared with
+    them as `build.py diff` does, so a stateful replacement the change set does not spell out is refused too."""
     existing = changeset.describe_stack(cloudformation, request.name)
     if existing:
         status = existing["StackStatus"]
@@ -395,6 +402,7 @@ def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, 
             existing = None
         elif status not in changeset.UPDATABLE_STATES:
             raise DeployError(f"{request.name} is {status}: wait until it is done (or fix it) and deploy again")
+    risks = _template_risks(cloudformation, request.name, templates, region) if existing and templates else []
     plan = changeset.create(cloudformation, request, existing, options.poll)
     if plan is None:
         console(f"{request.name}: no changes")
@@ -402,9 +410,13 @@ def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, 
             _protect(cloudformation, request.name, policies, console)
         return 0
     changeset.render(plan, console, nested_sizes)
-    if plan.dangerous and not options.allow_replace:
+    if risks:
+        console(console.yellow("the templates replace or remove stateful resources (as `build.py diff` reports): "
+                               + ", ".join(f"{risk.path} ({risk.resource_type}, {risk.action})" for risk in risks)))
+    if (plan.dangerous or risks) and not options.allow_replace:
         changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)
-        names = ", ".join(f"{change.path} ({change.resource_type})" for change in plan.dangerous)
+        names = ", ".join(sorted({f"{change.path} ({change.resource_type})" for change in plan.dangerous}
+                                 | {f"{risk.path} ({risk.resource_type})" for risk in risks}))
         console(console.red(f"refusing to replace stateful resources: {names}. Their data would be lost. "
                             f"Check the change, then rerun with --allow-replace to proceed."))
         return EXIT_FAILED
@@ -554,6 +566,19 @@ def destroy(aws: Aws, environment: Environment, console: Console, force: bool = 
         if kept[name]:
             console(f"{name}: kept by their DeletionPolicy: {', '.join(kept[name])}")
     return 0
+
+
+def _template_risks(cloudformation, stack_name: str, templates: tuple[dict[str, dict], str], region: str) -> list:
+    """Stateful resources the build would replace or remove, compared with the deployed templates."""
+    from . import diff
+
+    new, top = templates
+    old = diff.deployed_templates(cloudformation, stack_name, new, top)
+    return diff.stateful_risks(diff.compare(old, new, region)) if old else []
+
+
+def _built(folder: Path, file_names: list[str]) -> dict[str, dict]:
+    return {name: json.loads((folder / name).read_text()) for name in file_names}
 
 
 def retained_resources(build: compiler.Build) -> dict[str, list[str]]:

@@ -220,6 +220,8 @@ def test_replacing_a_stateful_resource_is_refused_without_allow_replace(run, aws
     assert code == 1
     assert re.search(r"± LogGroup\s+AWS::Logs::LogGroup.*REPLACES A STATEFUL RESOURCE", out), out
     assert "refusing to replace stateful resources: ServiceBackend/LogGroup (AWS::Logs::LogGroup)" in out
+    # AND the deployed templates were compared with the build as `build.py diff` does (the same finding)
+    assert re.search(r"as `build.py diff` reports\): ServiceBackend/LogGroup \(AWS::Logs::LogGroup, replace\)", out), out
     assert aws("cloudformation").list_change_sets(StackName="bet2wealth-dev")["Summaries"] == []
     assert stack(aws, "bet2wealth-dev")["StackStatus"] == "CREATE_COMPLETE"
     groups = [g["logGroupName"] for g in aws("logs").describe_log_groups(logGroupNamePrefix="/ecs/")["logGroups"]]
