@@ -1,6 +1,7 @@
 """IAM roles and policy documents, all written with awacs, each scoped to what one workload needs."""
 from __future__ import annotations
 
+import awacs.ec2 as ec2
 import awacs.ecr as ecr
 import awacs.kms as kms
 import awacs.logs as logs
@@ -75,6 +76,16 @@ def flow_logs_policy(log_group_arn) -> PolicyDocument:
         Resource=[log_group_arn, Sub("${Arn}:log-stream:*", Arn=log_group_arn)],
     )])
 
+
+def restrict_default_security_group_policy(vpc_logical_id: str, log_group_arn) -> PolicyDocument:
+    """The default-security-group function: revoke rules of that one group, write its own log group."""
+    return PolicyDocument(Version=VERSION, Statement=[
+        Statement(Sid="RevokeDefaultRules", Effect=Allow,
+                  Action=[ec2.RevokeSecurityGroupIngress, ec2.RevokeSecurityGroupEgress],
+                  Resource=[arn("ec2", "security-group/${%s.DefaultSecurityGroup}" % vpc_logical_id)]),
+        Statement(Sid="WriteLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
+                  Resource=[log_group_arn]),
+    ])
 
 
 def deny_insecure_transport(bucket) -> Statement:

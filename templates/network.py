@@ -1,7 +1,11 @@
-"""The VPC: public and private subnets per AZ, internet gateway, NAT (none|single|per-az), flow logs."""
+"""The VPC: public and private subnets per AZ, internet gateway, NAT (none|single|per-az), flow logs, and a
+default security group that allows nothing."""
 from __future__ import annotations
 
+import hashlib
+
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, ec2, iam, logs
+from troposphere import awslambda, cloudformation
 
 from . import iam as policies, keys
 from .base import RETAIN, NestedStack, new_template, output, parameter, tags
@@ -25,6 +29,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     _add_private_routes(template, spec, vpc, public, private)
     if spec.network.flow_logs:
         _add_flow_logs(template, spec, vpc, key)
+    if spec.network.restrict_default_security_group:
+        _restrict_default_security_group(template, spec, vpc, key)
 
     output(template, "VpcId", Ref(vpc), "VPC ID")
     output(template, "VpcCidr", GetAtt(vpc, "CidrBlock"), "VPC IPv4 CIDR block")
@@ -117,4 +123,107 @@ def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):
         "FlowLog", ResourceId=Ref(vpc), ResourceType="VPC", TrafficType="ALL",
         LogDestinationType="cloud-watch-logs", LogGroupName=Ref(group), DeliverLogsPermissionArn=GetAtt(role, "Arn"),
         Tags=tags(spec, f"{spec.prefix}-flow-logs"),
+    ))
+
+
+# ---- the VPC's default security group allows nothing ---------------------------------------------------
+#
+# CloudFormation cannot change the rules of the default security group it gets with every VPC (ingress from
+# itself, egress to everywhere), and anything launched without a group lands in it. As AWS CDK's
+# `restrictDefaultSecurityGroup` does, a custom resource revokes both rules once the VPC exists.
+
+class RestrictDefaultSecurityGroup(cloudformation.CustomResource):
+    resource_type = "Custom::RestrictDefaultSecurityGroup"
+    props = {**cloudformation.CustomResource.props, "SecurityGroupId": (str, True)}
+
+
+# The Lambda handler, inline (ZipFile). On Create and Update it revokes exactly the two rules every default
+# group starts with; a rule already gone (InvalidPermission.NotFound) is fine. Delete changes nothing. It
+# always answers CloudFormation (a cfnresponse-style PUT to the pre-signed ResponseURL), so a failure shows
+# as the resource's reason instead of an hour-long wait.
+RESTRICT_DEFAULT_SECURITY_GROUP_CODE = """\
+import json
+import urllib.request
+
+import boto3
+from botocore.exceptions import ClientError
+
+DEFAULT_RULES = (
+    ("revoke_security_group_ingress", lambda group: {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group}]}),
+    ("revoke_security_group_egress", lambda group: {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}),
+)
+
+
+def restrict(group):
+    ec2 = boto3.client("ec2")
+    for operation, rule in DEFAULT_RULES:
+        try:
+            getattr(ec2, operation)(GroupId=group, IpPermissions=[rule(group)])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "InvalidPermission.NotFound":
+                raise
+
+
+def handler(event, context):
+    status, reason = "SUCCESS", ""
+    group = physical = event.get("PhysicalResourceId") or event.get("LogicalResourceId", "")
+    try:
+        if event["RequestType"] in ("Create", "Update"):
+            group = physical = event["ResourceProperties"]["SecurityGroupId"]
+            restrict(group)
+    except Exception as error:
+        print("failed:", repr(error))
+        status, reason = "FAILED", str(error)[:1000] or type(error).__name__
+    respond(event, context, status, reason, physical)
+
+
+def respond(event, context, status, reason, physical):
+    body = json.dumps({
+        "Status": status, "Reason": reason or "see log stream " + getattr(context, "log_stream_name", ""),
+        "PhysicalResourceId": physical, "StackId": event.get("StackId"), "RequestId": event.get("RequestId"),
+        "LogicalResourceId": event.get("LogicalResourceId"), "Data": {},
+    }).encode()
+    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT",
+                                     headers={"Content-Type": "", "Content-Length": str(len(body))})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        print("answered", status, response.status)
+"""
+
+
+def restrict_function_name(spec: EnvironmentSpec) -> str:
+    """`<system>-<env>-restrict-default-sg`; a prefix too long for Lambda's 64 characters is shortened and
+    made unique with a hash of the whole prefix."""
+    name = f"{spec.prefix}-restrict-default-sg"
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha256(spec.prefix.encode()).hexdigest()[:8]
+    return f"{spec.prefix[:33]}-{digest}-restrict-default-sg"
+
+
+def _restrict_default_security_group(template: Template, spec: EnvironmentSpec, vpc, key):
+    name = restrict_function_name(spec)
+    group_id = GetAtt(vpc, "DefaultSecurityGroup")
+    log_group = template.add_resource(logs.LogGroup(
+        "RestrictDefaultSecurityGroupLogGroup", LogGroupName=f"/aws/lambda/{name}",
+        RetentionInDays=spec.network.flow_log_retention_days, KmsKeyId=GetAtt(key, "Arn"),
+        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
+    ))
+    role = template.add_resource(iam.Role(
+        "RestrictDefaultSecurityGroupRole",
+        AssumeRolePolicyDocument=policies.assume_role("lambda.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="revoke-default-rules",
+                             PolicyDocument=policies.restrict_default_security_group_policy(
+                                 vpc.title, GetAtt(log_group, "Arn")))],
+        Tags=tags(spec),
+    ))
+    function = template.add_resource(awslambda.Function(
+        "RestrictDefaultSecurityGroupFunction", FunctionName=name,
+        Description=f"{spec.prefix}: revokes the default rules of the VPC's default security group",
+        Runtime="python3.12", Handler="index.handler", Timeout=60, MemorySize=128,
+        Code=awslambda.Code(ZipFile=RESTRICT_DEFAULT_SECURITY_GROUP_CODE),
+        Role=GetAtt(role, "Arn"), DependsOn=[log_group.title], Tags=tags(spec),
+    ))
+    template.add_resource(RestrictDefaultSecurityGroup(
+        "RestrictDefaultSecurityGroup", ServiceToken=GetAtt(function, "Arn"), ServiceTimeout=300,
+        SecurityGroupId=group_id,
     ))

@@ -61,6 +61,12 @@ class NetworkSpec(Model):
     )
     flow_logs: bool = Field(default=True, description="Send VPC flow logs (all traffic) to CloudWatch Logs.")
     flow_log_retention_days: int = Field(default=30, description="Retention of the VPC flow log group, in days.")
+    restrict_default_security_group: bool = Field(
+        default=True,
+        description="Make the VPC's default security group allow nothing (as AWS CDK's restrictDefaultSecurityGroup): "
+        "a custom resource revokes its default rules (ingress from itself, egress to 0.0.0.0/0) at deploy time; "
+        "its function's log group keeps flow_log_retention_days. Turning it off later leaves the rules revoked.",
+    )
 
     @field_validator("cidr")
     @classmethod

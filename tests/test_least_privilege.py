@@ -256,7 +256,8 @@ def test_the_walk_finds_the_policies(built):
     found = {(file_name, where.split(".")[0], kind) for file_name, template in templates_of(built / "vanity-market" / "preprod").items()
              for where, kind, _ in policy_documents(template)}
     for expected in [("service-backend.json", "ExecutionRole", "identity"), ("service-backend.json", "TaskRole", "trust"),
-                     ("network.json", "FlowLogRole", "identity"), ("loadbalancer.json", "AccessLogBucketPolicy", "resource"),
+                     ("network.json", "FlowLogRole", "identity"), ("network.json", "RestrictDefaultSecurityGroupRole", "identity"),
+                     ("loadbalancer.json", "AccessLogBucketPolicy", "resource"),
                      ("network.json", "EnvironmentKey", "key"), ("cluster.json", "InstanceRole", "trust")]:
         assert expected in found
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import assert_has_resource, base_spec, compile_dict, resources
+from .helpers import assert_has_resource, base_spec, compile_dict, only, resources
+
+SG_ARN = {"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/${Vpc.DefaultSecurityGroup}"}
 
 
 def _network(**network):
@@ -65,3 +67,81 @@ def test_flow_logs_can_be_turned_off():
 
 def test_outputs_for_the_other_stacks():
     assert set(_network()["Outputs"]) == {"VpcId", "VpcCidr", "PublicSubnetIds", "PrivateSubnetIds", "EnvironmentKeyArn"}
+
+
+# ---- the default security group allows nothing ----------------------------------------------------------
+
+def test_a_custom_resource_restricts_the_vpcs_default_security_group():
+    # GIVEN a spec that does not mention the switch (on by default) WHEN the network is built
+    template = _network()
+    # THEN one custom resource, backed by the function, targets the VPC's own default group
+    restrict = only(template, "Custom::RestrictDefaultSecurityGroup")["Properties"]
+    assert restrict["SecurityGroupId"] == {"Fn::GetAtt": ["Vpc", "DefaultSecurityGroup"]}
+    assert restrict["ServiceToken"] == {"Fn::GetAtt": ["RestrictDefaultSecurityGroupFunction", "Arn"]}
+
+
+def test_the_function_is_inline_python_with_a_short_timeout_and_its_own_encrypted_log_group():
+    # GIVEN the default network WHEN built
+    template = _network(flow_log_retention_days=90)
+    function = only(template, "AWS::Lambda::Function")
+    properties = function["Properties"]
+    # THEN the handler is inline Python 3.12 that revokes both default rules and answers CloudFormation
+    assert properties["Runtime"] == "python3.12" and properties["Handler"] == "index.handler"
+    assert properties["Timeout"] <= 60 and properties["FunctionName"] == "acme-dev-restrict-default-sg"
+    code = properties["Code"]["ZipFile"]
+    for needed in ("revoke_security_group_ingress", "revoke_security_group_egress", "0.0.0.0/0",
+                   "InvalidPermission.NotFound", "ResponseURL", 'method="PUT"'):
+        assert needed in code
+    # AND its log group is /aws/lambda/<function name>, KMS-encrypted, retained, created before it
+    group = resources(template, "AWS::Logs::LogGroup")["RestrictDefaultSecurityGroupLogGroup"]
+    assert group["Properties"]["LogGroupName"] == "/aws/lambda/acme-dev-restrict-default-sg"
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["EnvironmentKey", "Arn"]}
+    assert group["Properties"]["RetentionInDays"] == 90
+    assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
+    assert function["DependsOn"] == ["RestrictDefaultSecurityGroupLogGroup"]
+
+
+def test_the_handler_code_compiles_and_fits_inline():
+    # GIVEN the inline handler THEN it is valid Python within CloudFormation's 4096-byte ZipFile limit
+    from templates.network import RESTRICT_DEFAULT_SECURITY_GROUP_CODE as code
+    compile(code, "index.py", "exec")
+    assert len(code.encode()) <= 4096
+
+
+def test_the_functions_role_may_only_revoke_rules_of_that_group_and_write_its_log_group():
+    # GIVEN the default network WHEN built
+    template = _network()
+    role = resources(template, "AWS::IAM::Role")["RestrictDefaultSecurityGroupRole"]["Properties"]
+    # THEN Lambda (of this account) assumes it, and its one policy has exactly these statements
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": ["lambda.amazonaws.com"]} and "aws:SourceAccount" in trust["Condition"]["StringEquals"]
+    assert "ManagedPolicyArns" not in role
+    (policy,) = role["Policies"]
+    statements = [(s["Effect"], s["Action"], s["Resource"]) for s in policy["PolicyDocument"]["Statement"]]
+    assert statements == [
+        ("Allow", ["ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress"], [SG_ARN]),
+        ("Allow", ["logs:CreateLogStream", "logs:PutLogEvents"],
+         [{"Fn::GetAtt": ["RestrictDefaultSecurityGroupLogGroup", "Arn"]}]),
+    ]
+
+
+def test_a_long_prefix_still_gives_a_valid_unique_function_name():
+    # GIVEN system and environment names at their maximum length
+    from templates.network import restrict_function_name
+    from templates.spec import EnvironmentSpec
+
+    def name(system, environment):
+        return restrict_function_name(EnvironmentSpec.model_validate(base_spec(system=system, environment=environment)))
+
+    long_a, long_b = name("a" * 32, "b" * 31 + "c"), name("a" * 32, "b" * 31 + "d")
+    # THEN the names fit Lambda's 64 characters and still differ
+    assert len(long_a) <= 64 and len(long_b) <= 64 and long_a != long_b
+
+
+def test_switching_it_off_removes_the_custom_resource_function_role_and_log_group():
+    # GIVEN network.restrict_default_security_group: false WHEN built
+    template = _network(restrict_default_security_group=False)
+    # THEN nothing of it is left
+    assert not resources(template, "Custom::RestrictDefaultSecurityGroup")
+    assert not resources(template, "AWS::Lambda::Function")
+    assert not any(key.startswith("RestrictDefaultSecurityGroup") for key in template["Resources"])
