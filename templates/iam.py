@@ -45,11 +45,20 @@ def execution_policy(log_group_arn, repository_arn, ssm_arns: list, secret_arns:
     if ssm_arns:
         statements.append(Statement(Sid="ReadParameters", Effect=Allow, Action=[ssm.GetParameters], Resource=ssm_arns))
     if secret_arns:
-        statements.append(Statement(Sid="ReadSecrets", Effect=Allow, Action=[secretsmanager.GetSecretValue],
-                                    Resource=secret_arns))
+        statements.append(read_secrets(secret_arns))
     if ssm_arns or secret_arns:
         statements.append(decrypt_via(["ssm", "secretsmanager"]))
     return PolicyDocument(Version=VERSION, Statement=statements)
+
+
+def read_secrets(secret_arns: list) -> Statement:
+    return Statement(Sid="ReadSecrets", Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=secret_arns)
+
+
+def conditional_secrets_policy(secret_arns: list) -> PolicyDocument:
+    """Secrets that exist only under a condition (the database's): a policy of their own, attached with
+    `Fn::If`, because IAM rejects a statement whose resource list the condition would leave empty."""
+    return PolicyDocument(Version=VERSION, Statement=[read_secrets(secret_arns), decrypt_via(["secretsmanager"])])
 
 
 def decrypt_via(services: list[str]) -> Statement:

@@ -677,6 +677,9 @@ def _patch_parsing() -> None:
             region = original_clean_json(resource_json["Fn::GetAZs"], resources_map) or resources_map["AWS::Region"]
             return _availability_zones(resources_map._account_id, region)
         result = original_clean_json(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            # CloudFormation drops list items that are AWS::NoValue (an Fn::If branch); moto keeps them as None
+            return [item for item in result if item is not None]
         if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::GetAtt"), list) \
                 and isinstance(result, dict) and "Fn::GetAtt" in result:
             # moto has no value for this attribute: give a placeholder of the right shape
@@ -1074,6 +1077,8 @@ def _update_in_place(current, name, resource_type, cleaned, account, region):
     from moto.cloudformation import parsing
 
     resource_class = parsing.resource_class_from_type(resource_type)
+    if type(current) in _stand_ins.values():  # stood in at creation: update the stand-in, not moto's model
+        resource_class = type(current)
     if resource_class is None or hasattr(resource_class.update_from_cloudformation_json, "__isabstractmethod__"):
         return current  # moto cannot change it: keep the resource as it is (its properties are remembered)
     name_property = parsing.resource_name_property_from_type(resource_type)
@@ -1083,6 +1088,10 @@ def _update_in_place(current, name, resource_type, cleaned, account, region):
         cloudformation_json=cleaned, account_id=account, region_name=region)
     if instance is None:
         return current
+    if resource_type == "AWS::IAM::Role" and hasattr(instance, "policies"):
+        # moto's role update changes only the description; CloudFormation also replaces the inline policies
+        instance.policies = {policy["PolicyName"]: policy["PolicyDocument"]  # as moto stores them on create
+                             for policy in cleaned.get("Properties", {}).get("Policies", [])}
     instance.cf_resource_type = resource_type
     instance.logical_resource_id = name
     return instance

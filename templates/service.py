@@ -57,7 +57,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
         KmsKeyId=Ref(key),
         DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
     ))
-    environment, secrets, secret_resources = _injected(spec, service, wiring)
+    environment, secrets, secret_resources, conditional_secrets = _injected(spec, service, wiring)
     execution_role = template.add_resource(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=policies.execution_policy(
@@ -65,7 +65,9 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             ssm_arns=[policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm],
             secret_arns=[policies.secret_arn(ref.secrets_manager) for _, ref in sorted(service.secrets.items())
                          if ref.secrets_manager] + secret_resources,
-        ))],
+        ))] + [If(condition, iam.Policy(PolicyName=f"read-secrets-if-{condition}",
+                                        PolicyDocument=policies.conditional_secrets_policy(arns)), NoValue)
+               for condition, arns in sorted(conditional_secrets.items())],
         Tags=tags(spec),
     ))
     task_role = template.add_resource(iam.Role(
@@ -158,10 +160,12 @@ def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
 
 def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     """Environment and secrets for what the service `connects_to`, merged under the spec's own values
-    (the spec wins on a name clash); returns (environment, secrets by name, extra secret ARNs for the role)."""
+    (the spec wins on a name clash); returns (environment, secrets by name, extra secret ARNs for the role,
+    secret ARNs that exist only under a condition: condition name -> ARNs)."""
     environment: dict = {}
     secrets: dict = {}
     secret_arns: list = []
+    conditional_arns: dict[str, list] = {}
     for target in sorted(service.connects_to):
         if target == "cache":
             endpoint = wiring.take("CacheEndpoint", "Redis primary endpoint", FromStack("Data", "CacheEndpoint"))
@@ -178,7 +182,7 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
             # present only while the database exists: the whole entry comes and goes with the switch
             secrets["DATABASE_CREDENTIALS"] = If(
                 database.CONDITION, ecs.Secret(Name="DATABASE_CREDENTIALS", ValueFrom=Ref(secret)), NoValue)
-            secret_arns.append(If(database.CONDITION, Ref(secret), NoValue))
+            conditional_arns.setdefault(database.CONDITION, []).append(Ref(secret))
         else:
             peer = spec.services[target]
             environment[f"{target.upper().replace('-', '_')}_URL"] = f"http://{target}.{spec.namespace}:{peer.port}"
@@ -194,7 +198,7 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
             value = policies.arn("secretsmanager", f"secret:{ref.secrets_manager}")
             value = Sub("${Arn}:" + ref.json_key + "::", Arn=value) if ref.json_key else value
         secrets[variable] = ecs.Secret(Name=variable, ValueFrom=value)
-    return environment, secrets, secret_arns
+    return environment, secrets, secret_arns, conditional_arns
 
 
 def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution_role, task_role, environment, secrets):

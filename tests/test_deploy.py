@@ -335,6 +335,7 @@ def test_database_switch_adds_and_removes_the_database(run, aws):
     # GIVEN vanity-market/preprod deployed with its database off (the seed's count = 0)
     assert run("deploy", "vanity-market/preprod", "--yes")[0] == 0
     assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"] == ""
+    assert execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend") == ["start-task"]
     # WHEN the database is switched on
     code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=true")
     # THEN the data stack adds the cluster, and its endpoint flows to the root outputs
@@ -342,12 +343,22 @@ def test_database_switch_adds_and_removes_the_database(run, aws):
     assert re.search(r"\+ DatabaseCluster\s+AWS::RDS::DBCluster", out)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}
     assert outputs["DatabaseEndpoint"]
+    # AND the backend's execution role may now read the database secret (a policy that exists only while it is on)
+    assert "read-secrets-if-DatabaseEnabled" in execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend")
     # WHEN it is switched off again
     code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=false")
     # THEN the removal of the stateful cluster is called out (its DeletionPolicy decides what is kept)
     assert code == 0, out
     assert re.search(r"- DatabaseCluster\s+AWS::RDS::DBCluster\s+<-- removes a stateful resource", out)
     assert stack(aws, "vanity-market-preprod")["StackStatus"] == "UPDATE_COMPLETE"
+    assert execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend") == ["start-task"]
+
+
+def execution_role_policies(aws, root: str, service_stack: str) -> list[str]:
+    nested = aws("cloudformation").describe_stack_resource(StackName=root, LogicalResourceId=service_stack)
+    role = aws("cloudformation").describe_stack_resource(
+        StackName=nested["StackResourceDetail"]["PhysicalResourceId"], LogicalResourceId="ExecutionRole")
+    return aws("iam").list_role_policies(RoleName=role["StackResourceDetail"]["PhysicalResourceId"])["PolicyNames"]
 
 
 def test_without_a_terminal_deploy_needs_yes_before_anything_happens(run, aws):

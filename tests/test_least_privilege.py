@@ -10,6 +10,8 @@ Rules (Allow statements; Deny statements only narrow access and are not checked)
   ACTION      no `*`, `service:*` or other wildcard actions, no NotAction
   RESOURCE    no `Resource: "*"` unless every action is in UNSCOPABLE_ACTIONS; no NotResource
               (key policies exempt: there `*` means "this key")
+  EMPTY       no Resource list that a false condition leaves empty (IAM rejects the whole policy:
+              "Policy statement must contain resources")
   SSM         ssm: resources are parameter ARNs under `parameter/<system>/<env>/`
   SECRETS     secretsmanager: resources are references (Ref/GetAtt/If of them) or exact secret ARNs
               (`secret:<system>/<env>/<name>-??????`, no other wildcard)
@@ -90,7 +92,8 @@ def _at(value, path, where):
         return
     head, rest = path[0], path[1:]
     if head == "*":
-        for index, item in enumerate(value if isinstance(value, list) else []):
+        # a list item may itself be conditional (`Fn::If` of a whole policy): walk every branch
+        for index, item in enumerate(alternatives(value) if isinstance(value, list) else []):
             name = item.get("PolicyName", index) if isinstance(item, dict) else index
             yield from _at(item, rest, f"{where}[{name}]")
     elif isinstance(value, dict) and head in value:
@@ -119,6 +122,14 @@ def alternatives(value) -> list:
     if isinstance(value, list):
         return [item for entry in value for item in alternatives(entry)]
     return [value]
+
+
+def always_present(value) -> bool:
+    """Whether a list entry exists whatever the conditions are (an `Fn::If` with `AWS::NoValue` may vanish)."""
+    if isinstance(value, dict) and "Fn::If" in value:
+        _, yes, no = value["Fn::If"]
+        return always_present(yes) and always_present(no)
+    return value != {"Ref": "AWS::NoValue"}
 
 
 def text(value) -> str:
@@ -181,6 +192,8 @@ def _check_statement(statement: dict, kind: str, system: str, environment: str) 
     if "NotResource" in statement:
         problems.append("RESOURCE: NotResource on Allow")
     resources = alternatives(listify(statement.get("Resource", [])))
+    if "Resource" in statement and not any(always_present(entry) for entry in listify(statement["Resource"])):
+        problems.append("EMPTY: every resource is conditional, so a false condition leaves the statement without any")
     wide = [resource for resource in resources if resource == "*"]
     if wide and kind in ("identity", "resource"):
         unscoped = sorted(set(actions) - set(UNSCOPABLE_ACTIONS))
@@ -260,6 +273,9 @@ def test_the_walk_finds_the_policies(built):
                      ("loadbalancer.json", "AccessLogBucketPolicy", "resource"),
                      ("network.json", "EnvironmentKey", "key"), ("cluster.json", "InstanceRole", "trust")]:
         assert expected in found
+    # AND the policy that exists only while the database is on (an Fn::If around a whole policy) is walked too
+    wheres = {where for where, _, _ in policy_documents(load(built / "vanity-market" / "preprod" / "service-backend.json"))}
+    assert "ExecutionRole.Policies[read-secrets-if-DatabaseEnabled].PolicyDocument" in wheres
 
 
 def test_every_policy_of_every_environment_is_least_privilege(built):
@@ -282,6 +298,8 @@ BAD = {
     "ACTION NotAction": ("identity", allow(NotAction=["iam:*"], Resource=["arn:aws:s3:::b"])),
     "RESOURCE star": ("identity", allow(Action=["s3:GetObject"], Resource="*")),
     "RESOURCE star inside If": ("identity", allow(Action=["s3:GetObject"], Resource=[{"Fn::If": ["c", "*", {"Ref": "AWS::NoValue"}]}])),
+    "EMPTY resources when a condition is false": ("identity", allow(Action=["secretsmanager:GetSecretValue"], Resource=[
+        {"Fn::If": ["DatabaseEnabled", {"Ref": "DatabaseSecretArn"}, {"Ref": "AWS::NoValue"}]}])),
     "RESOURCE star mixed with unscopable": ("identity", allow(Action=["ecr:GetAuthorizationToken", "ecr:BatchGetImage"], Resource=["*"])),
     "RESOURCE NotResource": ("identity", allow(Action=["s3:GetObject"], NotResource=["arn:aws:s3:::b"])),
     "RESOURCE star in a bucket policy": ("resource", allow(Principal={"AWS": "arn:aws:iam::111122223333:root"},
