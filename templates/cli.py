@@ -98,13 +98,31 @@ def _command_modules(command: str | None = None) -> list:
     return [importlib.import_module(f".{name}", __package__) for name in names]
 
 
+def _command_first(argv: list[str]) -> list[str]:
+    """The subcommand in front: `build.py --output X deploy T` is `deploy --output X T`, and anything without
+    one is a build (`build.py`, `build.py -q`, `build.py vanity-market/preprod`)."""
+    commands = (*BUILT_IN, *COMMAND_MODULES)
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        if argv[index] in ("-h", "--help"):
+            return argv
+        index += 2 if argv[index] in VALUED_COMMON_OPTIONS else 1
+    if index < len(argv) and argv[index] in commands:
+        return [argv[index], *argv[:index], *argv[index + 1:]]
+    return ["build", *argv]
+
+
+VALUED_COMMON_OPTIONS = ("--params", "--output")
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in (*BUILT_IN, *COMMAND_MODULES) and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "build")          # `build.py`, `build.py -q`, `build.py vanity-market/preprod`
+    argv = _command_first(list(sys.argv[1:] if argv is None else argv))
     args = parser(argv[0]).parse_args(argv)
     try:
         return args.handler(args)
+    except OSError as error:  # an output folder that is a file, a read-only disk: the user's to fix
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
     except (SpecError, QuotaError, UserError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

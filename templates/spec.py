@@ -32,10 +32,11 @@ FARGATE_MEMORY = {
 
 
 class Model(BaseModel):
-    """Base for every spec part: unknown keys are errors, values are immutable once loaded."""
+    """Base for every spec part: unknown keys are errors, values are immutable once loaded, and types are
+    strict (YAML already types its scalars: `port: true` or `port: "4000"` is a mistake, not a 1 or a 4000)."""
 
     # defer_build: the validators are built on first use, once, not for every model class at import
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True, strict=True)
 
 
 class NetworkSpec(Model):

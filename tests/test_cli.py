@@ -61,6 +61,9 @@ BAD_INPUTS = {
     "malformed yaml": ("network: [unclosed\n", "invalid YAML"),
     "unknown key": (None, "network.nat_gateways: unknown field"),
     "wrong type": (None, "services.backend.port: Input should be a valid integer"),
+    "quoted number": (None, "services.backend.port: Input should be a valid integer (got '4000')"),
+    "boolean for a number": (None, "services.backend.desired_count: Input should be a valid integer (got True)"),
+    "text for a boolean": (None, "cache.multi_az: Input should be a valid boolean (got 'yes')"),
     "invalid cidr": (None, "network.cidr: '10.0.0.0/99' is not a valid IPv4 CIDR"),
     "overlapping subnets": (None, "overlaps"),
     "duplicate key": ("system: bet2wealth\nsystem: bet2wealth\n", "duplicate key 'system'"),
@@ -77,6 +80,12 @@ def _bad_file(kind: str, original: str) -> str:
         return original.replace("  nat: single", "  nat: single\n  nat_gateways: 2")
     if kind == "wrong type":
         return original.replace("port: 4000", "port: four-thousand")
+    if kind == "quoted number":   # types are strict: YAML said string, the spec wants a number
+        return original.replace("port: 4000", 'port: "4000"')
+    if kind == "boolean for a number":
+        return original.replace("desired_count: 2", "desired_count: true")
+    if kind == "text for a boolean":
+        return original.replace("multi_az: true", 'multi_az: "yes"')
     if kind == "invalid cidr":
         return original.replace("cidr: 10.0.0.0/16", "cidr: 10.0.0.0/99")
     return original.replace("  nat: single", "  nat: single\n  public_subnets: [10.0.0.0/24, 10.0.1.0/24]\n"
@@ -107,6 +116,34 @@ def test_unknown_target_lists_the_known_ones(params, output, capsys):
     err = capsys.readouterr().err
     assert "unknown target 'bet2wealth/staging'" in err and "vanity-market/preprod" in err
     assert _snapshot(output) == before
+
+
+def test_unknown_system_lists_the_known_ones(params, output, capsys):
+    # GIVEN a built output folder WHEN a system that has no params folder is asked for
+    before = _snapshot(output)
+    assert main(["build", "bet3wealth", "--params", str(params), "--output", str(output)]) == 2
+    # THEN one line names it and the targets that exist, and nothing was written
+    err = capsys.readouterr().err
+    assert "unknown target 'bet3wealth'" in err and "bet2wealth/dev" in err and "Traceback" not in err
+    assert _snapshot(output) == before
+
+
+def test_options_may_come_before_the_command(params, tmp_path):
+    # GIVEN the folder options first, as in `build.py --output DIR build TARGET`
+    folder = tmp_path / "out"
+    # WHEN it runs THEN the command is still `build` of that one target
+    assert main(["--params", str(params), "--output", str(folder), "build", "vanity-market/preprod", "-q"]) == 0
+    assert [p.name for p in folder.iterdir()] == ["vanity-market"]
+
+
+def test_an_output_path_that_is_a_file_is_a_clear_error(params, tmp_path, capsys):
+    # GIVEN --output naming a regular file WHEN building THEN exit 2 with the path and the reason, no traceback
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    assert main(["--params", str(params), "--output", str(target), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {target}") and "Not a directory" in err and "Traceback" not in err
+    assert target.read_text() == "not a folder"
 
 
 def test_file_location_must_match_its_content(params, tmp_path, capsys):
