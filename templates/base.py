@@ -22,6 +22,13 @@ class FromRoot:
     """Wire a child parameter to a root parameter of the same name (a deploy-time value)."""
 
 
+@dataclass(frozen=True)
+class OwnDefault:
+    """Leave a child parameter at its own default, on purpose (a build-time value kept out of the resources,
+    such as explicit AZ names, which cfn-lint wants parameterised). The root refuses any parameter without
+    a source, so this has to be said."""
+
+
 @dataclass
 class NestedStack:
     """One nested stack: its template and where each of its parameters comes from."""
@@ -29,7 +36,7 @@ class NestedStack:
     logical_id: str
     file_name: str
     template: Template
-    inputs: dict[str, FromStack | FromRoot] = field(default_factory=dict)
+    inputs: dict[str, FromStack | FromRoot | OwnDefault] = field(default_factory=dict)
 
 
 def new_template(spec: EnvironmentSpec, what: str) -> Template:

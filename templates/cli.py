@@ -12,6 +12,7 @@ from pathlib import Path
 from . import compiler
 from .loader import SpecError
 from .quotas import QuotaError
+from .root import WiringError
 
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # an output folder that is a file, a read-only disk: the user's to fix
         print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SpecError, QuotaError, UserError) as error:
+    except (SpecError, QuotaError, UserError, WiringError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

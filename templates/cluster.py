@@ -4,7 +4,7 @@ from __future__ import annotations
 from troposphere import Base64, GetAtt, Ref, Sub, Template, autoscaling, ec2, ecs, iam, servicediscovery
 
 from . import iam as policies
-from .base import FromStack, NestedStack, new_template, output, parameter, tags
+from .base import FromStack, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
 EC2_CAPACITY_PROVIDER = "Ec2CapacityProvider"
@@ -25,6 +25,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         provider = _add_ec2_capacity(template, spec, cluster)
         providers.append(Ref(provider))
         inputs["PrivateSubnetIds"] = FromStack("Network", "PrivateSubnetIds")
+        inputs["EcsAmiId"] = OwnDefault()  # the public SSM parameter's name: CloudFormation resolves it on deploy
         output(template, "Ec2CapacityProviderName", Ref(provider), "EC2 capacity provider for services with compute: ec2")
     template.add_resource(ecs.ClusterCapacityProviderAssociations(
         "CapacityProviderAssociations", Cluster=Ref(cluster), CapacityProviders=providers,

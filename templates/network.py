@@ -8,7 +8,7 @@ from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, ec2, iam, l
 from troposphere import awslambda, cloudformation
 
 from . import iam as policies, keys
-from .base import RETAIN, NestedStack, new_template, output, parameter, tags
+from .base import RETAIN, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
 
@@ -36,7 +36,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     output(template, "VpcCidr", GetAtt(vpc, "CidrBlock"), "VPC IPv4 CIDR block")
     output(template, "PublicSubnetIds", Join(",", [Ref(s) for s in public]), "Public subnet IDs, comma-separated")
     output(template, "PrivateSubnetIds", Join(",", [Ref(s) for s in private]), "Private subnet IDs, comma-separated")
-    return NestedStack("Network", "network.json", template)
+    inputs = {"AvailabilityZones": OwnDefault()} if "AvailabilityZones" in template.parameters else {}
+    return NestedStack("Network", "network.json", template, inputs)
 
 
 def _availability_zone(template: Template, spec: EnvironmentSpec, index: int):

@@ -1,7 +1,8 @@
 """The environment's root stack: composes the nested stacks and wires outputs into parameters.
 
 The wiring is checked here, at build time, so a mistake fails the build with a message instead of a
-deploy that fails twenty minutes in: every child parameter without a default must be wired, every
+deploy that fails twenty minutes in: every child parameter must be wired (a default left on purpose is said
+with `OwnDefault`, so a forgotten deploy-time value cannot fall back to it silently), every
 wired output must exist, and a deploy-time parameter shared by several children must agree everywhere.
 
 Scale (CloudFormation quotas: 500 resources, 200 parameters, 200 outputs per template). A small
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
 from . import bootstrap, cluster, data, loadbalancer, network, quotas, security, service
-from .base import FromRoot, FromStack, NestedStack, new_template, tags
+from .base import FromRoot, FromStack, NestedStack, OwnDefault, new_template, tags
 from .spec import EnvironmentSpec
 
 GROUPS = 16  # fixed, so that a service's group depends on its name only
@@ -155,8 +156,12 @@ def _stack_resource(spec: EnvironmentSpec, stack: NestedStack, value) -> cloudfo
     for name, definition in sorted(stack.template.parameters.items()):
         source = stack.inputs.get(name)
         if source is None:
+            # a default is no excuse: an unwired ImageTag or EnableDatabase would silently ignore the root's value
+            raise WiringError(f"{stack.logical_id}: parameter {name} is not wired (every parameter of a nested "
+                              f"stack gets its value from the root, another stack's output, or OwnDefault)")
+        if isinstance(source, OwnDefault):
             if "Default" not in definition.properties:
-                raise WiringError(f"{stack.logical_id}: parameter {name} has no default and is not wired")
+                raise WiringError(f"{stack.logical_id}: parameter {name} is left at its default but has none")
             continue
         parameters[name] = value(stack, definition, source)
     unknown = set(stack.inputs) - set(stack.template.parameters)

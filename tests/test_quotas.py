@@ -388,7 +388,7 @@ def test_an_unwired_parameter_of_a_grouped_service_fails_the_build():
     group = next(stack for stack in stacks if isinstance(stack, root.ServiceGroup))
     member = group.members[0]
     member.template.add_parameter(Parameter("Orphan", Type="String"))
-    with quotas.unbounded(), pytest.raises(root.WiringError, match=f"{member.logical_id}: parameter Orphan has no default"):
+    with quotas.unbounded(), pytest.raises(root.WiringError, match=f"{member.logical_id}: parameter Orphan is not wired"):
         root.group_services(spec, [s for s in stacks if not isinstance(s, root.ServiceGroup)] + group.members)
 
 
