@@ -139,8 +139,9 @@ def _check_endpoint(url: str) -> str:
 
 
 @contextmanager
-def connect(args, region: str):
-    """The target of this run; with --local, an embedded endpoint that lives as long as the block."""
+def connect(args, region: str, account_id: str | None = None):
+    """The target of this run; with --local, an embedded endpoint (acting as `account_id`, when the spec
+    names one) that lives as long as the block."""
     if getattr(args, "local", False):
         try:
             from .local_endpoint import LocalEndpoint
@@ -151,10 +152,25 @@ def connect(args, region: str):
             raise UserError(f"--local needs moto in server mode ({error.name} is missing): "
                             f"pip install 'moto[server]' (./run setup installs it)") from error
 
-        with LocalEndpoint() as endpoint:
+        with LocalEndpoint(account_id=account_id) as endpoint:
             yield Aws(region, endpoint.url, local=True)
         return
     yield Aws(region, _check_endpoint(args.endpoint_url) if args.endpoint_url else None)
+
+
+def check_account(aws: Aws, manifest: dict) -> None:
+    """A spec with `account_id` is deployed to (or destroyed in) that account only: credentials for another
+    account stop the command before anything is changed (STS GetCallerIdentity needs no permissions)."""
+    expected = manifest.get("account_id")
+    if not expected:
+        return
+    actual = aws.client("sts").get_caller_identity()["Account"]
+    if actual != expected:
+        from .cli import UserError
+
+        raise UserError(f"{manifest['system']}/{manifest['environment']} belongs to AWS account {expected} "
+                        f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
+                        f"touch it; use credentials for {expected}")
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -298,7 +314,8 @@ def deploy_command(args) -> int:
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
     manifest = environment.manifest
-    with connect(args, args.region or manifest["region"]) as aws:
+    with connect(args, args.region or manifest["region"], manifest.get("account_id")) as aws:
+        check_account(aws, manifest)
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
         options = DeployOptions(yes=args.yes, allow_replace=args.allow_replace, poll=poll,
                                 bootstrap_only=args.bootstrap_only)
@@ -530,7 +547,8 @@ def destroy_command(args) -> int:
         raise UserError(f"{environment.target} is a production environment: refusing to destroy it without --force")
     _need_yes_or_terminal(args)
     console = Console()
-    with connect(args, args.region or manifest["region"]) as aws:
+    with connect(args, args.region or manifest["region"], manifest.get("account_id")) as aws:
+        check_account(aws, manifest)
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
         return destroy(aws, environment, console, force=args.force, yes=args.yes,
                        include_bootstrap=args.include_bootstrap, poll=poll)

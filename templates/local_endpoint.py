@@ -39,6 +39,7 @@ import copy
 import functools
 import json
 import logging
+import os
 import re
 import threading
 from typing import Any
@@ -58,9 +59,11 @@ _server_urls: list[str] = []
 class LocalEndpoint:
     """An in-process moto server on 127.0.0.1 (a free port unless one is given), patched for CloudFormation."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, account_id: str | None = None):
         self.port = port
+        self.account_id = account_id  # answer as this account (moto's MOTO_ACCOUNT_ID); default 123456789012
         self._server = None
+        self._previous_account: str | None = None
 
     @property
     def url(self) -> str:
@@ -75,6 +78,10 @@ class LocalEndpoint:
         from moto.server import ThreadedMotoServer
 
         apply_patches()
+        if self.account_id:
+            # moto reads it on every request; the server runs in this process, so the variable is its setting
+            self._previous_account = os.environ.get("MOTO_ACCOUNT_ID")
+            os.environ["MOTO_ACCOUNT_ID"] = self.account_id
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         logging.getLogger("moto").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=LOCAL_HOST, port=self.port, verbose=False)
@@ -95,6 +102,11 @@ class LocalEndpoint:
                 _server_urls.remove(self.url)
             self._server.stop()
             self._server = None
+            if self.account_id:
+                if self._previous_account is None:
+                    os.environ.pop("MOTO_ACCOUNT_ID", None)
+                else:
+                    os.environ["MOTO_ACCOUNT_ID"] = self._previous_account
 
     def __enter__(self) -> "LocalEndpoint":
         return self.start()
@@ -1537,8 +1549,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m templates.local_endpoint",
                                      description="A local CloudFormation endpoint (patched moto) on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (0: any free port; default 5000)")
+    parser.add_argument("--account-id", metavar="ID", help="answer as this AWS account (for specs that set account_id)")
     args = parser.parse_args(argv)
-    with LocalEndpoint(args.port) as endpoint:
+    with LocalEndpoint(args.port, args.account_id) as endpoint:
         print(f"local endpoint on {endpoint.url}; in another shell:\n"
               f"  export AWS_ENDPOINT_URL={endpoint.url} AWS_ENDPOINT_URL_S3={endpoint.s3_url}\n"
               f"  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-central-1\n"

@@ -11,6 +11,8 @@ from . import iam as policies, keys
 from .base import RETAIN, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
+INTERNET_GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
+
 
 def nat_gateway_count(spec: EnvironmentSpec) -> int:
     """The one place the NAT toggle is resolved: none -> 0, single -> 1, per-az -> one per AZ."""
@@ -22,7 +24,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     key = keys.add(template, spec)
     vpc = template.add_resource(ec2.VPC(
         "Vpc", CidrBlock=spec.network.cidr, EnableDnsHostnames=True, EnableDnsSupport=True,
-        Tags=tags(spec, f"{spec.prefix}-vpc"),
+        Tags=tags(spec, spec.network.vpc_name or f"{spec.prefix}-vpc"),
     ))
     public, private = _add_subnets(template, spec, vpc)
     _add_internet_gateway(template, spec, vpc, public)
@@ -69,7 +71,7 @@ def _add_subnets(template: Template, spec: EnvironmentSpec, vpc: ec2.VPC):
 def _add_internet_gateway(template: Template, spec: EnvironmentSpec, vpc, public):
     gateway = template.add_resource(ec2.InternetGateway("InternetGateway", Tags=tags(spec, f"{spec.prefix}-igw")))
     attachment = template.add_resource(ec2.VPCGatewayAttachment(
-        "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(gateway)))
+        INTERNET_GATEWAY_ATTACHMENT, VpcId=Ref(vpc), InternetGatewayId=Ref(gateway)))
     table = template.add_resource(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=tags(spec, f"{spec.prefix}-public")))
     template.add_resource(ec2.Route(
         "PublicDefaultRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
@@ -85,11 +87,14 @@ def _add_private_routes(template: Template, spec: EnvironmentSpec, vpc, public, 
     count = nat_gateway_count(spec)
     gateways = []
     for index in range(count):
+        # both wait for the internet gateway's attachment: an Elastic IP for a VPC in the same template must
+        # (AWS::EC2::EIP docs), and a NAT gateway created before it has no working route out
         eip = template.add_resource(ec2.EIP(
-            f"NatEip{index + 1}", Domain="vpc", Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}")))
+            f"NatEip{index + 1}", Domain="vpc", DependsOn=[INTERNET_GATEWAY_ATTACHMENT],
+            Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}")))
         gateways.append(template.add_resource(ec2.NatGateway(
             f"NatGateway{index + 1}", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(public[index]),
-            Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}"),
+            DependsOn=[INTERNET_GATEWAY_ATTACHMENT], Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}"),
         )))
     tables = []
     for index in range(max(count, 1)):

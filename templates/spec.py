@@ -41,6 +41,10 @@ class Model(BaseModel):
 
 class NetworkSpec(Model):
     cidr: str = Field(description="VPC IPv4 CIDR block, e.g. 10.0.0.0/16 (prefix /16 to /24).")
+    vpc_name: str | None = Field(
+        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$",
+        description="Name tag of the VPC (what the console shows). Default: <system>-<env>-vpc.",
+    )
     availability_zones: Annotated[list[Annotated[str, Field(pattern=AZ_PATTERN)]], Field(min_length=1, max_length=6)] | Annotated[int, Field(ge=1, le=6)] = Field(
         default=2,
         description="Either a count of AZs (picked with Fn::GetAZs at deploy time) or explicit AZ names.",

@@ -148,7 +148,8 @@ def test_new_image_updates_only_the_service_and_keeps_other_parameters(run, aws,
     # GIVEN bet2wealth/dev deployed with 3 tasks
     run("deploy", "bet2wealth/dev", "--yes", "--param", "BackendDesiredCount=3")
     # WHEN CI deploys a new image by URI (seed 002's flow)
-    uri = "123456789012.dkr.ecr.eu-central-1.amazonaws.com/bet2wealth-backend-dev:2f1c9e0"
+    account = aws("sts").get_caller_identity()["Account"]
+    uri = f"{account}.dkr.ecr.eu-central-1.amazonaws.com/bet2wealth-backend-dev:2f1c9e0"
     code, out = run("deploy", "bet2wealth/dev", "--yes", "--image", f"backend={uri}")
     # THEN the change set showed the service stack modified and its task definition replaced
     assert code == 0, out
@@ -359,6 +360,29 @@ def execution_role_policies(aws, root: str, service_stack: str) -> list[str]:
     role = aws("cloudformation").describe_stack_resource(
         StackName=nested["StackResourceDetail"]["PhysicalResourceId"], LogicalResourceId="ExecutionRole")
     return aws("iam").list_role_policies(RoleName=role["StackResourceDetail"]["PhysicalResourceId"])["PolicyNames"]
+
+
+def test_credentials_of_another_account_are_refused_before_anything_changes(run, aws, params_copy):
+    # GIVEN a spec that names an account the endpoint's credentials are not for
+    path = params_copy / "bet2wealth" / "dev.yaml"
+    path.write_text(path.read_text().replace("production: false", 'production: false\naccount_id: "999999999999"'))
+    actual = aws("sts").get_caller_identity()["Account"]
+    # WHEN it is deployed, or destroyed
+    for command in ("deploy", "destroy"):
+        code, out = run(command, "bet2wealth/dev", "--yes", params=params_copy)
+        # THEN the command stops with both accounts named, and nothing was created
+        assert code == 2, out
+        assert f"belongs to AWS account 999999999999 (account_id in its spec), but these credentials are for account {actual}" in out
+    assert active_stacks(aws) == {}
+
+
+def test_the_spec_account_is_checked_and_accepted(run, aws):
+    # GIVEN vanity-market's spec names account 402998801060 and the endpoint answers as that account
+    assert aws("sts").get_caller_identity()["Account"] == "402998801060"
+    # WHEN it is deployed THEN the check passes and the stacks are in that account
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--bootstrap-only")
+    assert code == 0, out
+    assert ":402998801060:stack/vanity-market-preprod-bootstrap/" in stack(aws, "vanity-market-preprod-bootstrap")["StackId"]
 
 
 def test_without_a_terminal_deploy_needs_yes_before_anything_happens(run, aws):
