@@ -54,6 +54,21 @@ def test_public_route_goes_to_the_internet_gateway_after_attachment():
     assert route["DependsOn"] == ["InternetGatewayAttachment"]
 
 
+@pytest.mark.parametrize("nat", ["single", "per-az"])
+def test_nat_gateways_and_their_addresses_wait_for_the_internet_gateway(nat):
+    # GIVEN NAT gateways WHEN the network is built THEN each one and its Elastic IP depend on the IGW attachment
+    template = _network(availability_zones=2, nat=nat)
+    for type_ in ("AWS::EC2::NatGateway", "AWS::EC2::EIP"):
+        found = resources(template, type_)
+        assert found and all(r["DependsOn"] == ["InternetGatewayAttachment"] for r in found.values()), found
+
+
+def test_vpc_name_tag_defaults_to_the_prefix_and_can_be_set():
+    name = lambda template: {t["Key"]: t["Value"] for t in only(template, "AWS::EC2::VPC")["Properties"]["Tags"]}["Name"]
+    assert name(_network()) == "acme-dev-vpc"
+    assert name(_network(vpc_name="acme-backend-dev")) == "acme-backend-dev"
+
+
 def test_flow_logs_capture_all_traffic_into_a_retained_group():
     template = _network(flow_log_retention_days=90)
     assert_has_resource(template, "AWS::EC2::FlowLog", {"TrafficType": "ALL", "ResourceId": {"Ref": "Vpc"}})

@@ -44,11 +44,25 @@ def test_vanity_alb_named_backend_alb_routes_internet_to_backend(vanity):
 
 
 def test_vanity_cluster_main_with_ec2_capacity_provider(vanity):
+    # GIVEN the seed's "EC2 Capacity Provider" for Yagna WHEN preprod is built
     cluster = vanity("cluster.json")
     assert only(cluster, "AWS::ECS::Cluster")["Properties"]["ClusterName"] == "main"
-    assert resources(cluster, "AWS::ECS::CapacityProvider")
-    assert resources(cluster, "AWS::AutoScaling::AutoScalingGroup")
-    assert only(cluster, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]["MetadataOptions"]["HttpTokens"] == "required"
+    # THEN the capacity provider drives the ASG, the ASG launches the template, the template boots the
+    # ECS-optimized AMI from AWS's public SSM parameter with IMDSv2 only, and the cluster uses the provider
+    provider = only(cluster, "AWS::ECS::CapacityProvider")["Properties"]["AutoScalingGroupProvider"]
+    assert provider["AutoScalingGroupArn"] == {"Ref": "AutoScalingGroup"}
+    group = resources(cluster, "AWS::AutoScaling::AutoScalingGroup")["AutoScalingGroup"]["Properties"]
+    assert group["LaunchTemplate"]["LaunchTemplateId"] == {"Ref": "LaunchTemplate"}
+    assert (group["MinSize"], group["MaxSize"], group["DesiredCapacity"]) == ("1", "2", "1")
+    data = only(cluster, "AWS::EC2::LaunchTemplate")["Properties"]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert data["ImageId"] == {"Ref": "EcsAmiId"}
+    assert cluster["Parameters"]["EcsAmiId"] == {
+        "Default": "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
+        "Description": "ECS-optimized AMI, resolved from the public SSM parameter at deploy time",
+        "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"}
+    associations = only(cluster, "AWS::ECS::ClusterCapacityProviderAssociations")["Properties"]
+    assert {"Ref": next(iter(resources(cluster, "AWS::ECS::CapacityProvider")))} in associations["CapacityProviders"]
 
 
 def test_vanity_backend_is_fargate_512_1024_port_3000(vanity):
@@ -75,7 +89,11 @@ def test_vanity_service_discovery_namespace_with_both_services(vanity):
     assert_has_resource(vanity("cluster.json"), "AWS::ServiceDiscovery::PrivateDnsNamespace",
                         {"Name": "vanity-market-preprod.local"})
     for name in ("backend", "yagna"):
-        assert_has_resource(vanity(f"service-{name}.json"), "AWS::ServiceDiscovery::Service", {"Name": name})
+        template = vanity(f"service-{name}.json")
+        assert_has_resource(template, "AWS::ServiceDiscovery::Service", {"Name": name, "NamespaceId": {"Ref": "NamespaceId"}})
+        # AND the ECS service registers its tasks there (the seed's arrows BACKEND --> SD, YAGNA --> SD)
+        assert only(template, "AWS::ECS::Service")["Properties"]["ServiceRegistries"] == [
+            {"RegistryArn": {"Fn::GetAtt": ["DiscoveryService", "Arn"]}}]
 
 
 def test_vanity_backend_reaches_yagna_through_discovery(vanity):
@@ -102,7 +120,11 @@ def test_vanity_aurora_serverless_present_but_switched_off(vanity):
     data = vanity("data.json")
     assert_has_resource(data, "AWS::RDS::DBCluster", {
         "Engine": "aurora-postgresql", "ServerlessV2ScalingConfiguration": {"MinCapacity": 0.5, "MaxCapacity": 1.0}})
-    assert only(data, "AWS::RDS::DBCluster")["Condition"] == "DatabaseEnabled"
+    # every database resource, the instance included, exists only while EnableDatabase is true
+    assert {key: value.get("Condition") for key, value in data["Resources"].items() if key.startswith("Database")} == {
+        name: "DatabaseEnabled" for name in ("DatabaseCluster", "DatabaseInstance1", "DatabaseMonitoringRole",
+                                             "DatabaseParameterGroup", "DatabaseSubnetGroup")}
+    assert_has_resource(data, "AWS::RDS::DBInstance", {"DBInstanceClass": "db.serverless", "DBClusterIdentifier": {"Ref": "DatabaseCluster"}})
     params = {p["ParameterKey"]: p["ParameterValue"] for p in vanity("parameters.json")}
     assert params["EnableDatabase"] == "false"
 
@@ -124,12 +146,21 @@ def test_vanity_state_bucket_and_registries_in_bootstrap(vanity):
 # ---- bet2wealth dev / production ------------------------------------------------------------------
 
 def test_b2w_two_azs_igw_single_nat(b2w):
-    _, get = b2w
+    env, get = b2w
     network = get("network.json")
-    assert only(network, "AWS::EC2::VPC")["Properties"]["CidrBlock"] == "10.0.0.0/16"
+    vpc = only(network, "AWS::EC2::VPC")["Properties"]
+    assert vpc["CidrBlock"] == "10.0.0.0/16"
+    assert {"Key": "Name", "Value": f"bet2wealth-backend-{env}"} in vpc["Tags"]   # the seed's VPC name
     assert network["Parameters"]["AvailabilityZones"]["Default"] == "eu-central-1a,eu-central-1b"
     assert len(resources(network, "AWS::EC2::Subnet")) == 4
     assert resources(network, "AWS::EC2::InternetGateway") and len(resources(network, "AWS::EC2::NatGateway")) == 1
+    # AND the seed's TASKS --> NAT egress: the private subnets' default route goes through that NAT gateway
+    routes = resources(network, "AWS::EC2::Route")
+    assert routes["PrivateDefaultRoute1"]["Properties"] == {
+        "DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": {"Ref": "NatGateway1"}, "RouteTableId": {"Ref": "PrivateRouteTable1"}}
+    associations = resources(network, "AWS::EC2::SubnetRouteTableAssociation")
+    assert {associations[f"PrivateSubnet{i}RouteTableAssociation"]["Properties"]["RouteTableId"]["Ref"] for i in (1, 2)} == {
+        "PrivateRouteTable1"}
 
 
 def test_b2w_https_with_http_redirect_certificate_and_alias(b2w):
@@ -139,7 +170,11 @@ def test_b2w_https_with_http_redirect_certificate_and_alias(b2w):
     assert_has_resource(lb, "AWS::ElasticLoadBalancingV2::Listener", {
         "Port": 80, "DefaultActions": [{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "StatusCode": "HTTP_301"}}]})
     assert_has_resource(lb, "AWS::CertificateManager::Certificate", {"DomainName": f"api.{env}.bet2wealth.co"})
-    assert_has_resource(lb, "AWS::Route53::RecordSet", {"Name": f"api.{env}.bet2wealth.co", "Type": "A"})
+    assert_has_resource(lb, "AWS::Route53::RecordSet", {"Name": f"api.{env}.bet2wealth.co", "Type": "A", "AliasTarget": {
+        "DNSName": {"Fn::GetAtt": ["LoadBalancer", "DNSName"]},
+        "HostedZoneId": {"Fn::GetAtt": ["LoadBalancer", "CanonicalHostedZoneID"]}}})
+    https = next(r for r in resources(lb, "AWS::ElasticLoadBalancingV2::Listener").values() if r["Properties"]["Port"] == 443)
+    assert https["Properties"]["Certificates"] == [{"CertificateArn": {"Ref": "Certificate"}}]
 
 
 def test_b2w_backend_two_tasks_port_4000_private_no_public_ip(b2w):
@@ -180,6 +215,19 @@ def test_b2w_secrets_from_its_ssm_path_and_execution_role_reads_exactly_those(b2
     statements = resources(backend, "AWS::IAM::Role")["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     read = next(s for s in statements if s["Sid"] == "ReadParameters")
     assert sorted(r["Fn::Sub"] for r in read["Resource"]) == sorted(ssm)
+    # AND the Secrets Manager statement names exactly the container's other secrets (the Redis AUTH token,
+    # and in production the payment API key), nothing more
+    others = [s["ValueFrom"] for s in _container(backend)["Secrets"]
+              if not ("Fn::Sub" in s["ValueFrom"] and ":ssm:" in s["ValueFrom"]["Fn::Sub"])]
+    secrets = next(s for s in statements if s["Sid"] == "ReadSecrets")["Resource"]
+
+    def secret_of(value_from):  # a json-key reference `${Arn}:key::` reads the secret at Arn (+ AWS's 6 characters)
+        if isinstance(value_from.get("Fn::Sub"), list):
+            return {"Fn::Sub": value_from["Fn::Sub"][1]["Arn"]["Fn::Sub"] + "-??????"}
+        return value_from
+
+    assert sorted(map(str, secrets)) == sorted(str(secret_of(value)) for value in others)
+    assert {"Ref": "CacheAuthSecretArn"} in secrets
 
 
 def test_b2w_redis_endpoint_and_token_reach_the_tasks(b2w):
