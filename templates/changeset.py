@@ -1,8 +1,8 @@
 """One stack through a change set: create it, describe it (nested change sets included), print what it will
-add / modify / replace / remove, refuse replacing stateful resources unless allowed, execute it while
+add / modify / replace / remove, refuse replacing or removing stateful resources unless allowed, execute it while
 printing events, and report the outcome.
 
-The replacement gate reads the change set's own `Replacement` field ("True" or "Conditional") for the
+The gate reads the change set's own `Action` and `Replacement` field ("True" or "Conditional") for the
 types in `stack_policy.STATEFUL_TYPES`, at every nesting level (`IncludeNestedStacks`).
 """
 from __future__ import annotations
@@ -54,8 +54,9 @@ class Change:
 
     @property
     def dangerous(self) -> bool:
-        """Replacing a resource that holds data: the deploy gate stops on these."""
-        return self.stateful and self.replaces
+        """Replacing or removing a resource that holds data (a template change or a condition turned off, such
+        as EnableDatabase=false): the deploy gate stops on these, as `build.py diff` exits 2 on them."""
+        return self.stateful and (self.replaces or self.action == "Remove")
 
     def properties(self) -> list[str]:
         names = []
@@ -210,10 +211,10 @@ def render(plan: Plan, console: Console, nested_sizes: dict[str, int] | None = N
         properties = change.properties()
         if change.action == "Modify" and properties and not change.nested:
             line += f"  [{', '.join(properties)}]"
-        if change.dangerous:
+        if change.dangerous and change.replaces:
             line = console.red(f"{line}  <-- REPLACES A STATEFUL RESOURCE (data is lost)")
-        elif change.stateful and change.action == "Remove":
-            line = console.yellow(f"{line}  <-- removes a stateful resource (its DeletionPolicy applies)")
+        elif change.dangerous:
+            line = console.red(f"{line}  <-- REMOVES A STATEFUL RESOURCE (its DeletionPolicy decides what is kept)")
         elif change.replaces:
             line = console.yellow(line)
         console(line)

@@ -47,7 +47,7 @@ def add_parser(subparsers) -> None:
                         help="set a deploy-time parameter, e.g. BackendDesiredCount=3 (repeatable)")
     deploy.add_argument("-y", "--yes", action="store_true", help="execute without asking (CI)")
     deploy.add_argument("--allow-replace", action="store_true",
-                        help="allow a change set that replaces stateful resources (databases, buckets, logs, ...)")
+                        help="allow a change set that replaces or removes stateful resources (databases, buckets, logs, ...)")
     deploy.add_argument("--bootstrap-only", action="store_true",
                         help="deploy only the bootstrap stack (artifacts bucket, ECR repositories), e.g. before the "
                              "first image push")
@@ -434,8 +434,8 @@ def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, 
         changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)
         names = ", ".join(sorted({f"{change.path} ({change.resource_type})" for change in plan.dangerous}
                                  | {f"{risk.path} ({risk.resource_type})" for risk in risks}))
-        console(console.red(f"refusing to replace stateful resources: {names}. Their data would be lost. "
-                            f"Check the change, then rerun with --allow-replace to proceed."))
+        console(console.red(f"refusing to replace or remove stateful resources: {names}. Their data would be "
+                            f"lost. Check the change, then rerun with --allow-replace to proceed."))
         return EXIT_FAILED
     if not options.yes and not confirm(f"Execute this change set on {request.name}?"):
         changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)

@@ -220,7 +220,7 @@ def test_replacing_a_stateful_resource_is_refused_without_allow_replace(run, aws
     # THEN the replacement is highlighted, the deploy refused (exit 1), its change set deleted, nothing changed
     assert code == 1
     assert re.search(r"± LogGroup\s+AWS::Logs::LogGroup.*REPLACES A STATEFUL RESOURCE", out), out
-    assert "refusing to replace stateful resources: ServiceBackend/LogGroup (AWS::Logs::LogGroup)" in out
+    assert "refusing to replace or remove stateful resources: ServiceBackend/LogGroup (AWS::Logs::LogGroup)" in out
     # AND the deployed templates were compared with the build as `build.py diff` does (the same finding)
     assert re.search(r"as `build.py diff` reports\): ServiceBackend/LogGroup \(AWS::Logs::LogGroup, replace\)", out), out
     assert aws("cloudformation").list_change_sets(StackName="bet2wealth-dev")["Summaries"] == []
@@ -346,11 +346,16 @@ def test_database_switch_adds_and_removes_the_database(run, aws):
     assert outputs["DatabaseEndpoint"]
     # AND the backend's execution role may now read the database secret (a policy that exists only while it is on)
     assert "read-secrets-if-DatabaseEnabled" in execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend")
-    # WHEN it is switched off again
+    # WHEN it is switched off again without --allow-replace
     code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=false")
-    # THEN the removal of the stateful cluster is called out (its DeletionPolicy decides what is kept)
+    # THEN the removal of the stateful cluster is called out and refused: nothing changed
+    assert code == 1, out
+    assert re.search(r"- DatabaseCluster\s+AWS::RDS::DBCluster\s+<-- REMOVES A STATEFUL RESOURCE", out)
+    assert "refusing to replace or remove stateful resources: Data/DatabaseCluster (AWS::RDS::DBCluster)" in out
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"]
+    # WHEN it is switched off with --allow-replace THEN the cluster goes (its DeletionPolicy takes a snapshot)
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--allow-replace", "--param", "EnableDatabase=false")
     assert code == 0, out
-    assert re.search(r"- DatabaseCluster\s+AWS::RDS::DBCluster\s+<-- removes a stateful resource", out)
     assert stack(aws, "vanity-market-preprod")["StackStatus"] == "UPDATE_COMPLETE"
     assert execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend") == ["start-task"]
 

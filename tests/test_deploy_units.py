@@ -106,15 +106,18 @@ def test_every_policy_allows_ordinary_updates(built):
         json.dumps(document)
 
 
-def test_gate_stops_on_stateful_replacements_only():
+def test_gate_stops_on_stateful_replacements_and_removals_only():
+    # GIVEN a change set that replaces and removes stateful and stateless resources
     plan = Plan("s", "id", "UPDATE", [
         Change("ServiceBackend/TaskDefinition", "Modify", "AWS::ECS::TaskDefinition", "True"),
         Change("Data/CacheReplicationGroup", "Modify", "AWS::ElastiCache::ReplicationGroup", "Conditional"),
         Change("Data/CacheAuthToken", "Modify", "AWS::SecretsManager::Secret", "False"),
         Change("ServiceBackend/LogGroup", "Remove", "AWS::Logs::LogGroup", None),
+        Change("ServiceOld/TaskDefinition", "Remove", "AWS::ECS::TaskDefinition", None),
     ])
-    assert [change.path for change in plan.dangerous] == ["Data/CacheReplicationGroup"]
-    assert plan.counts() == {"Add": 0, "Modify": 1, "Replace": 2, "Remove": 1}
+    # THEN the gate stops on the replaced cache and the removed log group, not on the stateless changes
+    assert [change.path for change in plan.dangerous] == ["Data/CacheReplicationGroup", "ServiceBackend/LogGroup"]
+    assert plan.counts() == {"Add": 0, "Modify": 1, "Replace": 2, "Remove": 2}
 
 
 def _event(path, status, reason="", resource_type="AWS::Logs::LogGroup", seconds=0, is_stack=False):
