@@ -18,6 +18,7 @@ SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"      # eu-central-1a, us-gov-west-1b
 RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")   # cost allocation and the diff rely on them
+PRODUCTION_BACKUP_DAYS = 7                                       # Aurora automated backups kept in production
 
 # Fargate's valid CPU units and the memory (MiB) each allows.
 FARGATE_MEMORY = {
@@ -459,6 +460,26 @@ class EnvironmentSpec(Model):
                                      f"is already used by {other}; priorities must be unique")
         if self.load_balancer is not None and not priorities:
             raise ValueError("load_balancer: no service has a load_balancer route; remove the section or route a service")
+        return self
+
+    @model_validator(mode="after")
+    def _production_safety(self) -> "EnvironmentSpec":
+        """`production: true` is a promise the templates keep: a spec cannot switch its data safety off."""
+        if not self.production:
+            return self
+        problems = []
+        if self.load_balancer is not None and self.load_balancer.deletion_protection is False:
+            problems.append("load_balancer.deletion_protection: false")
+        if self.database is not None and not self.database.deletion_protection:
+            problems.append("database.deletion_protection: false")
+        if self.database is not None and self.database.backup_retention_days < PRODUCTION_BACKUP_DAYS:
+            problems.append(f"database.backup_retention_days: {self.database.backup_retention_days} "
+                            f"(production keeps at least {PRODUCTION_BACKUP_DAYS})")
+        if self.cache is not None and self.cache.snapshot_retention_days < 1:
+            problems.append("cache.snapshot_retention_days: 0 (production keeps at least one daily snapshot)")
+        if problems:
+            raise ValueError("production: true does not allow " + "; ".join(problems)
+                             + ". Set production: false for an environment whose data may go")
         return self
 
     @model_validator(mode="after")

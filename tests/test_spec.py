@@ -18,21 +18,29 @@ def _models():
 
 @pytest.mark.parametrize("model", _models(), ids=lambda model: model.__name__)
 def test_every_field_has_a_description(model):
+    # GIVEN a pydantic model defined in templates.spec
+    # WHEN its fields are checked for a description
     missing = [name for name, field in model.model_fields.items() if not (field.description or "").strip()]
+    # THEN none is missing or blank
     assert not missing, f"{model.__name__} fields without description: {missing}"
 
 
 def test_unknown_keys_are_rejected():
-    # GIVEN a spec with a misspelt key WHEN it is validated THEN validation fails naming the key
+    # GIVEN a spec whose network has a misspelt key nat_gateways
     data = base_spec()
     data["network"] = {**data["network"], "nat_gateways": 2}
+    # WHEN it is validated
+    # THEN validation fails naming the key
     with pytest.raises(ValidationError, match="nat_gateways"):
         EnvironmentSpec.model_validate(data)
 
 
 def test_subnets_are_carved_from_the_vpc_in_order():
+    # GIVEN a VPC 10.20.0.0/16 over 2 availability zones with no explicit subnets
     spec = EnvironmentSpec.model_validate(base_spec())
+    # WHEN the subnet CIDRs are derived
     cidrs = spec.network.subnet_cidrs()
+    # THEN the first two /20s are public and the next two private
     assert [str(c) for c in cidrs["public_subnets"]] == ["10.20.0.0/20", "10.20.16.0/20"]
     assert [str(c) for c in cidrs["private_subnets"]] == ["10.20.32.0/20", "10.20.48.0/20"]
 
@@ -51,75 +59,118 @@ def test_subnets_are_carved_from_the_vpc_in_order():
     ({"cidr": "10.20.0.0/16", "nat": "two"}, "'none', 'single' or 'per-az'"),
 ])
 def test_bad_networks_are_rejected_with_the_reason(network, message):
+    # GIVEN a spec with an impossible network (bad CIDR, size, overlap, outside the VPC, wrong count or NAT mode)
+    # WHEN it is validated
+    # THEN validation fails with the reason in plain words
     with pytest.raises(ValidationError, match=message):
         EnvironmentSpec.model_validate(base_spec(network=network))
 
 
 def test_alb_without_tls_must_be_an_explicit_choice():
+    # GIVEN a load balancer with neither DNS, certificate nor http_only
+    # WHEN the spec is validated
+    # THEN validation fails asking for http_only: true
     with pytest.raises(ValidationError, match="set http_only: true"):
         EnvironmentSpec.model_validate(base_spec(load_balancer={}))
 
 
 def test_certificate_and_http_only_conflict():
+    # GIVEN a load balancer with http_only true and a certificate ARN
+    # WHEN the spec is validated
+    # THEN validation fails saying http_only cannot be combined
     with pytest.raises(ValidationError, match="http_only cannot be combined"):
         EnvironmentSpec.model_validate(base_spec(load_balancer={
             "http_only": True, "certificate_arn": "arn:aws:acm:eu-central-1:123456789012:certificate/abc-123"}))
 
 
 def test_fargate_memory_must_fit_cpu():
+    # GIVEN a Fargate service with cpu 512 and memory 512
     data = base_spec()
     data["services"]["api"].update(cpu=512, memory=512)
+    # WHEN the spec is validated
+    # THEN validation fails saying the memory does not fit Fargate cpu 512
     with pytest.raises(ValidationError, match="does not fit Fargate cpu 512"):
         EnvironmentSpec.model_validate(data)
 
 
 def test_ec2_service_needs_ec2_capacity():
+    # GIVEN a service with compute ec2 in a cluster without EC2 capacity
     data = base_spec()
     data["services"]["api"]["compute"] = "ec2"
+    # WHEN the spec is validated
+    # THEN validation fails saying it needs cluster.ec2_capacity
     with pytest.raises(ValidationError, match="needs cluster.ec2_capacity"):
         EnvironmentSpec.model_validate(data)
 
 
 def test_connects_to_unknown_target_lists_allowed():
+    # GIVEN a service that connects to "redis", which is neither a service nor a store
     data = base_spec()
     data["services"]["api"]["connects_to"] = ["redis"]
+    # WHEN the spec is validated
+    # THEN validation fails naming the unknown target and listing the allowed ones (cache, database)
     with pytest.raises(ValidationError, match=r"'redis' is unknown; allowed: \['cache', 'database'\]"):
         EnvironmentSpec.model_validate(data)
 
 
 def test_ssm_secret_outside_the_environment_path_is_rejected():
+    # GIVEN a service secret from SSM /other/dev/token in environment acme/dev
     data = base_spec()
     data["services"]["api"]["secrets"] = {"TOKEN": {"ssm": "/other/dev/token"}}
+    # WHEN the spec is validated
+    # THEN validation fails saying it must be under /acme/dev/
     with pytest.raises(ValidationError, match="must be under /acme/dev/"):
         EnvironmentSpec.model_validate(data)
 
 
 def test_listener_priorities_must_be_unique():
+    # GIVEN a second service web whose listener rule priority 100 clashes with the api service's
     data = base_spec()
     data["services"]["web"] = {"port": 80, "image": {"uri": "public.ecr.aws/nginx/nginx"},
                                "load_balancer": {"priority": 100}}
+    # WHEN the spec is validated
+    # THEN validation fails saying priority 100 is already used
     with pytest.raises(ValidationError, match="priority 100 is already used"):
         EnvironmentSpec.model_validate(data)
 
 
 def test_image_needs_exactly_one_source():
+    # GIVEN a service image with both a repository and a uri
     data = base_spec()
     data["services"]["api"]["image"] = {"repository": "api", "uri": "public.ecr.aws/x/y"}
+    # WHEN the spec is validated
+    # THEN validation fails asking for exactly one of `repository` or `uri`
     with pytest.raises(ValidationError, match="exactly one of `repository`"):
         EnvironmentSpec.model_validate(data)
 
 
-def test_defaults_fill_the_rest():
+def test_defaults_fill_the_environment_names():
+    # GIVEN the base spec (system acme, environment dev) without region, cluster or namespace
+    # WHEN it is validated
     spec = EnvironmentSpec.model_validate(base_spec())
-    service = spec.services["api"]
+    # THEN the region is eu-central-1, the cluster acme-dev and the namespace acme-dev.local
     assert (spec.region, spec.cluster_name, spec.namespace) == ("eu-central-1", "acme-dev", "acme-dev.local")
+
+
+def test_defaults_fill_the_service_size():
+    # GIVEN the base api service without compute, cpu, memory or desired count
+    # WHEN the spec is validated
+    service = EnvironmentSpec.model_validate(base_spec()).services["api"]
+    # THEN it runs on Fargate with cpu 256, memory 512 and 1 task
     assert (service.compute, service.cpu, service.memory, service.desired_count) == ("fargate", 256, 512, 1)
+
+
+def test_defaults_turn_on_flow_logs_and_container_insights():
+    # GIVEN the base spec without flow_logs or container_insights
+    # WHEN it is validated
+    spec = EnvironmentSpec.model_validate(base_spec())
+    # THEN VPC flow logs and Container Insights are on
     assert spec.network.flow_logs is True and spec.cluster.container_insights is True
 
 
 def test_user_tags_cannot_replace_the_tags_stackforge_sets():
-    from templates.spec import EnvironmentSpec
-
-    from .helpers import base_spec
+    # GIVEN a spec with user tag System = other
+    # WHEN it is validated
+    # THEN validation fails saying 'System' is set by stackforge
     with pytest.raises(ValueError, match="'System' is set by stackforge"):
         EnvironmentSpec.model_validate(base_spec(tags={"System": "other"}))
