@@ -86,7 +86,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                        help="deploy to this CloudFormation-compatible endpoint only (e.g. http://127.0.0.1:5000)")
     where.add_argument("--local", action="store_true",
                        help="start an embedded local endpoint (moto) on 127.0.0.1 for this run: no AWS account needed")
-    parser.add_argument("--region", help="AWS region (default: the spec's region)")
+    parser.add_argument("--region", help="AWS region; must be the spec's region, which the templates are built for "
+                                         "(AZ names, instance types, the ELB log account) (default: the spec's region)")
     parser.add_argument("--poll", type=float, default=None, metavar="SECONDS",
                         help=f"seconds between status checks (default {DEFAULT_POLL:g}, {LOCAL_POLL:g} locally)")
 
@@ -156,6 +157,17 @@ def connect(args, region: str, account_id: str | None = None):
             yield Aws(region, endpoint.url, local=True)
         return
     yield Aws(region, _check_endpoint(args.endpoint_url) if args.endpoint_url else None)
+
+
+def target_region(args, manifest: dict) -> str:
+    """The spec's region; `--region` may only repeat it (templates built for one region fail in another)."""
+    if args.region and args.region != manifest["region"]:
+        from .cli import UserError
+
+        raise UserError(f"--region {args.region}: {manifest['system']}/{manifest['environment']} is built for "
+                        f"{manifest['region']} (region in its spec: AZ names, instance types and the ELB log account "
+                        f"are that region's); change the spec's region and rebuild to deploy elsewhere")
+    return manifest["region"]
 
 
 def check_account(aws: Aws, manifest: dict) -> None:
@@ -314,7 +326,7 @@ def deploy_command(args) -> int:
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
     manifest = environment.manifest
-    with connect(args, args.region or manifest["region"], manifest.get("account_id")) as aws:
+    with connect(args, target_region(args, manifest), manifest.get("account_id")) as aws:
         check_account(aws, manifest)
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
         options = DeployOptions(yes=args.yes, allow_replace=args.allow_replace, poll=poll,
@@ -547,7 +559,7 @@ def destroy_command(args) -> int:
         raise UserError(f"{environment.target} is a production environment: refusing to destroy it without --force")
     _need_yes_or_terminal(args)
     console = Console()
-    with connect(args, args.region or manifest["region"], manifest.get("account_id")) as aws:
+    with connect(args, target_region(args, manifest), manifest.get("account_id")) as aws:
         check_account(aws, manifest)
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
         return destroy(aws, environment, console, force=args.force, yes=args.yes,

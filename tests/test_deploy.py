@@ -381,6 +381,15 @@ def test_credentials_of_another_account_are_refused_before_anything_changes(run,
     assert active_stacks(aws) == {}
 
 
+def test_a_region_other_than_the_specs_is_refused(run, aws):
+    # WHEN a deploy names another region than the one the templates are built for
+    code, out = run("deploy", "bet2wealth/dev", "--yes", "--region", "us-east-1")
+    # THEN it stops before contacting anything, naming both regions
+    assert code == 2, out
+    assert "--region us-east-1: bet2wealth/dev is built for eu-central-1" in out
+    assert active_stacks(aws) == {}
+
+
 def test_the_spec_account_is_checked_and_accepted(run, aws):
     # GIVEN vanity-market's spec names account 402998801060 and the endpoint answers as that account
     assert aws("sts").get_caller_identity()["Account"] == "402998801060"
