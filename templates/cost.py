@@ -31,7 +31,8 @@ class Assumption:
 ASSUMPTIONS = {
     "hours_per_month": Assumption(730, "h", "hours in a month (8,760 / 12, the AWS pricing pages' convention)"),
     "nat_gb_per_month": Assumption(50, "GB", "data processed by the NAT gateways per month, all of them together "
-                                   "(image pulls, AWS API calls, outbound calls of the services)"),
+                                   "(image pulls, AWS API calls, outbound calls of the services), spread evenly over "
+                                   "the AZs (the share of an AZ without a NAT gateway of its own also crosses AZs)"),
     "alb_lcu": Assumption(1, "LCU", "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
                           "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)"),
     "log_gb_per_task": Assumption(2, "GB", "application logs ingested per month per running task"),
@@ -158,6 +159,33 @@ def _network(found: Inventory, pricer: _Pricer) -> None:
                "nat_gateway_gb")
     pricer.add("Public IPv4: NAT Elastic IPs", f"{len(nats)} × {pricer.hours:g} h", f"{_rate(ipv4)}/h",
                len(nats) * pricer.hours * ipv4, "public_ipv4_hour")
+    zones = nat_zones(found)
+    crossing = cross_az_gb(gigabytes, zones, len(nats))
+    if crossing:
+        inter_az = pricer.price("inter_az_gb")
+        without = zones - len(nats)
+        pricer.add("NAT cross-AZ traffic", f"{crossing / 2:g} GB × 2 directions ({without} of {zones} AZs' share, "
+                   f"assumption)", f"{_rate(inter_az)}/GB", crossing * inter_az, "inter_az_gb")
+        pricer.estimate.notes.append(
+            f"NAT cross-AZ traffic: the {gigabytes:g} GB through NAT (nat_gb_per_month) spread evenly over the "
+            f"{zones} AZs; the {crossing / 2:g} GB of the {without} AZ(s) without a NAT gateway of its own goes to "
+            f"one in another AZ and back, charged in each direction (the NAT trade-off counts the same)")
+
+
+def nat_zones(found: Inventory) -> int:
+    """The AZs whose tasks send traffic through NAT: those of the private subnets (else the isolated ones, else
+    every subnet's), the count both the estimate and the NAT trade-off use."""
+    return len({subnet.zone for subnet in found.subnets_of("private")} or
+               {subnet.zone for subnet in found.subnets_of("isolated")}) or len(found.zones)
+
+
+def cross_az_gb(gigabytes: float, zones: int, gateways: int) -> float:
+    """GB charged for crossing AZs on the way to a NAT gateway: the NAT traffic is spread evenly over the AZs,
+    the share of each AZ without a gateway of its own (zones - gateways of them) goes to a gateway in another AZ
+    and back, so it is charged in both directions. None with a gateway per AZ (or a single AZ)."""
+    if zones <= 1 or gateways <= 0 or gateways >= zones:
+        return 0.0
+    return gigabytes * (zones - gateways) / zones * 2
 
 
 def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
@@ -365,15 +393,14 @@ def endpoints_needed(found: Inventory) -> list[str]:
 
 def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
     """Monthly NAT cost of none / single / per-az for this environment's AZ count and traffic assumption."""
-    zones = len({subnet.zone for subnet in found.subnets_of("private")} or
-                {subnet.zone for subnet in found.subnets_of("isolated")}) or len(found.zones)
+    zones = nat_zones(found)
     if not zones:
         return []
     hours = pricer.hours
     gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
     gateway = hours * (pricer.price("nat_gateway_hour") + pricer.price("public_ipv4_hour"))
     processed = gigabytes * pricer.price("nat_gateway_gb")
-    cross = gigabytes * (zones - 1) / zones * 2 * pricer.price("inter_az_gb")
+    cross = cross_az_gb(gigabytes, zones, 1) * pricer.price("inter_az_gb")  # the estimate's "NAT cross-AZ traffic"
     endpoints = endpoints_needed(found)
     endpoint_cost = len(endpoints) * zones * hours * pricer.price("vpc_interface_endpoint_hour") \
         + gigabytes * pricer.price("vpc_interface_endpoint_gb")

@@ -654,6 +654,25 @@ class LogGroup:
 
 
 @dataclass
+class Function:
+    """A Lambda function; `deploy_time` when it backs a custom resource (CloudFormation invokes it on deploy)."""
+
+    key: tuple
+    name: str
+    purpose: str  # from the custom resource type (Custom::RestrictDefaultSecurityGroup) or the function name
+    runtime: str
+    log_group: str | None  # the log group it writes to (LoggingConfig, else /aws/lambda/<FunctionName>)
+    custom_resources: list[str] = field(default_factory=list)  # types of the custom resources it backs
+    targets: list[tuple[str, str]] = field(default_factory=list)  # (component: "vpc", what it does to it)
+    in_vpc: bool = False
+    active: bool = True
+
+    @property
+    def deploy_time(self) -> bool:
+        return bool(self.custom_resources)
+
+
+@dataclass
 class Inventory:
     built: Built
     system: str
@@ -661,6 +680,7 @@ class Inventory:
     region: str
     stack_name: str
     vpc_cidr: str = ""
+    vpc_key: tuple | None = None
     subnets: list[Subnet] = field(default_factory=list)
     nats: list[Nat] = field(default_factory=list)
     internet_gateway: bool = False
@@ -684,6 +704,7 @@ class Inventory:
     created_secrets: list[tuple[str, bool]] = field(default_factory=list)
     flow_logs: str | None = None  # log group name of the VPC flow logs
     instance_role: bool = False
+    functions: list[Function] = field(default_factory=list)
 
     @property
     def zones(self) -> list[str]:
@@ -714,10 +735,14 @@ def inventory(built: Built) -> Inventory:
     found.services.sort(key=lambda service: service.name)
     _stores(built, found)
     _security(built, found)
+    _functions(built, found)
+    function_logs = {function.log_group: function.name for function in found.functions if function.log_group}
     for stack, logical_id, resource in built.resources("AWS::Logs::LogGroup"):
         props = stack.eval(resource.get("Properties", {}))
-        owner = next((service.name for service in found.services if service.log_group == text(props.get("LogGroupName"))),
-                     "flow-logs" if text(props.get("LogGroupName")) == found.flow_logs else stack.logical_id or stack.file)
+        name = text(props.get("LogGroupName"))
+        owner = next((service.name for service in found.services if service.log_group == name),
+                     "flow-logs" if name == found.flow_logs else
+                     f"function:{function_logs[name]}" if name in function_logs else stack.logical_id or stack.file)
         found.log_groups.append(LogGroup((stack.file, logical_id), text(props.get("LogGroupName", logical_id)),
                                          _int(props.get("RetentionInDays")), owner, stack.active(logical_id)))
     for stack, logical_id, resource in built.resources("AWS::ECR::Repository"):
@@ -741,6 +766,7 @@ def _int(value) -> int | None:
 def _network(built: Built, found: Inventory) -> None:
     for stack, logical_id, resource in built.resources("AWS::EC2::VPC"):
         found.vpc_cidr = text(stack.eval(resource.get("Properties", {})).get("CidrBlock", ""))
+        found.vpc_key = (stack.file, logical_id)
     found.internet_gateway = any(True for _ in built.resources("AWS::EC2::InternetGateway"))
     gateways = {(stack.file, logical_id): resource["Type"] for stack, logical_id, resource in
                 built.resources("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway")}
@@ -1054,6 +1080,71 @@ def _stores(built: Built, found: Inventory) -> None:
             stack.active(logical_id), stack.why_inactive(logical_id)))
 
 
+CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
+
+
+def _words(name: str) -> str:
+    """`RestrictDefaultSecurityGroup` -> `restrict default security group`."""
+    return " ".join(re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", name)).lower() or name
+
+
+def _actions(role: dict) -> set[str]:
+    """Every action a role's inline policies allow (`ec2:RevokeSecurityGroupIngress`, ...)."""
+    found = set()
+    for policy in role.get("Policies", []):
+        for statement in policy.get("PolicyDocument", {}).get("Statement", []):
+            actions = statement.get("Action", [])
+            found.update(text(action) for action in (actions if isinstance(actions, list) else [actions]))
+    return found
+
+
+def _functions(built: Built, found: Inventory) -> None:
+    """Lambda functions, the custom resources they back (their ServiceToken) and what those act on."""
+    backing: dict[tuple, list[tuple[str, dict]]] = {}  # function key -> (custom resource type, properties)
+    for stack in built.stacks():
+        for logical_id, resource in sorted(stack.resources.items()):
+            kind = str(resource.get("Type", ""))
+            if not (kind.startswith("Custom::") or kind == CUSTOM_RESOURCE):
+                continue
+            props = stack.eval(resource.get("Properties", {}))
+            for token in pointers(props.get("ServiceToken")):
+                backing.setdefault(token.key, []).append((kind, props))
+    for stack, logical_id, resource in built.resources("AWS::Lambda::Function"):
+        props = stack.eval(resource.get("Properties", {}))
+        key = (stack.file, logical_id)
+        name = text(props.get("FunctionName", logical_id))
+        logging = props.get("LoggingConfig")
+        group = logging.get("LogGroup") if isinstance(logging, dict) else None
+        if isinstance(group, Pointer):
+            log_group = text(built.properties(group).get("LogGroupName", group.logical_id))
+        elif group is not None:
+            log_group = text(group)
+        else:  # Lambda's default: /aws/lambda/<function name>, known only when the name is given
+            log_group = f"/aws/lambda/{name}" if isinstance(props.get("FunctionName"), str) else None
+        actions = _actions(built.properties(props.get("Role")))
+        custom = backing.get(key, [])
+        targets = []
+        for kind, custom_props in custom:
+            acted_on = [value for name_, value in custom_props.items() if name_ != "ServiceToken"]
+            for pointer in pointers(acted_on):
+                if pointer.key != found.vpc_key:
+                    continue
+                if pointer.attribute == "DefaultSecurityGroup":
+                    revokes = any(action.startswith("ec2:RevokeSecurityGroup") for action in actions)
+                    words = "revokes default security group rules" if revokes else "acts on the default security group"
+                else:
+                    words = "acts on the VPC"
+                if ("vpc", words) not in targets:
+                    targets.append(("vpc", words))
+        types = [kind for kind, _ in custom]
+        purpose = (_words(types[0].split("::", 1)[1]) if types and types[0] != CUSTOM_RESOURCE
+                   else _words(logical_id.removesuffix("Function")) if types else name)
+        vpc_config = props.get("VpcConfig")
+        found.functions.append(Function(key, name, purpose, text(props.get("Runtime", "")), log_group, types, targets,
+                                        isinstance(vpc_config, dict) and bool(vpc_config.get("SubnetIds")),
+                                        stack.active(logical_id)))
+
+
 def _ports(rule: dict) -> str:
     protocol = text(rule.get("IpProtocol", "tcp"))
     low, high = _int(rule.get("FromPort")), _int(rule.get("ToPort"))
@@ -1311,6 +1402,7 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
         registered = sum(1 for service in found.services if service.discovery)
         chart.node("CLOUDMAP", [f"Cloud Map {found.namespace_kind} namespace", found.namespace,
                                 "" if registered else "no service registers"], "box", "aws")
+    function_ids = _functions_drawn(chart, found)
     image_ids = _images(chart, found, compact)
     store_ids = _secret_stores(chart, found)
     log_ids = _logs(chart, found, compact)
@@ -1418,7 +1510,29 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
         chart.edge("VPC", log_ids[found.flow_logs], "flow logs", "-.->")
     if "ROLE_instance" in chart.nodes:
         chart.edge("ROLE_instance", "EC2CAP", "instance profile", "-.->")
+    # ---- Lambda functions (custom resources run at deploy time)
+    for function in found.functions:
+        identifier = function_ids[function.key]
+        if function.log_group in log_ids:
+            chart.edge(identifier, log_ids[function.log_group], "logs", "-.->", function.active)
+        for target, words in function.targets:
+            if target == "vpc":
+                chart.edge(identifier, "VPC", words, "-.->", function.active)
     return chart.render()
+
+
+def _functions_drawn(chart: Chart, found: Inventory) -> dict[tuple, str]:
+    """A small node per Lambda function, in the AWS area (beside the VPC, not in a subnet: an arrow from a node
+    to the subgraph holding it is not drawable)."""
+    ids = {}
+    for function in found.functions:
+        when = "runs at deploy time" if function.deploy_time else "Lambda function"
+        details = " · ".join(item for item in (when, function.runtime, "VPC-attached" if function.in_vpc else "")
+                             if item)
+        ids[function.key] = chart.node(node_id("FN", function.key[1]), [f"Lambda {function.purpose}", details,
+                                                                         _off(function.active)],
+                                       "round", "aws", function.active)
+    return ids
 
 
 def _tier_members(found: Inventory, tier: str) -> bool:
@@ -1498,12 +1612,13 @@ def _logs(chart: Chart, found: Inventory, compact: bool) -> dict[str, str]:
     chart.open("LOGS", "CloudWatch Logs")
     groups = found.log_groups
     if compact:
-        services = [group for group in groups if group.owner != "flow-logs"]
+        names = {service.name for service in found.services}
+        services = [group for group in groups if group.owner in names]
         retention = sorted({group.retention for group in services if group.retention})
         chart.node("LOG_SERVICES", [f"{len(services)} service log groups",
                                     f"retention {', '.join(map(str, retention))} days" if retention else ""],
                    "store", "aws")
-        groups = [group for group in groups if group.owner == "flow-logs"]
+        groups = [group for group in groups if group.owner not in names]
     for index, group in enumerate(groups):
         retention = f"retention {group.retention} days" if group.retention else "never expires"
         ids[group.name] = chart.node(f"LOG_{index + 1}", [group.name, retention, _off(group.active)], "store", "aws",
@@ -1602,6 +1717,13 @@ def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str
     for item in found.capacity:
         lines.append(f"- EC2 capacity: `{item.instance_type}` × {item.desired} (min {item.minimum}, max {item.maximum}), "
                      f"{item.volume_gib:g} GiB {item.volume_type} root volume.")
+    for function in found.functions:
+        backs = (f", behind the custom resource {', '.join(f'`{kind}`' for kind in function.custom_resources)}: "
+                 f"runs at deploy time" if function.deploy_time else "")
+        does = "".join(f"; {words}" for _, words in function.targets)
+        logs = f"; logs to `{function.log_group}`" if function.log_group else ""
+        lines.append(f"- Lambda function `{function.name}` ({function.runtime or 'runtime ?'}){backs}{does}{logs}"
+                     + ("" if function.active else " (not created)") + ".")
     stores = [*found.databases, *found.caches]
     if stores:
         lines += ["", "## Data stores", ""]

@@ -239,10 +239,27 @@ def test_kms_keys_and_created_secrets(small):
     assert line(result, "Secrets Manager secrets") == 0.40
 
 
+def test_nat_cross_az_traffic_of_the_az_without_a_gateway(small):
+    """GIVEN 2 AZs, one NAT gateway and 50 GB through NAT WHEN priced THEN the other AZ's half (25 GB) crosses
+    AZs to the gateway and back: 25 GB × 2 directions × 0.01 = 0.50, with the assumption in a note."""
+    result = priced(small)
+    assert line(result, "NAT cross-AZ traffic") == 0.50
+    crossing = next(item for item in result.lines if item.component == "NAT cross-AZ traffic")
+    assert crossing.quantity == "25 GB × 2 directions (1 of 2 AZs' share, assumption)"
+    assert crossing.unit_price == "$0.01/GB" and crossing.prices == ("inter_az_gb",)
+    assert any(note.startswith("NAT cross-AZ traffic: the 50 GB through NAT (nat_gb_per_month) spread evenly "
+                               "over the 2 AZs") for note in result.notes), result.notes
+
+
+def test_nat_cross_az_traffic_follows_the_nat_assumption(small):
+    """GIVEN --assume nat_gb_per_month=200 WHEN priced THEN 100 GB × 2 directions × 0.01 = 2.00 cross AZs."""
+    assert line(priced(small, nat_gb_per_month=200), "NAT cross-AZ traffic") == 2.00
+
+
 def test_total_is_the_sum_of_the_lines(small):
     """GIVEN the small environment WHEN priced THEN the total adds up every line (and nothing else)."""
     result = priced(small)
-    assert result.total == pytest.approx(5 + 2.5 + 0.5 + 2 + 1 + 1 + 14.4 + 10 + 6 + 4 + 3 + 0.18 + 1 + 0.4)
+    assert result.total == pytest.approx(5 + 2.5 + 0.5 + 0.5 + 2 + 1 + 1 + 14.4 + 10 + 6 + 4 + 3 + 0.18 + 1 + 0.4)
 
 
 def test_assumptions_change_the_lines_that_use_them(small):
@@ -261,6 +278,139 @@ def test_nat_tradeoff_none_single_per_az(small):
     assert options["single"].monthly == pytest.approx(8.5) and options["single"].current
     assert options["per-az"].monthly == pytest.approx(13.5) and options["per-az"].delta == pytest.approx(5.0)
     assert "ecr.api, ecr.dkr, logs, ssm, secretsmanager" in options["none"].note
+
+
+NAT_LINES = ("NAT gateways", "NAT data processed", "Public IPv4: NAT Elastic IPs", "NAT cross-AZ traffic")
+
+
+def nat_lines(result: cost.Estimate) -> float:
+    return sum(item.monthly for item in result.lines if item.component in NAT_LINES)
+
+
+def test_nat_tradeoff_now_row_equals_the_nat_lines_of_the_estimate(small):
+    """GIVEN the small environment (single NAT, 2 AZs) WHEN priced THEN the trade-off's "single (now)" row is
+    the sum of the estimate's NAT lines: 5 hours + 2.5 data + 0.5 Elastic IP + 0.5 cross-AZ = 8.5."""
+    for assumptions in ({}, {"nat_gb_per_month": 200}):
+        result = priced(small, **assumptions)
+        now = next(option for option in result.nat_options if option.current)
+        assert now.name == "single"
+        assert now.monthly == pytest.approx(nat_lines(result))
+    assert nat_lines(priced(small)) == pytest.approx(8.5)
+
+
+def per_az_environment(folder: Path) -> Path:
+    """The small environment with a second NAT gateway in AZ 2, which the second private subnet routes to."""
+    small_environment(folder)
+    app = json.loads((folder / "app.json").read_text())
+    resources = app["Resources"]
+    resources["NatIp2"] = {"Type": "AWS::EC2::EIP", "Properties": {"Domain": "vpc"}}
+    resources["Nat2"] = {"Type": "AWS::EC2::NatGateway", "Properties": {
+        "SubnetId": ref("Public2"), "AllocationId": {"Fn::GetAtt": ["NatIp2", "AllocationId"]}}}
+    resources["PrivateTable2"] = {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": ref("Vpc")}}
+    resources["PrivateRoute2"] = {"Type": "AWS::EC2::Route", "Properties": {
+        "RouteTableId": ref("PrivateTable2"), "DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": ref("Nat2")}}
+    resources["Private2Association"]["Properties"]["RouteTableId"] = ref("PrivateTable2")
+    (folder / "app.json").write_text(json.dumps(app, indent=2), encoding="utf-8")
+    return folder
+
+
+def test_a_nat_gateway_per_az_has_no_cross_az_line_and_matches_its_tradeoff_row(tmp_path):
+    """GIVEN a NAT gateway in each of the 2 AZs WHEN priced THEN no cross-AZ line, and the "per-az (now)" row
+    equals the NAT lines: 2 × 5 hours + 2.5 data + 2 × 0.5 Elastic IPs = 13.5."""
+    result = priced(per_az_environment(tmp_path / "per-az"))
+    assert not [item for item in result.lines if item.component == "NAT cross-AZ traffic"]
+    assert line(result, "NAT gateways") == 10.00 and line(result, "Public IPv4: NAT Elastic IPs") == 1.00
+    now = next(option for option in result.nat_options if option.current)
+    assert now.name == "per-az" and now.monthly == pytest.approx(nat_lines(result)) == pytest.approx(13.5)
+    assert not [note for note in result.notes if note.startswith("NAT cross-AZ traffic")]
+
+
+def dns_environment(folder: Path) -> Path:
+    """A hand-made single-template environment for the DNS lines: a Cloud Map private DNS namespace
+    `small.local`; services api (2 tasks) and worker (3 tasks) register in it, batch (4 tasks) would but is
+    behind the false condition BatchOn, cron (5 tasks) does not register; an ALB with two alias records (A and
+    AAAA) in the public hosted zone `small.test`. Returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    resources = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.8.0.0/16"}},
+        "Namespace": {"Type": "AWS::ServiceDiscovery::PrivateDnsNamespace", "Properties": {
+            "Name": "small.local", "Vpc": ref("Vpc")}},
+        "Alb": {"Type": "AWS::ElasticLoadBalancingV2::LoadBalancer", "Properties": {
+            "Name": "small-alb", "Scheme": "internal"}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Cpu": "256", "Memory": "512", "RequiresCompatibilities": ["FARGATE"],
+            "ContainerDefinitions": [{"Name": "app", "Image": "public.ecr.aws/docker/library/nginx:1"}]}},
+    }
+    for kind in ("A", "AAAA"):
+        resources[f"Record{kind}"] = {"Type": "AWS::Route53::RecordSet", "Properties": {
+            "HostedZoneName": "small.test.", "Name": "api.small.test.", "Type": kind,
+            "AliasTarget": {"DNSName": {"Fn::GetAtt": ["Alb", "DNSName"]},
+                            "HostedZoneId": {"Fn::GetAtt": ["Alb", "CanonicalHostedZoneID"]}}}}
+    for name, count, registers, condition in (("api", 2, True, None), ("worker", 3, True, None),
+                                              ("batch", 4, True, "BatchOn"), ("cron", 5, False, None)):
+        identifier = name.capitalize()
+        service = {"Type": "AWS::ECS::Service", "Properties": {
+            "ServiceName": name, "TaskDefinition": ref("Task"), "DesiredCount": count, "LaunchType": "FARGATE"}}
+        if registers:
+            resources[f"{identifier}Discovery"] = {"Type": "AWS::ServiceDiscovery::Service", "Properties": {
+                "Name": name, "NamespaceId": {"Fn::GetAtt": ["Namespace", "Id"]},
+                "DnsConfig": {"DnsRecords": [{"Type": "A", "TTL": 10}]}}}
+            service["Properties"]["ServiceRegistries"] = [
+                {"RegistryArn": {"Fn::GetAtt": [f"{identifier}Discovery", "Arn"]}}]
+        if condition:
+            service["Condition"] = condition
+            resources[f"{identifier}Discovery"]["Condition"] = condition
+        resources[f"{identifier}Service"] = service
+    root = {"AWSTemplateFormatVersion": "2010-09-09",
+            "Parameters": {"EnableBatch": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"]}},
+            "Conditions": {"BatchOn": {"Fn::Equals": [ref("EnableBatch"), "true"]}},
+            "Resources": resources}
+    manifest = {"system": "small", "environment": "dns", "region": "eu-central-1", "account_id": None,
+                "stack_name": "small-dns", "root_template": "root.json", "nested_stacks": {},
+                "parameters": {"EnableBatch": "false"}, "services": {}, "hosted_zone": "small.test"}
+    for name, content in (("root.json", root), ("manifest.json", manifest)):
+        (folder / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
+    return folder
+
+
+def test_route53_zone_cloud_map_namespace_queries_and_registered_tasks(tmp_path):
+    """GIVEN a private DNS namespace, 2 + 3 registered tasks (4 more behind a false condition, 5 unregistered),
+    two alias records in one public hosted zone and --assume dns_queries_million=3
+    WHEN priced
+    THEN the hosted zone once (0.50), the namespace's private hosted zone (0.50), 3 million queries × 0.4
+    (1.20) and 5 registered instances × 0.1 (0.50)."""
+    # GIVEN
+    folder = dns_environment(tmp_path / "dns")
+    # WHEN
+    result = priced(folder, dns_queries_million=3)
+    # THEN
+    lines = {item.component: item for item in result.lines}
+    expected = {
+        "Route53 hosted zone small.test": ("1 zone (existing; may be shared with other environments)", "$0.5/month",
+                                           0.50),
+        "Cloud Map namespace small.local": ("1 private hosted zone", "$0.5/month", 0.50),
+        "Route53 queries": ("3 million (assumption)", "$0.4/million", 1.20),
+        "Cloud Map registered tasks": ("5 instances", "$0.1/month", 0.50),
+    }
+    for component, (quantity, unit_price, monthly) in expected.items():
+        assert component in lines, (component, sorted(lines))
+        assert (lines[component].quantity, lines[component].unit_price, lines[component].monthly) == \
+            (quantity, unit_price, monthly), component
+    assert [item.component for item in result.lines].count("Route53 hosted zone small.test") == 1
+    assert "queries to the Route53 alias of the load balancer are free" in result.notes
+
+
+def test_switching_on_a_registered_service_adds_its_tasks_to_cloud_map(tmp_path):
+    """GIVEN the DNS environment WHEN priced with --param EnableBatch=true THEN batch's 4 tasks register too:
+    9 instances × 0.1 = 0.90; the namespace and the default 1 million queries (0.40) do not change."""
+    # GIVEN
+    folder = dns_environment(tmp_path / "dns")
+    # WHEN
+    result = priced(folder, {"EnableBatch": "true"})
+    # THEN
+    assert line(result, "Cloud Map registered tasks") == 0.90
+    assert line(result, "Cloud Map namespace small.local") == 0.50
+    assert line(result, "Route53 queries") == 0.40
 
 
 def test_an_instance_type_missing_from_the_price_table_is_listed_not_guessed(small):

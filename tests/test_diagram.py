@@ -205,6 +205,62 @@ def test_secrets_logs_images_and_roles_point_at_the_task(built):
     assert edge(source, "VPC", "LOG_1") == "flow logs"
 
 
+FUNCTION = "FN_RestrictDefaultSecurityGroupFunction"
+
+
+def test_deploy_time_lambda_is_drawn_with_its_log_group_and_the_vpc(built):
+    """GIVEN vanity-market/preprod, whose network template has the Lambda function behind the custom resource
+    that restricts the VPC's default security group
+    WHEN drawn
+    THEN a small node for the function in the AWS area (outside the VPC), an arrow to its log group
+    (/aws/lambda/...-restrict-default-sg) and an arrow to the VPC; the tables name it too."""
+    # GIVEN
+    folder = built / "vanity-market/preprod"
+    # WHEN
+    source = drawing(folder)
+    _, document = diagram.architecture(folder)
+    # THEN
+    assert node_line(source, FUNCTION) == (f'{FUNCTION}("Lambda restrict default security group<br/>'
+                                           f'runs at deploy time · python3.12")')
+    aws = source[source.index("subgraph AWS"):]
+    vpc = source[source.index("subgraph VPC"):source.index("CLOUDMAP[")]
+    assert f"{FUNCTION}(" in aws and f"{FUNCTION}(" not in vpc
+    log = next(re.match(r"\s*(LOG_\d+)", line).group(1) for line in source.splitlines()
+               if "/aws/lambda/vanity-market-preprod-restrict-default-sg" in line)
+    assert edge(source, FUNCTION, log) == "logs"
+    assert edge(source, FUNCTION, "VPC") == "revokes default security group rules"
+    assert FUNCTION not in disabled(source)
+    assert ("- Lambda function `vanity-market-preprod-restrict-default-sg` (python3.12), behind the custom resource "
+            "`Custom::RestrictDefaultSecurityGroup`: runs at deploy time; revokes default security group rules; "
+            "logs to `/aws/lambda/vanity-market-preprod-restrict-default-sg`.") in document
+
+
+def test_no_lambda_node_or_arrows_without_the_function_in_the_templates(built, tmp_path):
+    """GIVEN the small hand-made environment (no Lambda function) and a copy of vanity-market/preprod whose
+    network template has the function and its custom resource removed by hand
+    WHEN drawn
+    THEN no function node and no arrow to the VPC or from anything into the lambda log group."""
+    # GIVEN
+    small = small_environment(tmp_path / "small")
+    folder = tmp_path / "preprod"
+    shutil.copytree(built / "vanity-market/preprod", folder)
+    network = json.loads((folder / "network.json").read_text())
+    for logical_id in ("RestrictDefaultSecurityGroup", "RestrictDefaultSecurityGroupFunction"):
+        del network["Resources"][logical_id]
+    (folder / "network.json").write_text(json.dumps(network))
+    # WHEN
+    sources = {"small": drawing(small), "preprod without the function": drawing(folder)}
+    # THEN
+    for name, source in sources.items():
+        assert "FN_" not in source and "Lambda" not in source, name
+        assert not re.search(r" (?:-->|-\.->|==>)(?:\|\"[^\"]*\"\|)? VPC$", source, re.MULTILINE), name
+    source = sources["preprod without the function"]
+    log = next(re.match(r"\s*(LOG_\d+)", line).group(1) for line in source.splitlines()
+               if "/aws/lambda/vanity-market-preprod-restrict-default-sg" in line)
+    assert not re.search(rf" (?:-->|-\.->|==>)(?:\|\"[^\"]*\"\|)? {log}$", source, re.MULTILINE)
+    assert_rendered(source, tmp_path)
+
+
 def test_redis_route53_alias_and_acm_certificate(built):
     """GIVEN bet2wealth/production WHEN drawn THEN backend -> Redis (6379), the Route53 alias -> ALB, the ACM
     certificate -> ALB, HTTPS and the redirecting HTTP listener, and Secrets Manager -> backend."""
