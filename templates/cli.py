@@ -6,6 +6,7 @@ Each subcommand lives in its own module with `add_parser(subparsers)`; this file
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -118,6 +119,8 @@ VALUED_COMMON_OPTIONS = ("--params", "--output")
 
 def main(argv: list[str] | None = None) -> int:
     argv = _command_first(list(sys.argv[1:] if argv is None else argv))
+    if argv[0] not in BUILT_IN:
+        gc.enable()  # build.py turns it off for the short build; deploy & co. run long enough to need it
     args = parser(argv[0]).parse_args(argv)
     try:
         return args.handler(args)

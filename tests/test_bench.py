@@ -55,3 +55,95 @@ def test_bench_run_writes_results_with_every_figure(tmp_path):
         assert case["seconds"] > 0 and case["peak_rss_mb"] > 0
     assert data["templates"]["synth/n10"]["templates"]["root.json"]["bytes"] > 0
     assert data["targets"]["every emitted template within CloudFormation quotas"]["met"] is True
+    ratios = data["floor_ratios"]
+    # AND each environment and `build.py` (all in one process) is set against both floors, met or missed
+    assert set(ratios["floors"]) == {"bare_import", "build_imports"}
+    assert set(ratios["cases"]) == {*TARGETS, "all"}
+    for case in ratios["cases"].values():
+        for floor in ("bare_import", "build_imports"):
+            assert case[f"vs_{floor}"]["ratio"] > 0 and isinstance(case[f"vs_{floor}"]["met"], bool)
+
+
+# ---- measuring one process --------------------------------------------------------------------------------
+
+def _in_a_subprocess(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `code` with bench/run.py imported as `bench_run`, in a fresh interpreter (a hang ends at `timeout`)."""
+    return subprocess.run([sys.executable, "-c", "from bench import run as bench_run\n" + code], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_child_writing_more_than_a_pipe_holds_to_stderr_is_measured_not_deadlocked():
+    # GIVEN a child that writes 1 MiB to stderr (a pipe holds ~64 KiB) and exits 0
+    code = ("import os, sys\n"
+            "wall, peak = bench_run._run([sys.executable, '-c', 'import sys; sys.stderr.write(\"x\" * (1 << 20))'],"
+            " dict(os.environ))\n"
+            "print(wall > 0 and peak > 0)")
+    # WHEN it is measured THEN the measurement returns (instead of waiting for ever on a full pipe)
+    result = _in_a_subprocess(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+def test_a_failing_child_with_a_long_stderr_is_reported_with_its_error():
+    # GIVEN a child that writes 1 MiB to stderr, then its error, and exits 3 WHEN measured
+    code = ("import os, sys\n"
+            "child = 'import sys; sys.stderr.write(\"x\" * (1 << 20) + \"\\\\nthe real error\\\\n\"); sys.exit(3)'\n"
+            "try:\n"
+            "    bench_run._run([sys.executable, '-c', child], dict(os.environ))\n"
+            "except bench_run.BuildFailed as error:\n"
+            "    print(str(error).splitlines()[0].endswith('exited 3:'), str(error).splitlines()[-1])\n")
+    result = _in_a_subprocess(code)
+    # THEN BuildFailed says how it exited and carries the end of its stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True the real error"
+
+
+def test_peak_rss_is_the_measured_childs_own():
+    # GIVEN a child that touches 64 MiB, then a small one WHEN each is measured
+    code = ("import os, sys\n"
+            "env = dict(os.environ)\n"
+            "_, big = bench_run._run([sys.executable, '-c', 'b = b\"x\" * (64 << 20)'], env)\n"
+            "_, small = bench_run._run([sys.executable, '-c', 'pass'], env)\n"
+            "print(big, small)")
+    result = _in_a_subprocess(code)
+    assert result.returncode == 0, result.stderr
+    big, small = map(float, result.stdout.split())
+    # THEN the first peak holds the 64 MiB and the second is not the maximum over earlier children
+    assert big >= 64 and small < big - 32
+
+
+# ---- the floor targets ------------------------------------------------------------------------------------
+
+def _results(environments: dict[str, float], floor: float, floor_build_modules: float) -> dict:
+    case = lambda seconds: {"seconds": seconds, "peak_rss_mb_max": 40.0, "command": "python build.py ..."}  # noqa: E731
+    return {"cases": {"floor": {"floor": case(floor), "floor_build_modules": case(floor_build_modules)},
+                      "environments": {name: case(seconds) for name, seconds in environments.items()},
+                      "synthetic": {}},
+            "linearity": {}, "templates": {}}
+
+
+def test_each_environment_and_the_whole_build_are_checked_against_both_floors():
+    from bench import run as bench_run
+
+    # GIVEN floors of 0.1 s (bare import) and 0.2 s (the build's imports); one environment at 2x / 1x of them,
+    # one at 3x / 1.5x, and `build.py` with all of them in one process at 6x / 3x
+    results = _results({"a/dev": 0.2, "b/prod": 0.3, "all": 0.6}, floor=0.1, floor_build_modules=0.2)
+    # WHEN the ratios and the targets are computed
+    results["floor_ratios"] = bench_run._floor_ratios(results, ["a/dev", "b/prod"])
+    targets = bench_run._targets(results, ["a/dev", "b/prod"], ())
+    # THEN every case has its ratio to each floor, with met or missed
+    cases = results["floor_ratios"]["cases"]
+    assert {name: (case["vs_bare_import"], case["vs_build_imports"]) for name, case in cases.items()} == {
+        "a/dev": ({"ratio": 2.0, "met": True}, {"ratio": 1.0, "met": True}),
+        "b/prod": ({"ratio": 3.0, "met": False}, {"ratio": 1.5, "met": True}),
+        "all": ({"ratio": 6.0, "met": False}, {"ratio": 3.0, "met": False}),
+    }
+    # AND the targets name the slowest environment and report the whole build on its own, missed where missed
+    every, together = "every environment (one process each)", "python build.py (every environment in one process)"
+    bare, build_imports = "the bare import floor (import troposphere, awacs)", "the build's troposphere/awacs imports"
+    assert targets[f"{every} within 2.5x of {bare}"] == {"value": 3.0, "slowest": "b/prod", "met": False}
+    assert targets[f"{every} within 2.5x of {build_imports}"] == {"value": 1.5, "slowest": "b/prod", "met": True}
+    assert targets[f"{together} within 2.5x of {bare}"] == {"value": 6.0, "met": False}
+    assert targets[f"{together} within 2.5x of {build_imports}"] == {"value": 3.0, "met": False}
+    assert targets[f"{together} < 0.5 s"] == {"value": 0.6, "met": False}
+    assert targets[f"{every} < 0.5 s"] == {"value": 0.3, "met": True}

@@ -11,7 +11,7 @@ import troposphere
 from troposphere import GetAtt, Output, Parameter, Ref, Template, ec2
 
 from bench import synthetic
-from templates import compiler, quotas, root
+from templates import bootstrap, compiler, quotas, root
 from templates.base import FromStack, NestedStack
 from templates.spec import EnvironmentSpec
 
@@ -283,6 +283,151 @@ def test_the_cli_reports_a_quota_error_without_a_traceback(tmp_path):
 def test_troposphere_limits_are_restored_after_a_build(big):
     assert (troposphere.MAX_PARAMETERS, troposphere.MAX_RESOURCES, troposphere.MAX_OUTPUTS) == (200, 500, 200)
 
+
+
+# ---- the 80 % warning line and the quota, exactly ------------------------------------------------------------
+
+# (quota, deployed inline, the quota, 80 % of it): every quota the compiler checks on every emitted template
+BOUNDARIES = [
+    pytest.param("resources", False, 500, 400, id="resources"),
+    pytest.param("parameters", False, 200, 160, id="parameters"),
+    pytest.param("outputs", False, 200, 160, id="outputs"),
+    pytest.param("mappings", False, 200, 160, id="mappings"),
+    pytest.param("bytes", False, 1_000_000, 800_000, id="bytes-from-s3"),
+    pytest.param("bytes", True, 51_200, 40_960, id="bytes-inline"),
+]
+
+
+def _pad(template: Template, key: str, used: int) -> None:
+    """Add items to `template` until it holds exactly `used` of the countable quota `key` (within unbounded())."""
+    for index in range(used - quotas.counts(template)[key]):
+        name = f"Pad{index:04d}"
+        if key == "resources":
+            template.add_resource(troposphere.cloudformation.WaitConditionHandle(name))
+        elif key == "parameters":
+            template.add_parameter(Parameter(name, Type="String", Default="x"))
+        elif key == "outputs":
+            template.add_output(Output(name, Value="x"))
+        else:
+            template.add_mapping(name, {"Key": {"Value": "x"}})
+    assert quotas.counts(template)[key] == used
+
+
+def _usage_with(key: str, inline: bool, used: int) -> quotas.Usage:
+    """The usage of `x.json` holding exactly `used` of quota `key` (a body of `used` bytes for the bytes quota)."""
+    template = Template()
+    with quotas.unbounded():
+        if key != "bytes":
+            _pad(template, key, used)
+    body = "x" * used if key == "bytes" else compiler.render(template)
+    return quotas.usage("x.json", template, body, inline=inline)
+
+
+def _what(key: str, inline: bool) -> str:
+    return "bytes (deployed inline)" if key == "bytes" and inline else key
+
+
+def test_the_boundaries_tested_are_the_quotas_the_compiler_checks():
+    # GIVEN quotas.py WHEN its limits are read THEN they are CloudFormation's, each tested below at 80 %
+    assert quotas.LIMITS == {"resources": 500, "parameters": 200, "outputs": 200, "mappings": 200, "bytes": 1_000_000}
+    assert quotas.INLINE_BYTES == 51_200 and quotas.WARN_AT == 0.8
+    assert {(param.values[0], param.values[1]) for param in BOUNDARIES} == {*((key, False) for key in quotas.LIMITS),
+                                                                            ("bytes", True)}
+
+
+@pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
+def test_exactly_80_percent_of_a_quota_warns_naming_the_file_and_the_quota(key, inline, limit, at_80):
+    # GIVEN a template holding exactly 80 % of the quota
+    # WHEN its usage is checked
+    errors, warnings = _usage_with(key, inline, at_80).findings()
+    # THEN one warning, naming the file, the quota and its limit; no error
+    assert errors == []
+    assert warnings == [f"x.json: {at_80:,} {_what(key, inline)} is 80% of the quota of {limit:,}"]
+
+
+@pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
+def test_just_below_80_percent_of_a_quota_is_silent(key, inline, limit, at_80):
+    # GIVEN a template holding one less than 80 % of the quota
+    # WHEN its usage is checked
+    # THEN neither a warning nor an error
+    assert _usage_with(key, inline, at_80 - 1).findings() == ([], [])
+
+
+@pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
+def test_exactly_the_quota_still_fits_with_a_warning(key, inline, limit, at_80):
+    # GIVEN a template holding exactly the quota WHEN checked THEN it fits (CloudFormation accepts it), warned at 100 %
+    assert _usage_with(key, inline, limit).findings() == (
+        [], [f"x.json: {limit:,} {_what(key, inline)} is 100% of the quota of {limit:,}"])
+
+
+@pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
+def test_one_over_a_quota_is_an_error_naming_the_file_and_the_quota(key, inline, limit, at_80):
+    # GIVEN a template holding one more than the quota
+    # WHEN its usage is checked
+    errors, warnings = _usage_with(key, inline, limit + 1).findings()
+    # THEN one error naming the file, the quota and its limit (and no warning on top)
+    assert errors == [f"x.json: {limit + 1:,} {_what(key, inline)}, over the CloudFormation quota of {limit:,}"]
+    assert warnings == []
+
+
+def _compiled_with(monkeypatch, key: str, inline: bool, used: int) -> compiler.Build:
+    """The 1-service synthetic system, its root.json (or bootstrap.json, for the inline bytes) holding exactly
+    `used` of quota `key`: padded as it is built, inside the compiler, so the compiler's own check sees it."""
+    spec = EnvironmentSpec.model_validate(synthetic.spec(1))
+    module = bootstrap if inline else root
+    original = getattr(module.build, "__wrapped__", module.build)  # not the padding of an earlier call
+    file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
+    padding = {"length": 0}
+
+    def padded(*args):
+        template = original(*args)
+        if key == "bytes":  # one ASCII character in a JSON string is one byte of the rendered body
+            template.set_metadata({**template.metadata, "Padding": "x" * padding["length"]})
+        else:
+            _pad(template, key, used)
+        return template
+
+    padded.__wrapped__ = original
+    monkeypatch.setattr(module, "build", padded)
+    if key == "bytes":  # measure the body without padding, then pad it to exactly `used` bytes
+        unpadded = next(usage for usage in compiler.compile_environment(spec).usages if usage.file_name == file_name)
+        padding["length"] = used - unpadded.bytes
+    build = compiler.compile_environment(spec)
+    assert next(usage for usage in build.usages if usage.file_name == file_name).limit(key) == \
+        (quotas.INLINE_BYTES if inline else quotas.LIMITS[key])
+    assert getattr(next(usage for usage in build.usages if usage.file_name == file_name), key) == used
+    return build
+
+
+def _compile_raises(monkeypatch, key: str, inline: bool, used: int) -> quotas.QuotaError:
+    with pytest.raises(quotas.QuotaError) as raised:
+        _compiled_with(monkeypatch, key, inline, used)
+    return raised.value
+
+
+@pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
+def test_the_compiler_warns_at_exactly_80_percent_and_not_just_below(monkeypatch, key, inline, limit, at_80):
+    file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
+    # GIVEN an emitted template at exactly 80 % of a quota WHEN the environment is compiled
+    build = _compiled_with(monkeypatch, key, inline, at_80)
+    # THEN the build warns, naming the environment, the file and the quota
+    assert f"synth/n1: {file_name}: {at_80:,} {_what(key, inline)} is 80% of the quota of {limit:,}" in build.warnings
+    # GIVEN the same template one below 80 % WHEN compiled THEN no quota warning at all
+    build = _compiled_with(monkeypatch, key, inline, at_80 - 1)
+    assert [warning for warning in build.warnings if "of the quota of" in warning] == []
+
+
+@pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
+def test_the_compiler_refuses_one_over_a_quota_with_a_quota_error(monkeypatch, key, inline, limit, at_80):
+    file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
+    # GIVEN an emitted template one over a quota WHEN the environment is compiled
+    error = _compile_raises(monkeypatch, key, inline, limit + 1)
+    # THEN a QuotaError naming the environment, the file and the quota
+    assert str(error) == (f"synth/n1: {file_name}: {limit + 1:,} {_what(key, inline)}, "
+                          f"over the CloudFormation quota of {limit:,}")
+    # AND at exactly the quota the build goes through (warned at 100 %)
+    build = _compiled_with(monkeypatch, key, inline, limit)
+    assert f"synth/n1: {file_name}: {limit:,} {_what(key, inline)} is 100% of the quota of {limit:,}" in build.warnings
 
 # ---- split() on its own ---------------------------------------------------------------------------------
 
