@@ -431,7 +431,8 @@ def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, 
             existing = None
         elif status not in changeset.UPDATABLE_STATES:
             raise DeployError(f"{request.name} is {status}: wait until it is done (or fix it) and deploy again")
-    risks = _template_risks(cloudformation, request.name, templates, region) if existing and templates else []
+    deployed = _deployed(cloudformation, request.name, templates) if existing and templates else {}
+    risks = _template_risks(deployed, templates, region) if deployed else []
     plan = changeset.create(cloudformation, request, existing, options.poll)
     if plan is None:
         console(f"{request.name}: no changes")
@@ -439,6 +440,14 @@ def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, 
             _protect(cloudformation, request.name, policies, console)
         return 0
     changeset.render(plan, console, nested_sizes)
+    protected = protected_removals(plan, deployed, templates[1]) if deployed else []
+    if protected:
+        changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)
+        console(console.red(
+            f"cannot remove {', '.join(protected)}: deletion protection is on in the deployed stack, so AWS would "
+            f"refuse the delete. Turn it off first (database.deletion_protection: false in a non-production spec), "
+            f"deploy that, then deploy this change with --allow-replace."))
+        return EXIT_FAILED
     if risks:
         console(console.yellow("the templates replace or remove stateful resources (as `build.py diff` reports): "
                                + ", ".join(f"{risk.path} ({risk.resource_type}, {risk.action})" for risk in risks)))
@@ -598,13 +607,43 @@ def destroy(aws: Aws, environment: Environment, console: Console, force: bool = 
     return 0
 
 
-def _template_risks(cloudformation, stack_name: str, templates: tuple[dict[str, dict], str], region: str) -> list:
-    """Stateful resources the build would replace or remove, compared with the deployed templates."""
+def _deployed(cloudformation, stack_name: str, templates: tuple[dict[str, dict], str]) -> dict[str, dict]:
+    """The deployed templates of the stack and its nested stacks, keyed by the build's file names."""
     from . import diff
 
     new, top = templates
-    old = diff.deployed_templates(cloudformation, stack_name, new, top)
-    return diff.stateful_risks(diff.compare(old, new, region)) if old else []
+    return diff.deployed_templates(cloudformation, stack_name, new, top)
+
+
+def _template_risks(deployed: dict[str, dict], templates: tuple[dict[str, dict], str], region: str) -> list:
+    """Stateful resources the build would replace or remove, compared with the deployed templates."""
+    from . import diff
+
+    return diff.stateful_risks(diff.compare(deployed, templates[0], region))
+
+
+# Resources AWS refuses to delete while this property of theirs is true.
+DELETION_PROTECTED = {"AWS::RDS::DBCluster": "DeletionProtection", "AWS::RDS::DBInstance": "DeletionProtection"}
+
+
+def protected_removals(plan: changeset.Plan, deployed: dict[str, dict], top: str) -> list[str]:
+    """The change set's removals of resources whose deployed template turns deletion protection on (e.g.
+    EnableDatabase=false on a protected Aurora cluster): CloudFormation would try, fail and leave the
+    resource behind, so the deploy stops before. `deployed` is keyed by file name, as `_deployed` returns."""
+    found = []
+    for change in plan.changes:
+        flag = DELETION_PROTECTED.get(change.resource_type)
+        if change.action != "Remove" or flag is None:
+            continue
+        *stacks, logical_id = change.path.split("/")
+        template = deployed.get(top) or {}
+        for nested in stacks:  # follow the deployed TemplateURLs, which `_deployed` rewrote to file names
+            url = ((template.get("Resources") or {}).get(nested) or {}).get("Properties", {}).get("TemplateURL")
+            template = deployed.get(url) or {} if isinstance(url, str) else {}
+        properties = ((template.get("Resources") or {}).get(logical_id) or {}).get("Properties") or {}
+        if properties.get(flag) in (True, "true", "True"):
+            found.append(f"{change.path} ({change.resource_type})")
+    return found
 
 
 def _built(folder: Path, file_names: list[str]) -> dict[str, dict]:

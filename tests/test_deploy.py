@@ -332,7 +332,7 @@ def test_local_flow_needs_no_account(local_endpoint, tmp_path, capsys):
     assert "docker push" in out
 
 
-def test_database_switch_adds_and_removes_the_database(run, aws):
+def test_database_switch_adds_and_removes_the_database(run, aws, params_copy):
     # GIVEN vanity-market/preprod deployed with its database off (the seed's count = 0)
     assert run("deploy", "vanity-market/preprod", "--yes")[0] == 0
     assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"] == ""
@@ -346,17 +346,33 @@ def test_database_switch_adds_and_removes_the_database(run, aws):
     assert outputs["DatabaseEndpoint"]
     # AND the backend's execution role may now read the database secret (a policy that exists only while it is on)
     assert "read-secrets-if-DatabaseEnabled" in execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend")
-    # WHEN it is switched off again without --allow-replace
-    code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=false")
+    # WHEN it is switched off again while the cluster has deletion protection (the default)
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--allow-replace", "--param", "EnableDatabase=false")
+    # THEN the deploy stops before AWS would fail the delete, naming the way out, and nothing changed
+    assert code == 1, out
+    assert "cannot remove Data/DatabaseCluster (AWS::RDS::DBCluster): deletion protection is on" in out
+    assert aws("cloudformation").list_change_sets(StackName="vanity-market-preprod")["Summaries"] == []
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"]
+    # WHEN deletion protection is turned off in the spec and deployed
+    path = params_copy / "vanity-market" / "preprod.yaml"
+    path.write_text(path.read_text().replace("  database_name: vanity", "  database_name: vanity\n  deletion_protection: false"))
+    code, out = run("deploy", "vanity-market/preprod", "--yes", params=params_copy)
+    assert code == 0, out
+    assert re.search(r"~ DatabaseCluster\s+AWS::RDS::DBCluster\s+\[DeletionProtection\]", out), out
+    # AND the switch is turned off without --allow-replace
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--param", "EnableDatabase=false", params=params_copy)
     # THEN the removal of the stateful cluster is called out and refused: nothing changed
     assert code == 1, out
     assert re.search(r"- DatabaseCluster\s+AWS::RDS::DBCluster\s+<-- REMOVES A STATEFUL RESOURCE", out)
     assert "refusing to replace or remove stateful resources: Data/DatabaseCluster (AWS::RDS::DBCluster)" in out
     assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"]
-    # WHEN it is switched off with --allow-replace THEN the cluster goes (its DeletionPolicy takes a snapshot)
-    code, out = run("deploy", "vanity-market/preprod", "--yes", "--allow-replace", "--param", "EnableDatabase=false")
+    # WHEN it is turned off with --allow-replace
+    code, out = run("deploy", "vanity-market/preprod", "--yes", "--allow-replace", "--param", "EnableDatabase=false",
+                    params=params_copy)
+    # THEN the cluster goes (its DeletionPolicy takes a snapshot) and the role loses the secret's policy
     assert code == 0, out
     assert stack(aws, "vanity-market-preprod")["StackStatus"] == "UPDATE_COMPLETE"
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack(aws, "vanity-market-preprod")["Outputs"]}["DatabaseEndpoint"] == ""
     assert execution_role_policies(aws, "vanity-market-preprod", "ServiceBackend") == ["start-task"]
 
 

@@ -10,7 +10,7 @@ import pytest
 from templates import stack_policy
 from templates.changeset import Change, Plan
 from templates.cli import UserError
-from templates.deploy import Aws, image_tag, parameter_overrides
+from templates.deploy import Aws, image_tag, parameter_overrides, protected_removals
 from templates.events import Event, first_failure
 
 from .helpers import load
@@ -142,3 +142,23 @@ def test_first_failure_falls_back_to_what_there_is():
               _event("Network", "CREATE_FAILED", "Embedded stack x", "AWS::CloudFormation::Stack")]
     assert first_failure(events).path == "Network"
     assert first_failure([_event("", "CREATE_COMPLETE", is_stack=True)]) is None
+
+
+def test_removing_a_deletion_protected_cluster_is_found_through_nested_stacks():
+    # GIVEN deployed templates where Data's cluster has deletion protection and Other's has none
+    deployed = {
+        "root.json": {"Resources": {"Data": {"Properties": {"TemplateURL": "data.json"}},
+                                    "Other": {"Properties": {"TemplateURL": "other.json"}}}},
+        "data.json": {"Resources": {"DatabaseCluster": {"Properties": {"DeletionProtection": True}}}},
+        "other.json": {"Resources": {"DatabaseCluster": {"Properties": {"DeletionProtection": False}}}},
+    }
+    plan = Plan("s", "id", "UPDATE", [
+        Change("Data/DatabaseCluster", "Remove", "AWS::RDS::DBCluster", None),
+        Change("Other/DatabaseCluster", "Remove", "AWS::RDS::DBCluster", None),
+        Change("Data/DatabaseSubnetGroup", "Remove", "AWS::RDS::DBSubnetGroup", None),
+    ])
+    # WHEN the plan is checked THEN only the protected cluster is named
+    assert protected_removals(plan, deployed, "root.json") == ["Data/DatabaseCluster (AWS::RDS::DBCluster)"]
+    # AND a modification of the protected cluster is not a removal
+    modify = Plan("s", "id", "UPDATE", [Change("Data/DatabaseCluster", "Modify", "AWS::RDS::DBCluster", "False")])
+    assert protected_removals(modify, deployed, "root.json") == []
