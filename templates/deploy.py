@@ -630,17 +630,18 @@ def protected_removals(plan: changeset.Plan, deployed: dict[str, dict], top: str
     """The change set's removals of resources whose deployed template turns deletion protection on (e.g.
     EnableDatabase=false on a protected Aurora cluster): CloudFormation would try, fail and leave the
     resource behind, so the deploy stops before. `deployed` is keyed by file name, as `_deployed` returns."""
+    from . import diff
+
+    # stack path ("Data", "Services01/ServiceApi") -> its file, as `build.py diff` pairs them
+    files = {path: name for name, path in diff._stack_paths(diff._children(deployed, {})).items()}
+    files[""] = top
     found = []
     for change in plan.changes:
         flag = DELETION_PROTECTED.get(change.resource_type)
         if change.action != "Remove" or flag is None:
             continue
-        *stacks, logical_id = change.path.split("/")
-        template = deployed.get(top) or {}
-        for nested in stacks:  # follow the deployed TemplateURLs, which `_deployed` rewrote to file names
-            url = ((template.get("Resources") or {}).get(nested) or {}).get("Properties", {}).get("TemplateURL")
-            template = deployed.get(url) or {} if isinstance(url, str) else {}
-        properties = ((template.get("Resources") or {}).get(logical_id) or {}).get("Properties") or {}
+        stack, _, logical_id = change.path.rpartition("/")
+        properties = diff._properties(diff._resources(deployed.get(files.get(stack, ""))).get(logical_id))
         if properties.get(flag) in (True, "true", "True"):
             found.append(f"{change.path} ({change.resource_type})")
     return found

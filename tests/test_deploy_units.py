@@ -147,8 +147,9 @@ def test_first_failure_falls_back_to_what_there_is():
 def test_removing_a_deletion_protected_cluster_is_found_through_nested_stacks():
     # GIVEN deployed templates where Data's cluster has deletion protection and Other's has none
     deployed = {
-        "root.json": {"Resources": {"Data": {"Properties": {"TemplateURL": "data.json"}},
-                                    "Other": {"Properties": {"TemplateURL": "other.json"}}}},
+        "root.json": {"Resources": {
+            "Data": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "data.json"}},
+            "Other": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "other.json"}}}},
         "data.json": {"Resources": {"DatabaseCluster": {"Properties": {"DeletionProtection": True}}}},
         "other.json": {"Resources": {"DatabaseCluster": {"Properties": {"DeletionProtection": False}}}},
     }
