@@ -100,6 +100,9 @@ def _command_modules(command: str | None = None) -> list:
     return [importlib.import_module(f".{name}", __package__) for name in names]
 
 
+VALUED_COMMON_OPTIONS = ("--params", "--output")  # the options of add_common: each takes the next word
+
+
 def _command_first(argv: list[str]) -> list[str]:
     """The subcommand in front: `build.py --output X deploy T` is `deploy --output X T`, and anything without
     one is a build (`build.py`, `build.py -q`, `build.py vanity-market/preprod`)."""
@@ -112,9 +115,6 @@ def _command_first(argv: list[str]) -> list[str]:
     if index < len(argv) and argv[index] in commands:
         return [argv[index], *argv[:index], *argv[index + 1:]]
     return ["build", *argv]
-
-
-VALUED_COMMON_OPTIONS = ("--params", "--output")
 
 
 def main(argv: list[str] | None = None) -> int:
