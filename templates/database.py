@@ -55,7 +55,7 @@ def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> Non
         DBClusterParameterGroupName=Ref(parameters),
         StorageEncrypted=True, EnableIAMDatabaseAuthentication=True,
         BackupRetentionPeriod=settings.backup_retention_days, CopyTagsToSnapshot=True,
-        DeletionProtection=settings.deletion_protection or spec.production,
+        DeletionProtection=settings.deletion_protection,  # a production spec cannot turn it off (spec.py)
         EnableCloudwatchLogsExports=["postgresql"],
         Tags=tags(spec, f"{spec.prefix}-database"),
     ))
