@@ -374,7 +374,7 @@ def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in ("troposphere", "awacs", "pydantic", "PyYAML"):
+    for name in ("troposphere", "awacs", "msgspec", "PyYAML"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:

@@ -46,9 +46,11 @@ def build_command(args: argparse.Namespace) -> int:
 def schema_command(args: argparse.Namespace) -> int:
     import json
 
+    import msgspec
+
     from .spec import EnvironmentSpec
 
-    print(json.dumps(EnvironmentSpec.model_json_schema(), indent=2, sort_keys=True))
+    print(json.dumps(msgspec.json.schema(EnvironmentSpec), indent=2, sort_keys=True))
     return 0
 
 

@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
-from .spec import EnvironmentSpec
+from .spec import EnvironmentSpec, SpecInvalid, parse
+from .validation import dotted
 
 MAX_BYTES = 1_000_000
 # CloudFormation would act on these inside a plain value: a dynamic reference resolves a secret into the
@@ -78,8 +78,8 @@ def load_spec(path: Path) -> EnvironmentSpec:
     raw = _read_yaml(path)
     _reject_cloudformation_syntax(path, raw)
     try:
-        spec = EnvironmentSpec.model_validate(raw)
-    except ValidationError as error:
+        spec = parse(raw)
+    except SpecInvalid as error:
         raise SpecError(_describe(path, error)) from None
     expected = (path.parent.name, path.stem)
     if (spec.system, spec.environment) != expected:
@@ -133,26 +133,9 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
                             "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values")
 
 
-def _describe(path: Path, error: ValidationError) -> str:
-    lines = []
-    for item in error.errors(include_url=False)[:10]:
-        field = ".".join(str(part) for part in item["loc"] if not _is_union_tag(part)) or "(top level)"
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; see the spec reference in README.md)"
-        elif item["type"] == "literal_error":
-            message = message.replace("Input should be", "allowed values are")
-        got = item.get("input")
-        shown = "" if item["type"] in ("missing", "extra_forbidden") or isinstance(got, (dict, list)) else f" (got {_short(got)})"
-        lines.append(f"  {field}: {message}{shown}")
-    more = error.error_count() - 10
-    if more > 0:
-        lines.append(f"  ... and {more} more")
+def _describe(path: Path, error: SpecInvalid) -> str:
+    lines = [f"  {dotted(where)}: {message}" if where else f"  {message}" for where, message in error.problems]
     return f"{path}: invalid spec:\n" + "\n".join(lines)
-
-
-def _is_union_tag(part) -> bool:
-    return isinstance(part, str) and (part.startswith(("list[", "int", "function-")) or part in ("str", "constrained-int"))
 
 
 def _short(value) -> str:

@@ -1,7 +1,13 @@
-"""The environment spec: one YAML file per environment, validated into typed objects.
+"""The environment spec: one YAML file per environment, validated into typed, immutable objects.
 
-Every field has a description (a test enforces it) and a default where one makes sense.
-Combinations that cannot work are rejected here, in plain words, before any template is built.
+Every field has a description (a test enforces it) and a default where one makes sense. Types are strict:
+YAML already types its scalars, so `port: "4000"` or `port: true` is a mistake, not a 4000 or a 1. Surrounding
+whitespace is trimmed from every text, keys included. Combinations that cannot work are rejected here, in
+plain words naming the field, before any template is built.
+
+The models are msgspec Structs (see templates/validation.py for why, and for how errors are worded); the
+checks a type cannot express live in each part's `__post_init__`, which msgspec runs once the part's own
+fields are valid, so a check may rely on them.
 """
 from __future__ import annotations
 
@@ -9,9 +15,12 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from msgspec import Meta, Struct, field
 
 from . import catalog
+from .validation import FieldError, SpecInvalid, convert
+
+__all__ = ["EnvironmentSpec", "FieldError", "SpecInvalid", "parse", "pascal"]
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
@@ -31,82 +40,94 @@ FARGATE_MEMORY = {
     16384: list(range(32768, 122881, 8192)),
 }
 
+ServiceName = Annotated[str, Meta(pattern=SERVICE_NAME_PATTERN)]
+EnvVarName = Annotated[str, Meta(pattern=ENV_VAR_PATTERN)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
 
-class Model(BaseModel):
-    """Base for every spec part: unknown keys are errors, values are immutable once loaded, and types are
-    strict (YAML already types its scalars: `port: true` or `port: "4000"` is a mistake, not a 1 or a 4000)."""
 
-    # defer_build: the validators are built on first use, once, not for every model class at import
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True, strict=True)
+class Model(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Base for every spec part: unknown keys are errors and values are immutable once loaded."""
+
+
+def parse(data: object) -> "EnvironmentSpec":
+    """A spec from the data of a params file, or SpecInvalid naming every problem by its path."""
+    return convert(_trimmed(data), EnvironmentSpec)
+
+
+def _trimmed(data: object) -> object:
+    """`data` with surrounding whitespace removed from every text, keys included (iterative: deep files)."""
+    if isinstance(data, str):
+        return data.strip()
+    if not isinstance(data, (dict, list)):
+        return data
+    root: list = [None]
+    pending = [(root, 0, data, ())]
+    while pending:
+        parent, slot, value, where = pending.pop()
+        if isinstance(value, dict):
+            copy: dict = {}
+            for key, item in value.items():
+                name = key.strip() if isinstance(key, str) else key
+                if name in copy:
+                    raise SpecInvalid([(where + (name,), "given twice (once with surrounding spaces)")])
+                copy[name] = None
+                pending.append((copy, name, item, where + (name,)))
+        elif isinstance(value, list):
+            copy = [None] * len(value)
+            pending += [(copy, index, item, where + (index,)) for index, item in enumerate(value)]
+        else:
+            copy = value.strip() if isinstance(value, str) else value
+        parent[slot] = copy
+    return root[0]
 
 
 class NetworkSpec(Model):
-    cidr: str = Field(description="VPC IPv4 CIDR block, e.g. 10.0.0.0/16 (prefix /16 to /24).")
-    vpc_name: str | None = Field(
-        default=None, min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$",
-        description="Name tag of the VPC (what the console shows). Default: <system>-<env>-vpc.",
-    )
-    availability_zones: Annotated[list[Annotated[str, Field(pattern=AZ_PATTERN)]], Field(min_length=1, max_length=6)] | Annotated[int, Field(ge=1, le=6)] = Field(
-        default=2,
-        description="Either a count of AZs (picked with Fn::GetAZs at deploy time) or explicit AZ names.",
-    )
-    subnet_prefix: int = Field(
-        default=20, ge=16, le=28,
-        description="Prefix length of the generated subnets when public/private subnets are not listed.",
-    )
-    public_subnets: list[str] | None = Field(
-        default=None, description="Explicit public subnet CIDRs, one per AZ. Default: carved from `cidr`."
-    )
-    private_subnets: list[str] | None = Field(
-        default=None, description="Explicit private subnet CIDRs, one per AZ. Default: carved from `cidr`."
-    )
-    nat: Literal["none", "single", "per-az"] = Field(
-        default="single",
-        description="NAT gateways: none (private subnets have no internet egress), single (one, cheap, "
-        "not highly available), per-az (one per AZ, highly available).",
-    )
-    flow_logs: bool = Field(default=True, description="Send VPC flow logs (all traffic) to CloudWatch Logs.")
-    flow_log_retention_days: int = Field(default=30, description="Retention of the VPC flow log group, in days.")
-    restrict_default_security_group: bool = Field(
-        default=True,
-        description="Make the VPC's default security group allow nothing (as AWS CDK's restrictDefaultSecurityGroup): "
+    cidr: Annotated[str, Meta(description="VPC IPv4 CIDR block, e.g. 10.0.0.0/16 (prefix /16 to /24).")]
+    vpc_name: Annotated[
+        Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$")] | None,
+        Meta(description="Name tag of the VPC (what the console shows). Default: <system>-<env>-vpc."),
+    ] = None
+    availability_zones: Annotated[
+        Annotated[list[Annotated[str, Meta(pattern=AZ_PATTERN)]], Meta(min_length=1, max_length=6)] | Annotated[int, Meta(ge=1, le=6)],
+        Meta(description="Either a count of AZs (picked with Fn::GetAZs at deploy time) or explicit AZ names."),
+    ] = 2
+    subnet_prefix: Annotated[int, Meta(ge=16, le=28, description=(
+        "Prefix length of the generated subnets when public/private subnets are not listed."))] = 20
+    public_subnets: Annotated[list[str] | None, Meta(description=(
+        "Explicit public subnet CIDRs, one per AZ. Default: carved from `cidr`."))] = None
+    private_subnets: Annotated[list[str] | None, Meta(description=(
+        "Explicit private subnet CIDRs, one per AZ. Default: carved from `cidr`."))] = None
+    nat: Annotated[Literal["none", "single", "per-az"], Meta(description=(
+        "NAT gateways: none (private subnets have no internet egress), single (one, cheap, "
+        "not highly available), per-az (one per AZ, highly available)."))] = "single"
+    flow_logs: Annotated[bool, Meta(description="Send VPC flow logs (all traffic) to CloudWatch Logs.")] = True
+    flow_log_retention_days: Annotated[int, Meta(description="Retention of the VPC flow log group, in days.")] = 30
+    restrict_default_security_group: Annotated[bool, Meta(description=(
+        "Make the VPC's default security group allow nothing (as AWS CDK's restrictDefaultSecurityGroup): "
         "a custom resource revokes its default rules (ingress from itself, egress to 0.0.0.0/0) at deploy time; "
-        "its function's log group keeps flow_log_retention_days. Turning it off later leaves the rules revoked.",
-    )
+        "its function's log group keeps flow_log_retention_days. Turning it off later leaves the rules revoked."))] = True
 
-    @field_validator("cidr")
-    @classmethod
-    def _vpc_cidr(cls, value: str) -> str:
-        network = _parse_cidr(value)
+    def __post_init__(self) -> None:
+        network = _parse_cidr("cidr", self.cidr)
         if not 16 <= network.prefixlen <= 24:
-            raise ValueError(f"VPC CIDR prefix must be between /16 and /24, got /{network.prefixlen}")
-        return str(network)
-
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _check_retention(value)
+            raise FieldError("cidr", f"VPC CIDR prefix must be between /16 and /24, got /{network.prefixlen}")
+        _check_retention("flow_log_retention_days", self.flow_log_retention_days)
+        if isinstance(self.availability_zones, list) and len(set(self.availability_zones)) != len(self.availability_zones):
+            raise FieldError("availability_zones", "each AZ may be listed once")
+        subnets = self.subnet_cidrs()
+        every = [(kind, cidr) for kind in ("public_subnets", "private_subnets") for cidr in subnets[kind]]
+        for kind, cidr in every:
+            if not cidr.subnet_of(network):
+                raise FieldError(kind, f"{cidr} is not inside the VPC CIDR {network}")
+        for index, (kind, cidr) in enumerate(every):
+            for other_kind, other in every[index + 1:]:
+                if cidr.overlaps(other):
+                    raise FieldError(kind, f"{cidr} overlaps {other_kind} {other}; subnets must not overlap")
 
     @property
     def az_count(self) -> int:
         zones = self.availability_zones
         return zones if isinstance(zones, int) else len(zones)
-
-    @model_validator(mode="after")
-    def _subnets(self) -> "NetworkSpec":
-        vpc = ipaddress.ip_network(self.cidr)
-        if isinstance(self.availability_zones, list) and len(set(self.availability_zones)) != len(self.availability_zones):
-            raise ValueError("availability_zones: each AZ may be listed once")
-        subnets = self.subnet_cidrs()
-        every = [(kind, cidr) for kind in ("public_subnets", "private_subnets") for cidr in subnets[kind]]
-        for kind, cidr in every:
-            if not cidr.subnet_of(vpc):
-                raise ValueError(f"{kind}: {cidr} is not inside the VPC CIDR {vpc}")
-        for index, (kind, cidr) in enumerate(every):
-            for other_kind, other in every[index + 1:]:
-                if cidr.overlaps(other):
-                    raise ValueError(f"{kind}: {cidr} overlaps {other_kind} {other}; subnets must not overlap")
-        return self
 
     def subnet_cidrs(self) -> dict[str, list[ipaddress.IPv4Network]]:
         """Public and private subnet CIDRs, one per AZ: the listed ones, else carved from the VPC in order."""
@@ -115,13 +136,12 @@ class NetworkSpec(Model):
         result: dict[str, list[ipaddress.IPv4Network]] = {}
         if self.public_subnets is None or self.private_subnets is None:
             if self.subnet_prefix < vpc.prefixlen:
-                raise ValueError(f"subnet_prefix /{self.subnet_prefix} is larger than the VPC /{vpc.prefixlen}")
+                raise FieldError("subnet_prefix", f"/{self.subnet_prefix} is larger than the VPC /{vpc.prefixlen}")
             available = 2 ** (self.subnet_prefix - vpc.prefixlen)
             if available < 2 * count:
-                raise ValueError(
-                    f"subnet_prefix: the VPC {vpc} holds {available} subnets of /{self.subnet_prefix}, "
-                    f"but {2 * count} are needed ({count} AZs x public + private); use a longer prefix"
-                )
+                raise FieldError("subnet_prefix",
+                                 f"the VPC {vpc} holds {available} subnets of /{self.subnet_prefix}, "
+                                 f"but {2 * count} are needed ({count} AZs x public + private); use a longer prefix")
             carved = vpc.subnets(new_prefix=self.subnet_prefix)
             generated = [next(carved) for _ in range(2 * count)]
         for index, kind in enumerate(("public_subnets", "private_subnets")):
@@ -130,60 +150,47 @@ class NetworkSpec(Model):
                 result[kind] = generated[index * count:(index + 1) * count]
                 continue
             if len(listed) != count:
-                raise ValueError(f"{kind}: {len(listed)} CIDRs listed for {count} availability zones; give one per AZ")
-            result[kind] = [_parse_cidr(cidr) for cidr in listed]
+                raise FieldError(kind, f"{len(listed)} CIDRs listed for {count} availability zones; give one per AZ")
+            result[kind] = [_parse_cidr(f"{kind}.{position}", cidr) for position, cidr in enumerate(listed)]
         return result
 
 
 class DnsSpec(Model):
-    name: str = Field(description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.")
-    zone_name: str = Field(description="Route53 public hosted zone that holds the record, e.g. example.com.")
-    zone_id: str | None = Field(
-        default=None,
-        description="Hosted zone ID. Default: a deploy-time parameter `HostedZoneId` (looked up by `deploy`).",
-        pattern=r"^Z[A-Z0-9]{1,31}$",
-    )
+    name: Annotated[str, Meta(description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.")]
+    zone_name: Annotated[str, Meta(description="Route53 public hosted zone that holds the record, e.g. example.com.")]
+    zone_id: Annotated[
+        Annotated[str, Meta(pattern=r"^Z[A-Z0-9]{1,31}$")] | None,
+        Meta(description="Hosted zone ID. Default: a deploy-time parameter `HostedZoneId` (looked up by `deploy`)."),
+    ] = None
 
-    @model_validator(mode="after")
-    def _inside_zone(self) -> "DnsSpec":
+    def __post_init__(self) -> None:
         name, zone = self.name.rstrip(".").lower(), self.zone_name.rstrip(".").lower()
         if name != zone and not name.endswith("." + zone):
-            raise ValueError(f"dns.name {self.name!r} is not inside zone {self.zone_name!r}")
-        return self
+            raise FieldError("name", f"{self.name!r} is not inside zone {self.zone_name!r}")
 
 
 class LoadBalancerSpec(Model):
-    name: str | None = Field(default=None, description="ALB name (max 32 chars). Default: <system>-<env>-alb.", max_length=32,
-                             pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
-    certificate_arn: str | None = Field(
-        default=None,
-        description="Existing ACM certificate ARN. With `dns`, a DNS-validated certificate is created instead.",
-        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$",
-    )
-    dns: DnsSpec | None = Field(default=None, description="Route53 alias record (and certificate) for the ALB.")
-    http_only: bool = Field(
-        default=False,
-        description="Serve plain HTTP on port 80 with no TLS. Must be chosen explicitly when no certificate or DNS is given.",
-    )
-    idle_timeout_seconds: int = Field(default=60, ge=1, le=4000, description="ALB idle timeout.")
-    ssl_policy: str = Field(
-        default="ELBSecurityPolicy-TLS13-1-2-2021-06", description="TLS policy of the HTTPS listener (TLS 1.2+)."
-    )
-    deletion_protection: bool | None = Field(
-        default=None, description="ALB deletion protection. Default: on in production, off elsewhere."
-    )
-    access_logs: bool = Field(default=True, description="Write ALB access logs to a dedicated, retained S3 bucket.")
-    access_log_retention_days: int = Field(default=90, ge=1, le=3650, description="Days before access logs expire.")
+    name: Annotated[
+        Annotated[str, Meta(max_length=32, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")] | None,
+        Meta(description="ALB name (max 32 chars). Default: <system>-<env>-alb."),
+    ] = None
+    certificate_arn: Annotated[
+        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")] | None,
+        Meta(description="Existing ACM certificate ARN. With `dns`, a DNS-validated certificate is created instead."),
+    ] = None
+    dns: Annotated[DnsSpec | None, Meta(description="Route53 alias record (and certificate) for the ALB.")] = None
+    http_only: Annotated[bool, Meta(description=(
+        "Serve plain HTTP on port 80 with no TLS. Must be chosen explicitly when no certificate or DNS is given."))] = False
+    idle_timeout_seconds: Annotated[int, Meta(ge=1, le=4000, description="ALB idle timeout.")] = 60
+    ssl_policy: Annotated[str, Meta(description="TLS policy of the HTTPS listener (TLS 1.2+).")] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    deletion_protection: Annotated[bool | None, Meta(description=(
+        "ALB deletion protection. Default: on in production, off elsewhere."))] = None
+    access_logs: Annotated[bool, Meta(description="Write ALB access logs to a dedicated, retained S3 bucket.")] = True
+    access_log_retention_days: Annotated[int, Meta(ge=1, le=3650, description="Days before access logs expire.")] = 90
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str | None) -> str | None:
-        if value is not None and value.lower().startswith("internal-"):
-            raise ValueError("ALB names must not start with internal- (AWS reserves it)")
-        return value
-
-    @model_validator(mode="after")
-    def _tls_choice(self) -> "LoadBalancerSpec":
+    def __post_init__(self) -> None:
+        if self.name is not None and self.name.lower().startswith("internal-"):
+            raise FieldError("name", "ALB names must not start with internal- (AWS reserves it)")
         has_tls = self.certificate_arn is not None or self.dns is not None
         if has_tls and self.http_only:
             raise ValueError("http_only cannot be combined with certificate_arn or dns: a certificate turns HTTPS on")
@@ -191,7 +198,6 @@ class LoadBalancerSpec(Model):
             raise ValueError(
                 "no TLS: give certificate_arn or dns to serve HTTPS, or set http_only: true to serve plain HTTP on purpose"
             )
-        return self
 
     @property
     def tls(self) -> bool:
@@ -199,274 +205,266 @@ class LoadBalancerSpec(Model):
 
 
 class Ec2CapacitySpec(Model):
-    instance_type: str = Field(default="t3.medium", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")
-    min_size: int = Field(default=1, ge=0, le=100, description="Minimum instances in the Auto Scaling group.")
-    max_size: int = Field(default=2, ge=1, le=100, description="Maximum instances in the Auto Scaling group.")
-    desired_capacity: int = Field(default=1, ge=0, le=100, description="Instances at creation time (ECS managed scaling adjusts it).")
-    target_capacity_percent: int = Field(default=100, ge=1, le=100, description="ECS managed scaling target utilisation.")
-    root_volume_gib: int = Field(default=30, ge=30, le=1024, description="Encrypted gp3 root volume size.")
-    ami_parameter: str = Field(
-        default="/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id",
-        description="Public SSM parameter holding the ECS-optimized AMI ID.",
-    )
+    instance_type: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")] = "t3.medium"
+    min_size: Annotated[int, Meta(ge=0, le=100, description="Minimum instances in the Auto Scaling group.")] = 1
+    max_size: Annotated[int, Meta(ge=1, le=100, description="Maximum instances in the Auto Scaling group.")] = 2
+    desired_capacity: Annotated[int, Meta(ge=0, le=100, description=(
+        "Instances at creation time (ECS managed scaling adjusts it)."))] = 1
+    target_capacity_percent: Annotated[int, Meta(ge=1, le=100, description="ECS managed scaling target utilisation.")] = 100
+    root_volume_gib: Annotated[int, Meta(ge=30, le=1024, description="Encrypted gp3 root volume size.")] = 30
+    ami_parameter: Annotated[str, Meta(description="Public SSM parameter holding the ECS-optimized AMI ID.")] = (
+        "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id")
 
-    @model_validator(mode="after")
-    def _sizes(self) -> "Ec2CapacitySpec":
+    def __post_init__(self) -> None:
         if not self.min_size <= self.desired_capacity <= self.max_size:
             raise ValueError(
                 f"need min_size <= desired_capacity <= max_size, got {self.min_size} / {self.desired_capacity} / {self.max_size}"
             )
-        return self
 
 
 class ClusterSpec(Model):
-    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,255}$", description="ECS cluster name. Default: <system>-<env>.")
-    container_insights: bool = Field(default=True, description="Enable CloudWatch Container Insights.")
-    ec2_capacity: Ec2CapacitySpec | None = Field(
-        default=None, description="EC2 capacity provider (ASG + launch template). Required when a service uses compute: ec2."
-    )
-    service_discovery_namespace: str | None = Field(
-        default=None,
-        description="Cloud Map private DNS namespace. Default: <system>-<env>.local.",
-        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
-    )
+    name: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None,
+                    Meta(description="ECS cluster name. Default: <system>-<env>.")] = None
+    container_insights: Annotated[bool, Meta(description="Enable CloudWatch Container Insights.")] = True
+    ec2_capacity: Annotated[Ec2CapacitySpec | None, Meta(description=(
+        "EC2 capacity provider (ASG + launch template). Required when a service uses compute: ec2."))] = None
+    service_discovery_namespace: Annotated[
+        Annotated[str, Meta(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")] | None,
+        Meta(description="Cloud Map private DNS namespace. Default: <system>-<env>.local."),
+    ] = None
 
 
 class RepositorySpec(Model):
-    name: str = Field(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", min_length=2, max_length=255,
-                      description="ECR repository name.")
-    immutable_tags: bool = Field(default=True, description="Forbid overwriting a tag. Turn off only for moving tags such as `latest`.")
-    keep_images: int = Field(default=30, ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")
-    untagged_expiry_days: int = Field(default=7, ge=1, le=365, description="Lifecycle policy: expire untagged images after this many days.")
+    name: Annotated[str, Meta(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", min_length=2,
+                              max_length=255, description="ECR repository name.")]
+    immutable_tags: Annotated[bool, Meta(description=(
+        "Forbid overwriting a tag. Turn off only for moving tags such as `latest`."))] = True
+    keep_images: Annotated[int, Meta(ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")] = 30
+    untagged_expiry_days: Annotated[int, Meta(ge=1, le=365, description=(
+        "Lifecycle policy: expire untagged images after this many days."))] = 7
 
 
 class ImageSpec(Model):
-    repository: str | None = Field(default=None, description="Key of a repository in `repositories` (ECR in this account/region).")
-    uri: str | None = Field(default=None, description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")
-    tag: str = Field(default="latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-                     description="Default tag; a deploy-time parameter `<Service>ImageTag` overrides it.")
+    repository: Annotated[str | None, Meta(description=(
+        "Key of a repository in `repositories` (ECR in this account/region)."))] = None
+    uri: Annotated[str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")] = None
+    tag: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description=(
+        "Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."))] = "latest"
 
-    @model_validator(mode="after")
-    def _one_source(self) -> "ImageSpec":
+    def __post_init__(self) -> None:
         if (self.repository is None) == (self.uri is None):
             raise ValueError("image: give exactly one of `repository` (an ECR repository key) or `uri`")
-        return self
 
 
 class SecretRef(Model):
-    ssm: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9_.\-/]+$", description="SSM parameter name (path).")
-    secrets_manager: str | None = Field(default=None, pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$", description="Secrets Manager secret name.")
-    json_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$",
-                                 description="Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")
+    ssm: Annotated[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None,
+                   Meta(description="SSM parameter name (path).")] = None
+    secrets_manager: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
+                               Meta(description="Secrets Manager secret name.")] = None
+    json_key: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None, Meta(description=(
+        "Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it)."))] = None
 
-    @model_validator(mode="after")
-    def _one_source(self) -> "SecretRef":
+    def __post_init__(self) -> None:
         if (self.ssm is None) == (self.secrets_manager is None):
             raise ValueError("secret: give exactly one of `ssm` or `secrets_manager`")
         if self.json_key is not None and self.secrets_manager is None:
-            raise ValueError("secret: json_key applies to secrets_manager secrets only")
-        return self
+            raise FieldError("json_key", "applies to secrets_manager secrets only")
 
 
 class LoadBalancerRouteSpec(Model):
-    path_patterns: list[str] = Field(default=["/*"], min_length=1, max_length=5, description="ALB listener rule path patterns.")
-    host_headers: list[str] = Field(default=[], max_length=5, description="Optional host-header conditions.")
-    priority: int = Field(default=100, ge=1, le=50000, description="Listener rule priority (unique per ALB).")
-    health_check_path: str = Field(default="/", pattern=r"^/", max_length=1024, description="Target group health check path.")
-    health_check_grace_seconds: int = Field(default=60, ge=0, le=2147483647, description="ECS health check grace period.")
-    deregistration_delay_seconds: int = Field(default=30, ge=0, le=3600, description="Target deregistration delay.")
+    path_patterns: Annotated[list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")] = (
+        field(default_factory=lambda: ["/*"]))
+    host_headers: Annotated[list[str], Meta(max_length=5, description="Optional host-header conditions.")] = []
+    priority: Annotated[int, Meta(ge=1, le=50000, description="Listener rule priority (unique per ALB).")] = 100
+    health_check_path: Annotated[str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")] = "/"
+    health_check_grace_seconds: Annotated[int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")] = 60
+    deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600, description="Target deregistration delay.")] = 30
 
 
 class AutoscalingSpec(Model):
-    min_capacity: int = Field(default=1, ge=0, le=1000, description="Minimum task count.")
-    max_capacity: int = Field(default=4, ge=1, le=1000, description="Maximum task count.")
-    cpu_target_percent: int = Field(default=60, ge=10, le=95, description="Target average CPU utilisation.")
-    memory_target_percent: int | None = Field(default=None, ge=10, le=95, description="Optional target average memory utilisation.")
+    min_capacity: Annotated[int, Meta(ge=0, le=1000, description="Minimum task count.")] = 1
+    max_capacity: Annotated[int, Meta(ge=1, le=1000, description="Maximum task count.")] = 4
+    cpu_target_percent: Annotated[int, Meta(ge=10, le=95, description="Target average CPU utilisation.")] = 60
+    memory_target_percent: Annotated[Annotated[int, Meta(ge=10, le=95)] | None,
+                                     Meta(description="Optional target average memory utilisation.")] = None
 
-    @model_validator(mode="after")
-    def _bounds(self) -> "AutoscalingSpec":
+    def __post_init__(self) -> None:
         if self.min_capacity > self.max_capacity:
             raise ValueError(f"autoscaling: min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}")
-        return self
 
 
 class ServiceSpec(Model):
-    compute: Literal["fargate", "fargate-spot", "ec2"] = Field(default="fargate", description="Where tasks run.")
-    cpu: int = Field(default=256, description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")
-    memory: int = Field(default=512, ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")
-    port: int = Field(ge=1, le=65535, description="Container port the application listens on.")
-    extra_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
-        default=[], description="Further container ports (TCP), reachable from `connects_to` peers only."
-    )
-    image: ImageSpec = Field(description="Container image: an ECR repository of this environment or an external URI, and a tag.")
-    desired_count: int = Field(default=1, ge=0, le=1000, description="Default of the deploy-time `<Service>DesiredCount` parameter.")
-    command: list[str] | None = Field(default=None, description="Override of the image's command.")
-    environment: dict[Annotated[str, Field(pattern=ENV_VAR_PATTERN)], str] = Field(
-        default={}, description="Plain (non-secret) environment variables."
-    )
-    secrets: dict[Annotated[str, Field(pattern=ENV_VAR_PATTERN)], SecretRef] = Field(
-        default={}, description="Secret environment variables, injected by ECS from SSM or Secrets Manager."
-    )
-    load_balancer: LoadBalancerRouteSpec | None = Field(default=None, description="Expose through the ALB. Default: not exposed.")
-    discovery: bool = Field(default=True, description="Register in the Cloud Map namespace as <service>.<namespace>.")
-    connects_to: list[str] = Field(
-        default=[], description="Other services, `cache` or `database` this service talks to; opens exactly those ports."
-    )
-    autoscaling: AutoscalingSpec | None = Field(default=None, description="Target-tracking autoscaling. Default: fixed desired count.")
-    log_group: str | None = Field(default=None, pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$",
-                                  description="CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")
-    log_retention_days: int = Field(default=30, description="Log retention in days.")
-    readonly_root_filesystem: bool = Field(default=False, description="Mount the container root filesystem read-only.")
-    writable_paths: list[Annotated[str, Field(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]] = Field(
-        default=["/tmp"], max_length=10,
+    port: Annotated[Port, Meta(description="Container port the application listens on.")]
+    image: Annotated[ImageSpec, Meta(description=(
+        "Container image: an ECR repository of this environment or an external URI, and a tag."))]
+    compute: Annotated[Literal["fargate", "fargate-spot", "ec2"], Meta(description="Where tasks run.")] = "fargate"
+    cpu: Annotated[int, Meta(description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")] = 256
+    memory: Annotated[int, Meta(ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")] = 512
+    extra_ports: Annotated[list[Port], Meta(description=(
+        "Further container ports (TCP), reachable from `connects_to` peers only."))] = []
+    desired_count: Annotated[int, Meta(ge=0, le=1000, description=(
+        "Default of the deploy-time `<Service>DesiredCount` parameter."))] = 1
+    command: Annotated[list[str] | None, Meta(description="Override of the image's command.")] = None
+    environment: Annotated[dict[EnvVarName, str], Meta(description="Plain (non-secret) environment variables.")] = {}
+    secrets: Annotated[dict[EnvVarName, SecretRef], Meta(description=(
+        "Secret environment variables, injected by ECS from SSM or Secrets Manager."))] = {}
+    load_balancer: Annotated[LoadBalancerRouteSpec | None, Meta(description=(
+        "Expose through the ALB. Default: not exposed."))] = None
+    discovery: Annotated[bool, Meta(description="Register in the Cloud Map namespace as <service>.<namespace>.")] = True
+    connects_to: Annotated[list[str], Meta(description=(
+        "Other services, `cache` or `database` this service talks to; opens exactly those ports."))] = []
+    autoscaling: Annotated[AutoscalingSpec | None, Meta(description=(
+        "Target-tracking autoscaling. Default: fixed desired count."))] = None
+    log_group: Annotated[Annotated[str, Meta(pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")] | None, Meta(description=(
+        "CloudWatch log group name. Default: /ecs/<system>-<env>-<service>."))] = None
+    log_retention_days: Annotated[int, Meta(description="Log retention in days.")] = 30
+    readonly_root_filesystem: Annotated[bool, Meta(description="Mount the container root filesystem read-only.")] = False
+    writable_paths: Annotated[list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]], Meta(
+        max_length=10,
         description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
-    )
-    user: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
-                             description="User (uid[:gid] or name) the container runs as. Default: the image's.")
-    health_check_command: list[str] | None = Field(default=None, description="Container health check command (CMD-SHELL form).")
-    min_healthy_percent: int = Field(default=100, ge=0, le=100, description="Deployment minimum healthy percent.")
-    max_percent: int = Field(default=200, ge=100, le=400, description="Deployment maximum percent.")
+    )] = field(default_factory=lambda: ["/tmp"])
+    user: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None, Meta(description=(
+        "User (uid[:gid] or name) the container runs as. Default: the image's."))] = None
+    health_check_command: Annotated[list[str] | None, Meta(description=(
+        "Container health check command (CMD-SHELL form)."))] = None
+    min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
+    max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        return _check_retention(value)
-
-    @model_validator(mode="after")
-    def _sizes(self) -> "ServiceSpec":
+    def __post_init__(self) -> None:
+        _check_retention("log_retention_days", self.log_retention_days)
         if self.compute != "ec2":
             allowed = FARGATE_MEMORY.get(self.cpu)
             if allowed is None:
-                raise ValueError(f"cpu {self.cpu} is not a Fargate size; allowed: {sorted(FARGATE_MEMORY)}")
+                raise FieldError("cpu", f"{self.cpu} is not a Fargate size; allowed: {sorted(FARGATE_MEMORY)}")
             if self.memory not in allowed:
-                raise ValueError(f"memory {self.memory} does not fit Fargate cpu {self.cpu}; allowed: {allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}")
+                raise FieldError("memory", f"{self.memory} does not fit Fargate cpu {self.cpu}; allowed: "
+                                 f"{allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}")
         elif not 128 <= self.cpu <= 196608:
-            raise ValueError("cpu: EC2 tasks take 128 to 196608 CPU units")
+            raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
         for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths)):
             twice = sorted({item for item in items if items.count(item) > 1})
             if twice:
                 raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once")
         if self.port in self.extra_ports:
-            raise ValueError(f"extra_ports repeats the main port {self.port}")
+            raise FieldError("extra_ports", f"repeats the main port {self.port}")
         clash = set(self.environment) & set(self.secrets)
         if clash:
             raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
-        return self
 
 
 class DatabaseSpec(Model):
-    enabled: bool = Field(default=False, description="Default of the deploy-time `EnableDatabase` switch (the cluster exists only when on).")
-    engine_version: str = Field(default="17.6", pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version.")
-    min_capacity: float = Field(default=0.5, ge=0, le=256, description="Serverless v2 minimum ACUs.")
-    max_capacity: float = Field(default=1, ge=1, le=256, description="Serverless v2 maximum ACUs.")
-    database_name: str = Field(default="app", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Initial database name.")
-    master_username: str = Field(default="app_admin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$",
-                                 description="Master user; its password is generated and kept in Secrets Manager by RDS.")
-    backup_retention_days: int = Field(default=7, ge=1, le=35, description="Automated backup retention.")
-    deletion_protection: bool = Field(default=True, description="RDS deletion protection (turn off to tear down a test cluster).")
-    monitoring_interval_seconds: Literal[0, 1, 5, 10, 15, 30, 60] = Field(
-        default=60, description="Enhanced Monitoring interval (0 turns it off).")
-    instances: int = Field(default=1, ge=1, le=15, description="Serverless v2 instances (2+ for a reader in another AZ).")
+    enabled: Annotated[bool, Meta(description=(
+        "Default of the deploy-time `EnableDatabase` switch (the cluster exists only when on)."))] = False
+    engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version.")] = "17.6"
+    min_capacity: Annotated[float, Meta(ge=0, le=256, description="Serverless v2 minimum ACUs.")] = 0.5
+    max_capacity: Annotated[float, Meta(ge=1, le=256, description="Serverless v2 maximum ACUs.")] = 1
+    database_name: Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Initial database name.")] = "app"
+    master_username: Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$", description=(
+        "Master user; its password is generated and kept in Secrets Manager by RDS."))] = "app_admin"
+    backup_retention_days: Annotated[int, Meta(ge=1, le=35, description="Automated backup retention.")] = 7
+    deletion_protection: Annotated[bool, Meta(description=(
+        "RDS deletion protection (turn off to tear down a test cluster)."))] = True
+    monitoring_interval_seconds: Annotated[Literal[0, 1, 5, 10, 15, 30, 60], Meta(description=(
+        "Enhanced Monitoring interval (0 turns it off)."))] = 60
+    instances: Annotated[int, Meta(ge=1, le=15, description="Serverless v2 instances (2+ for a reader in another AZ).")] = 1
 
-    @model_validator(mode="after")
-    def _capacity(self) -> "DatabaseSpec":
+    def __post_init__(self) -> None:
         if self.min_capacity > self.max_capacity:
-            raise ValueError(f"min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}")
+            raise FieldError("min_capacity", f"{self.min_capacity} is above max_capacity {self.max_capacity}")
         if (self.min_capacity * 2) % 1 or (self.max_capacity * 2) % 1:
             raise ValueError("ACU capacities go in steps of 0.5")
-        return self
 
 
 class CacheSpec(Model):
-    node_type: str = Field(default="cache.t4g.micro", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type.")
-    engine_version: str = Field(default="7.1", pattern=r"^\d+\.\d+$", description="Redis OSS engine version.")
-    nodes: int = Field(default=2, ge=1, le=6, description="Cache clusters in the replication group (primary + replicas).")
-    multi_az: bool = Field(default=True, description="Multi-AZ with automatic failover (needs nodes >= 2).")
-    snapshot_retention_days: int = Field(default=1, ge=0, le=35, description="Daily snapshot retention (0 turns snapshots off).")
+    node_type: Annotated[str, Meta(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type.")] = "cache.t4g.micro"
+    engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Redis OSS engine version.")] = "7.1"
+    nodes: Annotated[int, Meta(ge=1, le=6, description="Cache clusters in the replication group (primary + replicas).")] = 2
+    multi_az: Annotated[bool, Meta(description="Multi-AZ with automatic failover (needs nodes >= 2).")] = True
+    snapshot_retention_days: Annotated[int, Meta(ge=0, le=35, description=(
+        "Daily snapshot retention (0 turns snapshots off)."))] = 1
 
-    @model_validator(mode="after")
-    def _failover(self) -> "CacheSpec":
+    def __post_init__(self) -> None:
         if self.multi_az and self.nodes < 2:
-            raise ValueError("multi_az needs nodes >= 2 (a primary and at least one replica)")
-        return self
+            raise FieldError("multi_az", "needs nodes >= 2 (a primary and at least one replica)")
 
 
 class EnvironmentSpec(Model):
-    system: str = Field(pattern=NAME_PATTERN, description="System name, lower-case, used in every resource name.")
-    environment: str = Field(pattern=NAME_PATTERN, description="Environment name (dev, preprod, production, ...).")
-    region: str = Field(default="eu-central-1", pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region.")
-    account_id: str | None = Field(default=None, pattern=r"^\d{12}$", description="Expected AWS account (deploy refuses others).")
-    production: bool = Field(
-        default=False, description="Production safeguards: deletion protection, termination protection, stack policy."
-    )
-    tags: dict[str, str] = Field(default={}, description="Extra tags on every taggable resource "
-                                 "(not System, Environment, ManagedBy or Name: those are set by stackforge).")
+    system: Annotated[str, Meta(pattern=NAME_PATTERN, description="System name, lower-case, used in every resource name.")]
+    environment: Annotated[str, Meta(pattern=NAME_PATTERN, description="Environment name (dev, preprod, production, ...).")]
+    network: Annotated[NetworkSpec, Meta(description="VPC layout.")]
+    services: Annotated[dict[ServiceName, ServiceSpec], Meta(min_length=1, description="ECS services by name.")]
+    region: Annotated[str, Meta(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region.")] = "eu-central-1"
+    account_id: Annotated[Annotated[str, Meta(pattern=r"^\d{12}$")] | None, Meta(description=(
+        "Expected AWS account (deploy refuses others)."))] = None
+    production: Annotated[bool, Meta(description=(
+        "Production safeguards: deletion protection, termination protection, stack policy."))] = False
+    tags: Annotated[dict[str, str], Meta(description=(
+        "Extra tags on every taggable resource (not System, Environment, ManagedBy or Name: those are set by stackforge)."))] = {}
+    load_balancer: Annotated[LoadBalancerSpec | None, Meta(description=(
+        "Public ALB. Required when a service has `load_balancer`."))] = None
+    cluster: Annotated[ClusterSpec, Meta(description="ECS cluster and capacity.")] = field(default_factory=ClusterSpec)
+    repositories: Annotated[dict[ServiceName, RepositorySpec], Meta(description=(
+        "ECR repositories, created in the bootstrap stack."))] = {}
+    database: Annotated[DatabaseSpec | None, Meta(description="Aurora PostgreSQL Serverless v2.")] = None
+    cache: Annotated[CacheSpec | None, Meta(description="ElastiCache Redis replication group.")] = None
 
-    @field_validator("tags")
-    @classmethod
-    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, text in value.items():
+    def __post_init__(self) -> None:
+        self._check_tags()
+        self._check_references()
+        self._check_production_safety()
+        self._check_offered()
+
+    def _check_tags(self) -> None:
+        for key, text in self.tags.items():
             _check_tag(f"key {key!r}", key, 1, 127)         # ECR: keys up to 127
             _check_tag(f"{key!r} value", text, 1, 255)      # ECR: values 1 to 255
             if key.lower().startswith("aws:"):
-                raise ValueError(f"key {key!r}: the aws: prefix is reserved for AWS")
+                raise FieldError("tags", f"key {key!r}: the aws: prefix is reserved for AWS")
             if key in RESERVED_TAGS:
-                raise ValueError(f"key {key!r} is set by stackforge on every resource (reserved: {', '.join(RESERVED_TAGS)})")
-        return value
-    network: NetworkSpec = Field(description="VPC layout.")
-    load_balancer: LoadBalancerSpec | None = Field(default=None, description="Public ALB. Required when a service has `load_balancer`.")
-    cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="ECS cluster and capacity.")
-    repositories: dict[Annotated[str, Field(pattern=SERVICE_NAME_PATTERN)], RepositorySpec] = Field(
-        default={}, description="ECR repositories, created in the bootstrap stack."
-    )
-    services: dict[Annotated[str, Field(pattern=SERVICE_NAME_PATTERN)], ServiceSpec] = Field(
-        min_length=1, description="ECS services by name."
-    )
-    database: DatabaseSpec | None = Field(default=None, description="Aurora PostgreSQL Serverless v2.")
-    cache: CacheSpec | None = Field(default=None, description="ElastiCache Redis replication group.")
+                raise FieldError("tags", f"key {key!r} is set by stackforge on every resource "
+                                 f"(reserved: {', '.join(RESERVED_TAGS)})")
 
-    @model_validator(mode="after")
-    def _references(self) -> "EnvironmentSpec":
+    def _check_references(self) -> None:
         for name, service in self.services.items():
             where = f"services.{name}"
             if service.image.repository is not None and service.image.repository not in self.repositories:
-                raise ValueError(f"{where}.image.repository: {service.image.repository!r} is not a key of repositories "
+                raise FieldError(f"{where}.image.repository", f"{service.image.repository!r} is not a key of repositories "
                                  f"(known: {sorted(self.repositories)})")
             if service.load_balancer is not None and self.load_balancer is None:
-                raise ValueError(f"{where}.load_balancer: the environment has no load_balancer section")
+                raise FieldError(f"{where}.load_balancer", "the environment has no load_balancer section")
             if service.compute == "ec2" and self.cluster.ec2_capacity is None:
-                raise ValueError(f"{where}.compute: ec2 needs cluster.ec2_capacity")
+                raise FieldError(f"{where}.compute", "ec2 needs cluster.ec2_capacity")
             targets = set(self.services) - {name} | {"cache", "database"}
             for target in service.connects_to:
                 if target not in targets:
-                    raise ValueError(f"{where}.connects_to: {target!r} is unknown; allowed: {sorted(targets)}")
+                    raise FieldError(f"{where}.connects_to", f"{target!r} is unknown; allowed: {sorted(targets)}")
                 if target in ("cache", "database") and getattr(self, target) is None:
-                    raise ValueError(f"{where}.connects_to: {target!r} but the environment has no {target} section")
+                    raise FieldError(f"{where}.connects_to", f"{target!r} but the environment has no {target} section")
                 if target in self.services and not self.services[target].discovery:
-                    raise ValueError(f"{where}.connects_to: {target!r} has discovery off, so it cannot be reached by name")
+                    raise FieldError(f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name")
             for variable, secret in service.secrets.items():
                 if secret.ssm is not None and not secret.ssm.startswith(self.secret_prefix):
-                    raise ValueError(f"{where}.secrets.{variable}.ssm: {secret.ssm!r} must be under {self.secret_prefix} "
+                    raise FieldError(f"{where}.secrets.{variable}.ssm",
+                                     f"{secret.ssm!r} must be under {self.secret_prefix} "
                                      "(execution roles may read only their environment's parameters)")
                 if secret.secrets_manager is not None and not ("/" + secret.secrets_manager).startswith(self.secret_prefix):
-                    raise ValueError(f"{where}.secrets.{variable}.secrets_manager: {secret.secrets_manager!r} must start with "
-                                     f"{self.secret_prefix[1:]}")
+                    raise FieldError(f"{where}.secrets.{variable}.secrets_manager",
+                                     f"{secret.secrets_manager!r} must start with {self.secret_prefix[1:]}")
         priorities: dict[int, str] = {}
         for name, service in sorted(self.services.items()):
             if service.load_balancer is not None:
                 other = priorities.setdefault(service.load_balancer.priority, name)
                 if other != name:
-                    raise ValueError(f"services.{name}.load_balancer.priority {service.load_balancer.priority} "
-                                     f"is already used by {other}; priorities must be unique")
+                    raise FieldError(f"services.{name}.load_balancer",
+                                     f"priority {service.load_balancer.priority} is already used by {other}; "
+                                     "priorities must be unique")
         if self.load_balancer is not None and not priorities:
-            raise ValueError("load_balancer: no service has a load_balancer route; remove the section or route a service")
-        return self
+            raise FieldError("load_balancer", "no service has a load_balancer route; remove the section or route a service")
 
-    @model_validator(mode="after")
-    def _production_safety(self) -> "EnvironmentSpec":
+    def _check_production_safety(self) -> None:
         """`production: true` is a promise the templates keep: a spec cannot switch its data safety off."""
         if not self.production:
-            return self
+            return
         problems = []
         if self.load_balancer is not None and self.load_balancer.deletion_protection is False:
             problems.append("load_balancer.deletion_protection: false")
@@ -478,12 +476,10 @@ class EnvironmentSpec(Model):
         if self.cache is not None and self.cache.snapshot_retention_days < 1:
             problems.append("cache.snapshot_retention_days: 0 (production keeps at least one daily snapshot)")
         if problems:
-            raise ValueError("production: true does not allow " + "; ".join(problems)
+            raise FieldError("production", "true does not allow " + "; ".join(problems)
                              + ". Set production: false for an environment whose data may go")
-        return self
 
-    @model_validator(mode="after")
-    def _offered(self) -> "EnvironmentSpec":
+    def _check_offered(self) -> None:
         """Names AWS must know (instance types in this region, engine versions): checked against cfn-lint's data."""
         if self.cluster.ec2_capacity is not None:
             catalog.check(self.cluster.ec2_capacity.instance_type, catalog.ec2_instance_types(self.region),
@@ -494,7 +490,6 @@ class EnvironmentSpec(Model):
         if self.cache is not None:
             catalog.check(self.cache.node_type, catalog.cache_node_types(self.region), f"cache.node_type: in {self.region},")
             catalog.check(self.cache.engine_version, catalog.redis_versions(), "cache.engine_version: Redis version")
-        return self
 
     @property
     def prefix(self) -> str:
@@ -514,12 +509,11 @@ class EnvironmentSpec(Model):
         return self.cluster.service_discovery_namespace or f"{self.prefix}.local"
 
 
-def _parse_cidr(value: str) -> ipaddress.IPv4Network:
+def _parse_cidr(where: str, value: str) -> ipaddress.IPv4Network:
     try:
-        network = ipaddress.IPv4Network(value, strict=True)
+        return ipaddress.IPv4Network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not a valid IPv4 CIDR ({error})") from None
-    return network
+        raise FieldError(where, f"{value!r} is not a valid IPv4 CIDR ({error})") from None
 
 
 TAG_SYMBOLS = set("_.:/=+-@ ")
@@ -528,19 +522,19 @@ TAG_SYMBOLS = set("_.:/=+-@ ")
 def _check_tag(what: str, text: str, shortest: int, longest: int) -> None:
     """The characters and lengths every AWS service accepts in tags (letters, digits, spaces, _.:/=+-@)."""
     if not shortest <= len(text) <= longest:
-        raise ValueError(f"{what}: {shortest} to {longest} characters, got {len(text)}")
+        raise FieldError("tags", f"{what}: {shortest} to {longest} characters, got {len(text)}")
     bad = sorted({char for char in text if not (char.isalnum() or char in TAG_SYMBOLS)})
     if bad:
-        raise ValueError(f"{what}: characters {''.join(bad)!r} are not allowed in tags (letters, digits, spaces, _.:/=+-@)")
+        raise FieldError("tags", f"{what}: characters {''.join(bad)!r} are not allowed in tags "
+                         "(letters, digits, spaces, _.:/=+-@)")
 
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 
-def _check_retention(value: int) -> int:
+def _check_retention(where: str, value: int) -> None:
     if value not in LOG_RETENTION_DAYS:
-        raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
-    return value
+        raise FieldError(where, f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
 
 
 def pascal(name: str) -> str:

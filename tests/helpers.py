@@ -74,7 +74,7 @@ def compile_dict(data: dict):
     import json as _json
 
     from templates import compiler
-    from templates.spec import EnvironmentSpec
+    from templates.spec import parse
 
-    build = compiler.compile_environment(EnvironmentSpec.model_validate(data))
+    build = compiler.compile_environment(parse(data))
     return {name: _json.loads(body) for name, body in build.files.items()}

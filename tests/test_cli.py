@@ -2,6 +2,7 @@
 and leaves output/ exactly as it was."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -59,11 +60,11 @@ def test_parameter_files_in_both_formats(output):
 
 BAD_INPUTS = {
     "malformed yaml": ("network: [unclosed\n", "invalid YAML"),
-    "unknown key": (None, "network.nat_gateways: unknown field"),
-    "wrong type": (None, "services.backend.port: Input should be a valid integer"),
-    "quoted number": (None, "services.backend.port: Input should be a valid integer (got '4000')"),
-    "boolean for a number": (None, "services.backend.desired_count: Input should be a valid integer (got True)"),
-    "text for a boolean": (None, "cache.multi_az: Input should be a valid boolean (got 'yes')"),
+    "unknown key": (None, "network.nat_gateways: unknown field (check the spelling); allowed: cidr, vpc_name,"),
+    "wrong type": (None, "services.backend.port: expected an integer, got a string: 'four-thousand'"),
+    "quoted number": (None, "services.backend.port: expected an integer, got a string: '4000'"),
+    "boolean for a number": (None, "services.backend.desired_count: expected an integer, got a boolean: True"),
+    "text for a boolean": (None, "cache.multi_az: expected a boolean (true or false), got a string: 'yes'"),
     "invalid cidr": (None, "network.cidr: '10.0.0.0/99' is not a valid IPv4 CIDR"),
     "overlapping subnets": (None, "overlaps"),
     "duplicate key": ("system: bet2wealth\nsystem: bet2wealth\n", "duplicate key 'system'"),
@@ -167,5 +168,20 @@ def test_real_process_bad_input_has_no_traceback(tmp_path, params):
     result = subprocess.run([sys.executable, str(PROJECT / "build.py"), "--params", str(params), "--output",
                              str(tmp_path / "o")], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2
-    assert "services.backend: cpu 500 is not a Fargate size" in result.stderr
+    assert "services.backend.cpu: 500 is not a Fargate size" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+
+
+def test_the_readme_bad_input_example_is_what_a_build_prints(tmp_path, params, monkeypatch, capsys):
+    # GIVEN the README's example edits of bet2wealth/dev: port: four, nat: double, a misspelt flow_log
+    path = params / "bet2wealth" / "dev.yaml"
+    text = path.read_text().replace("port: 4000", "port: four")
+    path.write_text(text.replace("  nat: single", "  nat: double\n  flow_log: false"))
+    # WHEN it is built from the folder holding params/, as the README's command would be
+    monkeypatch.chdir(tmp_path)
+    assert main(["build", "bet2wealth/dev", "--output", "out"]) == 2
+    # THEN stderr is the README's block, line for line
+    block = re.search(r"```\n(error: params/bet2wealth/dev.yaml: invalid spec:\n.*?)```", (PROJECT / "README.md").read_text(),
+                      re.DOTALL)
+    assert block, "README.md has no bad-input example block"
+    assert capsys.readouterr().err == block[1]

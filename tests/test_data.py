@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+
+from templates.spec import SpecInvalid
 
 from .helpers import base_spec, compile_dict, only, resources
 
@@ -98,7 +99,7 @@ def test_production_keeps_deletion_protection_and_refuses_a_spec_that_lifts_it()
     prod = _data(database={}, production=True)["data.json"]
     assert only(prod, "AWS::RDS::DBCluster")["Properties"]["DeletionProtection"] is True
     # AND a production spec that lifts it is refused before anything is built (tests/test_production_safety.py)
-    with pytest.raises(ValidationError, match="database.deletion_protection: false"):
+    with pytest.raises(SpecInvalid, match="database.deletion_protection: false"):
         _data(database={"deletion_protection": False}, production=True)
 
 

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from templates import compiler, lint
 from templates.cli import main
 from templates.loader import MAX_BYTES, load_spec
-from templates.spec import EnvironmentSpec
+from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT
 
@@ -97,7 +97,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def earlier_output(tmp_path_factory) -> Path:
     """An output folder built from good files (the hostile environment's good version included)."""
     folder = tmp_path_factory.mktemp("earlier-output")
-    compiler.write(compiler.compile_environment(EnvironmentSpec.model_validate(BASE)), folder)
+    compiler.write(compiler.compile_environment(spec_module.parse(BASE)), folder)
     compiler.write(compiler.compile_environment(load_spec(PARAMS / NEIGHBOUR)), folder)
     return folder
 
@@ -486,11 +486,11 @@ def test_tags_aws_would_refuse_are_spec_errors(tags, message):
     # found: `tags: {aws:reserved: x}` and `{Team: ""}` built templates that cfn-lint (E3024, E3033) rejects;
     # the limits are those of the strictest tagged type emitted (ECR: keys <= 127, values 1..255)
     with pytest.raises(ValueError, match=message):
-        EnvironmentSpec.model_validate({**BASE, "tags": tags})
+        spec_module.parse({**BASE, "tags": tags})
 
 
 def test_unicode_letters_are_fine_in_tags():
-    assert EnvironmentSpec.model_validate({**BASE, "tags": {"Équipe": "Zürich 2 ünïcödé"}}).tags == {"Équipe": "Zürich 2 ünïcödé"}
+    assert spec_module.parse({**BASE, "tags": {"Équipe": "Zürich 2 ünïcödé"}}).tags == {"Équipe": "Zürich 2 ünïcödé"}
 
 
 @pytest.mark.parametrize("json_key", ["a:b", "${Foo}", "", "with space"])
@@ -499,7 +499,7 @@ def test_json_keys_that_would_break_the_secret_reference_are_refused(json_key):
     data = copy.deepcopy(BASE)
     data["services"]["api"]["secrets"]["API_KEY"]["json_key"] = json_key
     with pytest.raises(ValueError, match="json_key"):
-        EnvironmentSpec.model_validate(data)
+        spec_module.parse(data)
 
 
 @pytest.mark.parametrize("where, value, message", [

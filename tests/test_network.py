@@ -143,10 +143,10 @@ def test_the_functions_role_may_only_revoke_rules_of_that_group_and_write_its_lo
 def test_a_long_prefix_still_gives_a_valid_unique_function_name():
     # GIVEN system and environment names at their maximum length
     from templates.network import restrict_function_name
-    from templates.spec import EnvironmentSpec
+    from templates.spec import parse
 
     def name(system, environment):
-        return restrict_function_name(EnvironmentSpec.model_validate(base_spec(system=system, environment=environment)))
+        return restrict_function_name(parse(base_spec(system=system, environment=environment)))
 
     long_a, long_b = name("a" * 32, "b" * 31 + "c"), name("a" * 32, "b" * 31 + "d")
     # THEN the names fit Lambda's 64 characters and still differ

@@ -13,7 +13,7 @@ from troposphere import GetAtt, Output, Parameter, Ref, Template, ec2
 from bench import synthetic
 from templates import bootstrap, compiler, quotas, root
 from templates.base import FromStack, NestedStack
-from templates.spec import EnvironmentSpec
+from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT, resources
 
@@ -21,7 +21,7 @@ STACK = "AWS::CloudFormation::Stack"
 
 
 def build_of(n: int) -> compiler.Build:
-    return compiler.compile_environment(EnvironmentSpec.model_validate(synthetic.spec(n)))
+    return compiler.compile_environment(spec_module.parse(synthetic.spec(n)))
 
 
 def parsed(build: compiler.Build) -> dict[str, dict]:
@@ -233,7 +233,7 @@ def test_a_services_group_depends_on_its_name_only():
     before = json.loads(build_of(200).files[compiler.MANIFEST_FILE])["services"]
     data = synthetic.spec(200)
     data["services"]["zz-new"] = {"port": 8080, "image": {"uri": f"{synthetic.REGISTRY}/zz-new"}}
-    after = json.loads(compiler.compile_environment(EnvironmentSpec.model_validate(data)).files[compiler.MANIFEST_FILE])
+    after = json.loads(compiler.compile_environment(spec_module.parse(data)).files[compiler.MANIFEST_FILE])
     assert {name: entry["group"] for name, entry in before.items()} == \
            {name: entry["group"] for name, entry in after["services"].items() if name != "zz-new"}
 
@@ -268,7 +268,7 @@ def test_a_bootstrap_too_big_to_deploy_inline_is_a_quota_error():
     data = synthetic.spec(400)
     with pytest.raises(quotas.QuotaError, match=r"synth/n400: bootstrap\.json: [\d,]+ bytes \(deployed inline\), "
                                                 r"over the CloudFormation quota of 51,200"):
-        compiler.compile_environment(EnvironmentSpec.model_validate(data))
+        compiler.compile_environment(spec_module.parse(data))
 
 
 def test_the_cli_reports_a_quota_error_without_a_traceback(tmp_path):
@@ -373,7 +373,7 @@ def test_one_over_a_quota_is_an_error_naming_the_file_and_the_quota(key, inline,
 def _compiled_with(monkeypatch, key: str, inline: bool, used: int) -> compiler.Build:
     """The 1-service synthetic system, its root.json (or bootstrap.json, for the inline bytes) holding exactly
     `used` of quota `key`: padded as it is built, inside the compiler, so the compiler's own check sees it."""
-    spec = EnvironmentSpec.model_validate(synthetic.spec(1))
+    spec = spec_module.parse(synthetic.spec(1))
     module = bootstrap if inline else root
     original = getattr(module.build, "__wrapped__", module.build)  # not the padding of an earlier call
     file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
@@ -511,7 +511,7 @@ def test_split_names_the_owner_that_cannot_fit_in_any_part():
 
 
 def test_consumers_of_a_split_stack_are_pointed_at_the_part_with_each_output():
-    spec = EnvironmentSpec.model_validate(synthetic.spec(10))
+    spec = spec_module.parse(synthetic.spec(10))
     consumer = NestedStack("Consumer", "consumer.json", Template(), {"X": FromStack("Firewall", "Group123Id")})
     consumer.template.add_parameter(Parameter("X", Type="String"))
     network = NestedStack("Network", "network.json", Template(), {})
@@ -527,7 +527,7 @@ def test_consumers_of_a_split_stack_are_pointed_at_the_part_with_each_output():
 # ---- wiring checks inside groups --------------------------------------------------------------------------
 
 def test_an_unwired_parameter_of_a_grouped_service_fails_the_build():
-    spec = EnvironmentSpec.model_validate(synthetic.spec(100))
+    spec = spec_module.parse(synthetic.spec(100))
     with quotas.unbounded():
         stacks = root.children(spec)
     group = next(stack for stack in stacks if isinstance(stack, root.ServiceGroup))
@@ -538,7 +538,7 @@ def test_an_unwired_parameter_of_a_grouped_service_fails_the_build():
 
 
 def test_a_grouped_service_wired_to_a_missing_output_fails_the_build():
-    spec = EnvironmentSpec.model_validate(synthetic.spec(100))
+    spec = spec_module.parse(synthetic.spec(100))
     with quotas.unbounded():
         stacks = root.children(spec)
         group = next(stack for stack in stacks if isinstance(stack, root.ServiceGroup))

@@ -6,7 +6,7 @@ from troposphere import Output, Parameter
 
 from templates import root
 from templates.base import FromStack, NestedStack, OwnDefault
-from templates.spec import EnvironmentSpec
+from templates import spec as spec_module
 
 from .helpers import base_spec, compile_dict, resources
 
@@ -21,7 +21,7 @@ def _stack(logical_id, parameters=(), outputs=(), inputs=None, defaults=None):
     return NestedStack(logical_id, f"{logical_id.lower()}.json", template, inputs or {})
 
 
-SPEC = EnvironmentSpec.model_validate(base_spec())
+SPEC = spec_module.parse(base_spec())
 
 
 def test_children_are_wired_with_getatt_outputs_and_relative_urls():
