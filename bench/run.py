@@ -2,7 +2,8 @@
 """Benchmark of the compiler, as whole processes: `.venv/bin/python bench/run.py` (about a minute).
 
 Measures, each over several runs after one warm-up run (the median is reported; peak RSS is the child's
-own `ru_maxrss` from wait4):
+own `ru_maxrss` from wait4; the cases of a group run in turn, one run of each per round, so a drift of a
+shared VM's speed slows all of them alike instead of skewing the ratios between them):
   * the floor: a bare `import troposphere, awacs` (and, for context, the interpreter alone and the
     troposphere/awacs modules a build really imports);
   * `python build.py` for every environment under params/, one process each, and all of them in one;
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -78,16 +80,27 @@ def _parser() -> argparse.ArgumentParser:
 
 def measure(argv: list[str], runs: int, env: dict, warm_up: bool = True) -> dict:
     """Median wall time and peak RSS of `argv` as a fresh process, over `runs` runs."""
+    return measure_together({"case": argv}, runs, env, warm_up)["case"]
+
+
+def measure_together(cases: dict[str, list[str]], runs: int, env: dict, warm_up: bool = True) -> dict[str, dict]:
+    """`measure` for several commands, run in turn (round `i` runs every case once): the speed of a shared VM
+    drifts over a minute, and a floor measured first and a build measured last would each see another machine.
+    Interleaved, a drift slows every case of a round alike and the ratios between them stay honest."""
     if warm_up:
-        _run(argv, env)
-    walls, peaks = [], []
+        for argv in cases.values():
+            _run(argv, env)
+    walls: dict[str, list[float]] = {name: [] for name in cases}
+    peaks: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(runs):
-        wall, peak = _run(argv, env)
-        walls.append(wall)
-        peaks.append(peak)
-    return {"seconds": round(statistics.median(walls), 4), "seconds_min": round(min(walls), 4),
-            "seconds_max": round(max(walls), 4), "peak_rss_mb": round(statistics.median(peaks), 1),
-            "peak_rss_mb_max": round(max(peaks), 1), "runs": runs, "command": _shown(argv)}
+        for name, argv in cases.items():
+            wall, peak = _run(argv, env)
+            walls[name].append(wall)
+            peaks[name].append(peak)
+    return {name: {"seconds": round(statistics.median(walls[name]), 4), "seconds_min": round(min(walls[name]), 4),
+                   "seconds_max": round(max(walls[name]), 4), "peak_rss_mb": round(statistics.median(peaks[name]), 1),
+                   "peak_rss_mb_max": round(max(peaks[name]), 1), "runs": runs, "command": _shown(argv)}
+            for name, argv in cases.items()}
 
 
 def _run(argv: list[str], env: dict) -> tuple[float, float]:
@@ -133,6 +146,32 @@ def environment(pycache: Path) -> dict:
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
+
+
+def _targets_of(python: str, env: dict, params: Path) -> list[str]:
+    """The environments under `params`, asked of a child: a child's peak RSS (wait4's ru_maxrss) includes its
+    parent's RSS when it was spawned (Linux carries the old address space's high-water mark across exec), so
+    this process must not import the compiler (~15 MB) before the measurements are done."""
+    return json.loads(_in_child(python, env, "from templates import compiler; "
+                                "print(json.dumps(sorted(compiler.discover(Path(sys.argv[1])))))", params))
+
+
+def _own_peak_mb() -> float:
+    """This process's own high-water RSS: VmHWM of its address space (what a child spawned now would inherit).
+    Not getrusage: its ru_maxrss also keeps the size of whatever spawned this process (pytest, a shell)."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _in_child(python: str, env: dict, code: str, *args) -> str:
+    """Run `code` (json, sys and Path imported) in a fresh interpreter; its stdout."""
+    result = subprocess.run([python, "-c", "import json, sys\nfrom pathlib import Path\n" + code, *map(str, args)],
+                            cwd=PROJECT, env=env, capture_output=True, text=True, check=True)
+    return result.stdout
 
 
 def build_modules(python: str, env: dict, params: Path, work: Path) -> list[str]:
@@ -211,42 +250,44 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
     print(f"stackforge benchmark: {runs} runs per case after a warm-up, medians; {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}", flush=True)
 
-    cases: dict[str, dict] = {}
-    cases["interpreter"] = measure([python, "-c", "pass"], runs, env)
-    cases["floor"] = measure([python, "-c", "import troposphere, awacs"], runs, env)
     modules = build_modules(python, env, params, work)
-    cases["floor_build_modules"] = measure([python, "-c", "import " + ", ".join(modules)], runs, env)
+    floors = {"interpreter": [python, "-c", "pass"], "floor": [python, "-c", "import troposphere, awacs"],
+              "floor_build_modules": [python, "-c", "import " + ", ".join(modules)]}
+
+    targets = _targets_of(python, env, params)
+    builds = {target: build + ["build", target, "-q", "--params", params, "--output", work / "out"] for target in targets}
+    builds[ALL] = build + ["-q", "--params", params, "--output", work / "out"]
+    measured = measure_together({**floors, **builds}, runs, env)      # floors and builds interleaved: same machine
+    cases = {name: measured[name] for name in floors}
     cases["floor_build_modules"]["command"] = f"python -c 'import <the {len(modules)} troposphere/awacs modules a build imports>'"
-
-    from templates import compiler
-
-    targets = sorted(compiler.discover(params))
-    environments = {}
-    for target in targets:
-        environments[target] = measure(build + ["build", target, "-q", "--params", params, "--output", work / "out"],
-                                       runs, env)
-    environments[ALL] = measure(build + ["-q", "--params", params, "--output", work / "out"], runs, env)
+    environments = {name: measured[name] for name in builds}
     environments[ALL]["command"] += "  (every environment in one process)"
     cold = {}
     for index in range(cold_runs):
         cold_env = environment(work / f"pycache-cold-{index}")
-        cold.setdefault("runs", []).append(measure(build + ["-q", "--params", params, "--output", work / "out"], 1,
-                                                   cold_env, warm_up=False))
+        cold.setdefault("runs", []).append(measure(builds[ALL], 1, cold_env, warm_up=False))
     if cold:
         cold = {"seconds": round(statistics.median(run["seconds"] for run in cold["runs"]), 4),
                 "peak_rss_mb": round(statistics.median(run["peak_rss_mb"] for run in cold["runs"]), 1),
                 "runs": cold_runs, "command": cold["runs"][0]["command"] + "  (empty bytecode cache)"}
 
     synthetic_params = work / "synthetic"
-    systems = {}
+    systems: dict[int, dict] = {}
+    growing = {}
     for size in sizes:
         folder = synthetic_params / f"n{size}"
-        synthetic.write(folder, size)
+        _in_child(python, env, "from bench import synthetic; synthetic.write(Path(sys.argv[1]), int(sys.argv[2]))",
+                  folder, size)                  # in a child: PyYAML stays out of this process (see _targets_of)
+        argv = build + ["-q", "--params", folder, "--output", work / f"out-{size}"]
         try:
-            systems[size] = measure(build + ["-q", "--params", folder, "--output", work / f"out-{size}"], runs, env)
+            _run(argv, env)
+            growing[size] = argv
         except BuildFailed as error:
-            systems[size] = {"failed": str(error).strip().splitlines()[-1]}
-        systems[size]["command"] = _shown(build + ["-q", "--params", folder, "--output", work / f"out-{size}"])
+            systems[size] = {"failed": str(error).strip().splitlines()[-1], "command": _shown(argv)}
+    systems.update(measure_together(growing, runs, env, warm_up=False))   # the check run above was the warm-up
+    systems = dict(sorted(systems.items()))
+    parent_mb = _own_peak_mb()                                        # a lower bound of each peak above
+
     compile_real = in_process(python, env, params, runs)
     compile_synthetic = in_process(python, env, synthetic_params / "all", runs) if _merge(synthetic_params, sizes) else {}
 
@@ -261,6 +302,7 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
                   "synthetic": {str(size): value for size, value in systems.items()}},
         "compile_only_seconds": {**compile_real, **compile_synthetic},
         "linearity": _linearity(systems, compile_synthetic),
+        "bench_process_peak_rss_mb": parent_mb,
         "templates": templates,
     }
     results["floor_ratios"] = _floor_ratios(results, targets)
