@@ -55,7 +55,7 @@ def problems(value: object, kind: object, path: tuple = ()) -> list[tuple[tuple,
         return []
     except msgspec.ValidationError as error:
         failure = error
-    base, _ = _unwrap(kind)
+    base = _unwrap(kind)
     inner = _inside(value, base, path)
     if inner:
         return inner
@@ -102,17 +102,16 @@ def _unknown(key: object, allowed: list[str]) -> str:
     return f"unknown field ({hint}); allowed: {', '.join(allowed)}"
 
 
-def _unwrap(kind: object) -> tuple[object, list[msgspec.Meta]]:
-    metas = []
+def _unwrap(kind: object) -> object:
+    """`kind` without its `Annotated[...]` layers (constraints and descriptions)."""
     while typing.get_origin(kind) is typing.Annotated:
-        kind, *extra = typing.get_args(kind)
-        metas += [meta for meta in extra if isinstance(meta, msgspec.Meta)]
-    return kind, metas
+        kind = typing.get_args(kind)[0]
+    return kind
 
 
 def _same_shape(value: object, kind: object) -> bool:
     """Whether `value` has the JSON shape of `kind` (a mapping for a struct or dict, a list for a list, ...)."""
-    base, _ = _unwrap(kind)
+    base = _unwrap(kind)
     origin = typing.get_origin(base) or base
     if isinstance(origin, type) and issubclass(origin, (msgspec.Struct, dict)):
         return isinstance(value, dict)
