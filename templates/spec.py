@@ -83,6 +83,8 @@ def _trimmed(data: object) -> object:
 
 
 class NetworkSpec(Model):
+    """The VPC: its CIDR, availability zones, public and private subnets, NAT gateways and flow logs."""
+
     cidr: Annotated[str, Meta(description="VPC IPv4 CIDR block, e.g. 10.0.0.0/16 (prefix /16 to /24).")]
     vpc_name: Annotated[
         Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$")] | None,
@@ -157,6 +159,8 @@ class NetworkSpec(Model):
 
 
 class DnsSpec(Model):
+    """A Route53 alias record for the load balancer, and the DNS-validated certificate it gets."""
+
     name: Annotated[str, Meta(description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.")]
     zone_name: Annotated[str, Meta(description="Route53 public hosted zone that holds the record, e.g. example.com.")]
     zone_id: Annotated[
@@ -171,6 +175,8 @@ class DnsSpec(Model):
 
 
 class LoadBalancerSpec(Model):
+    """The public Application Load Balancer: HTTPS with an HTTP redirect, or plain HTTP chosen explicitly."""
+
     name: Annotated[
         Annotated[str, Meta(max_length=32, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")] | None,
         Meta(description="ALB name (max 32 chars). Default: <system>-<env>-alb."),
@@ -206,6 +212,8 @@ class LoadBalancerSpec(Model):
 
 
 class Ec2CapacitySpec(Model):
+    """An EC2 capacity provider: Auto Scaling group and launch template of ECS-optimized instances."""
+
     instance_type: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")] = "t3.medium"
     min_size: Annotated[int, Meta(ge=0, le=100, description="Minimum instances in the Auto Scaling group.")] = 1
     max_size: Annotated[int, Meta(ge=1, le=100, description="Maximum instances in the Auto Scaling group.")] = 2
@@ -224,6 +232,8 @@ class Ec2CapacitySpec(Model):
 
 
 class ClusterSpec(Model):
+    """The ECS cluster, its optional EC2 capacity and its Cloud Map namespace."""
+
     name: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None,
                     Meta(description="ECS cluster name. Default: <system>-<env>.")] = None
     container_insights: Annotated[bool, Meta(description="Enable CloudWatch Container Insights.")] = True
@@ -236,6 +246,8 @@ class ClusterSpec(Model):
 
 
 class RepositorySpec(Model):
+    """An ECR repository, created in the bootstrap stack so images can be pushed before a deploy."""
+
     name: Annotated[str, Meta(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", min_length=2,
                               max_length=255, description="ECR repository name.")]
     immutable_tags: Annotated[bool, Meta(description=(
@@ -246,6 +258,8 @@ class RepositorySpec(Model):
 
 
 class ImageSpec(Model):
+    """Where a service's image comes from (an ECR repository of the environment or an external URI) and its tag."""
+
     repository: Annotated[str | None, Meta(description=(
         "Key of a repository in `repositories` (ECR in this account/region)."))] = None
     uri: Annotated[str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")] = None
@@ -258,6 +272,8 @@ class ImageSpec(Model):
 
 
 class SecretRef(Model):
+    """A secret injected as an environment variable by ECS; the task definition holds a reference, never the value."""
+
     ssm: Annotated[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None,
                    Meta(description="SSM parameter name (path).")] = None
     secrets_manager: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
@@ -273,6 +289,8 @@ class SecretRef(Model):
 
 
 class LoadBalancerRouteSpec(Model):
+    """How the load balancer reaches a service: listener rule conditions and target group health check."""
+
     path_patterns: Annotated[list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")] = (
         field(default_factory=lambda: ["/*"]))
     host_headers: Annotated[list[str], Meta(max_length=5, description="Optional host-header conditions.")] = []
@@ -283,6 +301,8 @@ class LoadBalancerRouteSpec(Model):
 
 
 class AutoscalingSpec(Model):
+    """Target-tracking autoscaling of a service's task count."""
+
     min_capacity: Annotated[int, Meta(ge=0, le=1000, description="Minimum task count.")] = 1
     max_capacity: Annotated[int, Meta(ge=1, le=1000, description="Maximum task count.")] = 4
     cpu_target_percent: Annotated[int, Meta(ge=10, le=95, description="Target average CPU utilisation.")] = 60
@@ -295,6 +315,8 @@ class AutoscalingSpec(Model):
 
 
 class ServiceSpec(Model):
+    """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
+
     port: Annotated[Port, Meta(description="Container port the application listens on.")]
     image: Annotated[ImageSpec, Meta(description=(
         "Container image: an ECR repository of this environment or an external URI, and a tag."))]
@@ -354,6 +376,8 @@ class ServiceSpec(Model):
 
 
 class DatabaseSpec(Model):
+    """Aurora PostgreSQL Serverless v2, created only while the deploy-time `EnableDatabase` switch is on."""
+
     enabled: Annotated[bool, Meta(description=(
         "Default of the deploy-time `EnableDatabase` switch (the cluster exists only when on)."))] = False
     engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version.")] = "17.6"
@@ -377,6 +401,8 @@ class DatabaseSpec(Model):
 
 
 class CacheSpec(Model):
+    """An ElastiCache Redis replication group: encrypted in transit and at rest, AUTH token in Secrets Manager."""
+
     node_type: Annotated[str, Meta(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type.")] = "cache.t4g.micro"
     engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Redis OSS engine version.")] = "7.1"
     nodes: Annotated[int, Meta(ge=1, le=6, description="Cache clusters in the replication group (primary + replicas).")] = 2
@@ -390,6 +416,8 @@ class CacheSpec(Model):
 
 
 class EnvironmentSpec(Model):
+    """One environment of a system: a params file `params/<system>/<env>.yaml`."""
+
     system: Annotated[str, Meta(pattern=NAME_PATTERN, description="System name, lower-case, used in every resource name.")]
     environment: Annotated[str, Meta(pattern=NAME_PATTERN, description="Environment name (dev, preprod, production, ...).")]
     network: Annotated[NetworkSpec, Meta(description="VPC layout.")]

@@ -40,8 +40,10 @@ def _structs():
 def test_every_field_has_a_description(model):
     # GIVEN a spec part defined in templates.spec
     # WHEN its fields are looked up in the JSON Schema `build.py schema` prints (what editors show)
-    properties = _schema()["$defs"][model.__name__]["properties"]
-    # THEN every field is there, and none is without a description or has a blank one
+    definition = _schema()["$defs"][model.__name__]
+    properties = definition["properties"]
+    # THEN the part says what it is (its docstring), every field is there, and none lacks a description
+    assert definition.get("description", "").strip(), f"{model.__name__} has no docstring"
     assert sorted(properties) == sorted(field.encode_name for field in msgspec.structs.fields(model))
     missing = [name for name, field in properties.items() if not field.get("description", "").strip()]
     assert not missing, f"{model.__name__} fields without description: {missing}"
