@@ -127,7 +127,7 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
         elif isinstance(value, list):
             pending += [(where + (index,), item) for index, item in enumerate(value)]
         elif isinstance(value, str) and CLOUDFORMATION_SYNTAX.search(value):
-            field = ".".join(str(part) for part in where) or "(top level)"
+            field = dotted(where) or "(top level)"
             raise SpecError(f"{path}: {field}: {_short(value)} contains CloudFormation syntax "
                             f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
                             "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values")

@@ -35,7 +35,13 @@ class SpecInvalid(ValueError):
 
 
 def dotted(path: tuple) -> str:
-    return ".".join(str(part) for part in path)
+    """`services.api.port`; a key that is not a plain word is quoted, escaped and shortened
+    (`services.'Bad.Name'`, `'a\\n\\nb'`): a path is one line of a one-paragraph error."""
+    return ".".join(part if isinstance(part, str) and _WORD.fullmatch(part) and len(part) <= 60 else
+                    str(part) if isinstance(part, int) else _short(part) for part in path)
+
+
+_WORD = re.compile(r"[\w-]+")
 
 
 def convert(data: object, kind: type):

@@ -278,6 +278,7 @@ def apply(edits_, base: dict = BASE) -> dict:
 @example([("set", ("tags",), {"aws:reserved": "x"})])
 @example([("set", ("network",), DELETE)])
 @example([("set", ("services",), {})])
+@example([("add", (), ("0\n\n0", None))])          # found: a key's newlines split the error into paragraphs
 def test_mutated_specs_build_clean_or_fail_clearly(earlier_output, edits_):
     # GIVEN a good spec with up to three hostile edits WHEN built THEN lint-clean output or one clear error
     assert_survives(earlier_output, dump(apply(edits_)))

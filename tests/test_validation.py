@@ -6,6 +6,7 @@ import copy
 import pytest
 
 from templates.spec import SpecInvalid, parse
+from templates.validation import dotted
 
 from .helpers import base_spec
 
@@ -127,3 +128,13 @@ def test_a_good_spec_is_typed_and_immutable():
     assert spec.services["api"].port == 8080
     with pytest.raises(AttributeError):
         spec.system = "other"
+
+
+def test_a_path_is_one_line_whatever_its_keys_hold():
+    # GIVEN paths through a plain key, a list index, a key with a dot, one with blank lines and a very long one
+    # WHEN written for the error message
+    # THEN plain keys stay plain, the others are quoted with their newlines escaped and cut to 60 characters
+    assert dotted(("services", "api", "writable_paths", 1)) == "services.api.writable_paths.1"
+    assert dotted(("services", "Bad.Name")) == "services.'Bad.Name'"
+    assert dotted(("0\n\n0",)) == "'0\\n\\n0'"
+    assert len(dotted(("k" * 10_000,))) == 60 and "\n" not in dotted(("a\u2028b\nc",))
