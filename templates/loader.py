@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from .spec import EnvironmentSpec, SpecInvalid, parse
-from .validation import dotted
+from .validation import dotted, shown
 
 MAX_BYTES = 1_000_000
 # CloudFormation would act on these inside a plain value: a dynamic reference resolves a secret into the
@@ -128,7 +128,7 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
             pending += [(where + (index,), item) for index, item in enumerate(value)]
         elif isinstance(value, str) and CLOUDFORMATION_SYNTAX.search(value):
             field = dotted(where) or "(top level)"
-            raise SpecError(f"{path}: {field}: {_short(value)} contains CloudFormation syntax "
+            raise SpecError(f"{path}: {field}: {shown(value)} contains CloudFormation syntax "
                             f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
                             "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values")
 
@@ -136,8 +136,3 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
 def _describe(path: Path, error: SpecInvalid) -> str:
     lines = [f"  {dotted(where)}: {message}" if where else f"  {message}" for where, message in error.problems]
     return f"{path}: invalid spec:\n" + "\n".join(lines)
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

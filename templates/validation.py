@@ -38,7 +38,7 @@ def dotted(path: tuple) -> str:
     """`services.api.port`; a key that is not a plain word is quoted, escaped and shortened
     (`services.'Bad.Name'`, `'a\\n\\nb'`): a path is one line of a one-paragraph error."""
     return ".".join(part if isinstance(part, str) and _WORD.fullmatch(part) and len(part) <= 60 else
-                    str(part) if isinstance(part, int) else _short(part) for part in path)
+                    str(part) if isinstance(part, int) else shown(part) for part in path)
 
 
 _WORD = re.compile(r"[\w-]+")
@@ -134,20 +134,21 @@ def _explain(message: str, value: object, kind: object) -> str:
     """msgspec's terse message in plain words, with the value that was given."""
     if message.startswith("Invalid enum value") and typing.get_origin(kind) is typing.Literal:
         choices = [repr(choice) for choice in typing.get_args(kind)]
-        return f"allowed values are {', '.join(choices[:-1])} or {choices[-1]} (got {_short(value)})"
+        return f"allowed values are {', '.join(choices[:-1])} or {choices[-1]} (got {shown(value)})"
     expected = re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message)
     if expected:
         wanted = " or ".join(TYPE_WORDS.get(word, word) for word in expected[1].split(" | "))
         got = TYPE_WORDS.get(expected[2], expected[2]).partition(" (")[0]
-        return f"expected {wanted}, got {got}" + ("" if isinstance(value, (dict, list)) else f": {_short(value)}")
+        return f"expected {wanted}, got {got}" + ("" if isinstance(value, (dict, list)) else f": {shown(value)}")
     text = re.sub(r"`(\w+)`", lambda match: TYPE_WORDS.get(match[1], match[1]), message)
     return text[:1].lower() + text[1:] + _given(value)
 
 
 def _given(value: object) -> str:
-    return "" if isinstance(value, (dict, list)) else f" (got {_short(value)})"
+    return "" if isinstance(value, (dict, list)) else f" (got {shown(value)})"
 
 
-def _short(value: object) -> str:
+def shown(value: object) -> str:
+    """`value` as Python writes it (quoted, escaped), cut to 60 characters: safe inside a one-line message."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
