@@ -2,6 +2,8 @@
 and leaves output/ exactly as it was."""
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -185,3 +187,24 @@ def test_the_readme_bad_input_example_is_what_a_build_prints(tmp_path, params, m
                       re.DOTALL)
     assert block, "README.md has no bad-input example block"
     assert capsys.readouterr().err == block[1]
+
+
+def test_a_real_process_ends_with_all_of_its_output_and_its_exit_code(tmp_path, params):
+    # GIVEN build.py, which ends its process without interpreter teardown (os._exit) once a command returns
+    # WHEN a command with a long output writes to a pipe (block-buffered: PYTHONUNBUFFERED is not inherited)
+    # and a failing one runs
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(PROJECT / "build.py"), *argv], capture_output=True, text=True,
+                              cwd=tmp_path, env=env)
+
+    schema = run("schema")
+    built = run("--params", str(params), "--output", str(tmp_path / "o"))
+    unknown = run("build", "nope", "--params", str(params))
+    # THEN every byte of stdout arrived (the whole JSON Schema parses, the summary's last line is there)
+    assert schema.returncode == 0 and "EnvironmentSpec" in json.loads(schema.stdout)["$defs"]
+    assert built.returncode == 0 and built.stdout.rstrip().endswith(f"25 templates written to {tmp_path / 'o'}/")
+    assert "HostedZoneId" in built.stderr
+    # AND a failure keeps its exit code and its message
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown target 'nope'")
