@@ -176,11 +176,9 @@ def _in_child(python: str, env: dict, code: str, *args) -> str:
 
 def build_modules(python: str, env: dict, params: Path, work: Path) -> list[str]:
     """The troposphere and awacs modules a real build imports (the floor of any troposphere compiler)."""
-    code = ("import sys; from templates.cli import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
+    code = ("from templates.cli import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))")
-    result = subprocess.run([python, "-c", code, str(params), str(work / "modules")], cwd=PROJECT, env=env,
-                            capture_output=True, text=True, check=True)
-    return result.stdout.split()
+    return _in_child(python, env, code, params, work / "modules").split()
 
 
 def in_process(python: str, env: dict, params: Path, runs: int) -> dict[str, float]:

@@ -49,7 +49,7 @@ def convert(data: object, kind: type):
     try:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError:
-        found = problems(data, kind) or [((), "invalid")]
+        found = problems(data, kind)      # never empty: a part none of whose parts is to blame is blamed itself
         more = [((), f"... and {len(found) - MAX_PROBLEMS} more")] if len(found) > MAX_PROBLEMS else []
         raise SpecInvalid(found[:MAX_PROBLEMS] + more) from None
 

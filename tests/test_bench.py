@@ -73,10 +73,13 @@ def test_bench_run_writes_results_with_every_figure(tmp_path):
 
 # ---- measuring one process --------------------------------------------------------------------------------
 
-def _in_a_subprocess(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run `code` with bench/run.py imported as `bench_run`, in a fresh interpreter (a hang ends at `timeout`)."""
-    return subprocess.run([sys.executable, "-c", "from bench import run as bench_run\n" + code], cwd=PROJECT,
-                          capture_output=True, text=True, timeout=timeout)
+def _printed_by(code: str, timeout: float = 120) -> str:
+    """What `code` prints, run with bench/run.py imported as `bench_run` in a fresh interpreter that must exit 0
+    (a hang ends at `timeout`)."""
+    result = subprocess.run([sys.executable, "-c", "from bench import run as bench_run\n" + code], cwd=PROJECT,
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def test_a_child_writing_more_than_a_pipe_holds_to_stderr_is_measured_not_deadlocked():
@@ -86,9 +89,7 @@ def test_a_child_writing_more_than_a_pipe_holds_to_stderr_is_measured_not_deadlo
             " dict(os.environ))\n"
             "print(wall > 0 and peak > 0)")
     # WHEN it is measured THEN the measurement returns (instead of waiting for ever on a full pipe)
-    result = _in_a_subprocess(code)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "True"
+    assert _printed_by(code) == "True"
 
 
 def test_a_failing_child_with_a_long_stderr_is_reported_with_its_error():
@@ -99,10 +100,8 @@ def test_a_failing_child_with_a_long_stderr_is_reported_with_its_error():
             "    bench_run._run([sys.executable, '-c', child], dict(os.environ))\n"
             "except bench_run.BuildFailed as error:\n"
             "    print(str(error).splitlines()[0].endswith('exited 3:'), str(error).splitlines()[-1])\n")
-    result = _in_a_subprocess(code)
     # THEN BuildFailed says how it exited and carries the end of its stderr
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "True the real error"
+    assert _printed_by(code) == "True the real error"
 
 
 def test_peak_rss_is_the_measured_childs_own():
@@ -112,9 +111,7 @@ def test_peak_rss_is_the_measured_childs_own():
             "_, big = bench_run._run([sys.executable, '-c', 'b = b\"x\" * (64 << 20)'], env)\n"
             "_, small = bench_run._run([sys.executable, '-c', 'pass'], env)\n"
             "print(big, small)")
-    result = _in_a_subprocess(code)
-    assert result.returncode == 0, result.stderr
-    big, small = map(float, result.stdout.split())
+    big, small = map(float, _printed_by(code).split())
     # THEN the first peak holds the 64 MiB and the second is not the maximum over earlier children
     assert big >= 64 and small < big - 32
 
