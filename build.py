@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build every environment under params/ into output/ (see README.md); all logic is in templates/cli.py."""
+"""Build every environment under params/ into output/ (see README.md); all logic is in stackloom/cli/main.py."""
 import gc
 import os
 import sys
@@ -13,7 +13,7 @@ import sys
 #   (deploy polls CloudFormation for minutes, via boto3) get it back in templates.cli.main.
 gc.disable()
 
-from templates.cli import main  # noqa: E402
+from stackloom.cli.main import main  # noqa: E402
 
 if __name__ == "__main__":
     code = main()

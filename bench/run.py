@@ -176,7 +176,7 @@ def _in_child(python: str, env: dict, code: str, *args) -> str:
 
 def build_modules(python: str, env: dict, params: Path, work: Path) -> list[str]:
     """The troposphere and awacs modules a real build imports (the floor of any troposphere compiler)."""
-    code = ("from templates.cli import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
+    code = ("from stackloom.cli.main import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))")
     return _in_child(python, env, code, params, work / "modules").split()
 
@@ -185,8 +185,8 @@ def in_process(python: str, env: dict, params: Path, runs: int) -> dict[str, flo
     """Median compile time of each environment in one process (imports already paid), by system/env."""
     code = f"""
 import json, statistics, sys, time
-from templates import compiler
-from templates.loader import load_spec
+from stackloom import build as compiler
+from stackloom.params import load_spec
 found = {{}}
 for target, path in sorted(compiler.discover(__import__('pathlib').Path(sys.argv[1])).items()):
     spec = load_spec(path)
@@ -204,8 +204,8 @@ print(json.dumps(found))
 
 def templates_of(params: Path) -> dict[str, dict]:
     """Per environment: every emitted template's resources, parameters, outputs, mappings and bytes."""
-    from templates import compiler
-    from templates.loader import load_spec
+    from stackloom import build as compiler
+    from stackloom.params import load_spec
 
     found = {}
     for target, path in sorted(compiler.discover(params).items()):

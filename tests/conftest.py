@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from templates import compiler
+from stackloom import build as compiler
 
 from .helpers import PARAMS
 

@@ -73,7 +73,7 @@ def compile_dict(data: dict):
     """Validate a spec dict and compile it in memory: file name -> parsed template."""
     import json as _json
 
-    from templates import compiler
+    from stackloom import build as compiler
     from templates.spec import parse
 
     build = compiler.compile_environment(parse(data))

@@ -5,7 +5,17 @@ import json
 
 import pytest
 
-from templates import audit, bootstrap, compiler, lint, root, suppressions
+from stackloom.audit import audit
+
+from templates import bootstrap
+
+from stackloom import build as compiler
+
+from stackloom.audit import lint
+
+from templates import root
+
+from templates import suppressions
 
 from .helpers import PARAMS, PROJECT, TARGETS
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bench import synthetic
-from templates import compiler
+from stackloom import build as compiler
 from templates import spec as spec_module
 
 from .helpers import PROJECT, TARGETS

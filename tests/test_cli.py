@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from templates.cli import main
+from stackloom.cli.main import main
 
 from .helpers import PARAMS, PROJECT, TARGETS, load
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from bench import synthetic
-from templates import compiler, cost, diagram
-from templates.cli import UserError, main
+from stackloom import build as compiler
+from stackloom.report import cost
+from stackloom.report import diagram
+from stackloom.cli.main import UserError, main
 from templates import spec as spec_module
 
 from .helpers import PARAMS

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from templates.cli import main
+from stackloom.cli.main import main
 from templates.network import RESTRICT_DEFAULT_SECURITY_GROUP_CODE
 
 from .local_endpoint import aws, local_endpoint, local_endpoint_server, params_copy  # noqa: F401

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from templates import deploy as deploy_module
-from templates.cli import main
+from stackloom.deploy import deploy as deploy_module
+from stackloom.cli.main import main
 
 from .helpers import PARAMS
 from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy  # noqa: F401

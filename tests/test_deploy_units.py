@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from templates import stack_policy
-from templates.changeset import Change, Plan
-from templates.cli import UserError
-from templates.deploy import Aws, image_tag, parameter_overrides, protected_removals
-from templates.events import Event, first_failure
+from stackloom.deploy import stack_policy
+from stackloom.deploy.changeset import Change, Plan
+from stackloom.cli.main import UserError
+from stackloom.deploy.deploy import Aws, image_tag, parameter_overrides, protected_removals
+from stackloom.deploy.events import Event, first_failure
 
 from .helpers import load
 
@@ -77,7 +77,7 @@ def test_clients_ignore_endpoints_configured_in_the_environment(monkeypatch):
 
 
 def test_bad_endpoint_url_is_a_user_error_before_anything_happens(tmp_path, capsys):
-    from templates.cli import main
+    from stackloom.cli.main import main
 
     assert main(["deploy", "vanity-market/preprod", "--endpoint-url", "ftp://x", "--output", str(tmp_path)]) == 2
     assert "--endpoint-url 'ftp://x': expected http(s)://HOST[:PORT]" in capsys.readouterr().err

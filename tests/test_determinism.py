@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from templates import compiler
+from stackloom import build as compiler
 
 from .helpers import PARAMS, PROJECT
 

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from bench import synthetic
-from templates import compiler, diagram
-from templates.cli import main
+from stackloom import build as compiler
+from stackloom.report import diagram
+from stackloom.cli.main import main
 from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT, TARGETS

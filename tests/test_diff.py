@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from templates import diff
-from templates.cli import main
-from templates.stack_policy import STATEFUL_TYPES
+from stackloom import diff
+from stackloom.cli.main import main
+from stackloom.deploy.stack_policy import STATEFUL_TYPES
 
 from .helpers import PARAMS
 

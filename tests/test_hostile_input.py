@@ -1,11 +1,11 @@
 """Hostile params files: whatever is in `params/acme/dev.yaml`, `build.py` either succeeds with lint-clean
 templates or exits 2 with one paragraph naming the file; never a traceback, never a partial output/.
 
-Every example runs the real command (`templates.cli.main`, a few as a subprocess of build.py) on a params
+Every example runs the real command (`stackloom.cli.main`, a few as a subprocess of build.py) on a params
 folder holding the hostile file next to a good one (vanity-market/preprod), over an output folder built
 earlier from good files. After a failure that folder must be byte-identical; after a success the other
 environment's files must be, and the hostile environment's templates must pass cfn-lint with the
-project's configuration (`templates.lint`).
+project's configuration (`stackloom.audit.lint`).
 
 Example counts are sized for CI (2 cores, the file in well under 2 minutes); `HOSTILE_EXAMPLES_SCALE=20`
 multiplies them for a deeper local hunt. (The failures earlier hunts found are fixed; their regression
@@ -29,9 +29,11 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from templates import compiler, lint
-from templates.cli import main
-from templates.loader import MAX_BYTES, load_spec
+from stackloom import build as compiler
+
+from stackloom.audit import lint
+from stackloom.cli.main import main
+from stackloom.params import MAX_BYTES, load_spec
 from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT

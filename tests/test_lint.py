@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from templates import lint
+from stackloom.audit import lint
 
 from .helpers import PROJECT, TARGETS, base_spec, compile_dict
 

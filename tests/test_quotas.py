@@ -11,7 +11,10 @@ import troposphere
 from troposphere import GetAtt, Output, Parameter, Ref, Template, ec2
 
 from bench import synthetic
-from templates import bootstrap, compiler, quotas, root
+from templates import bootstrap
+from stackloom import build as compiler
+from templates import quotas
+from templates import root
 from templates.base import FromStack, NestedStack
 from templates import spec as spec_module
 
@@ -128,7 +131,7 @@ def _getatts(node):
 
 def test_grouped_and_split_templates_pass_cfn_lint(big, tmp_path):
     # GIVEN the root, a group, a service and both tiers of a security part WHEN linted THEN clean
-    from templates import lint
+    from stackloom.audit import lint
 
     folder = compiler.write(big, tmp_path)
     names = [compiler.ROOT_FILE, "services-01.json", "security-part-01.json", "security-part-01-tier-1.json",
@@ -572,7 +575,7 @@ def test_render_writes_characters_as_utf8_and_counts_their_bytes():
 
 
 def test_deploy_accepts_a_grouped_services_own_parameters_and_image(big_files):
-    from templates.deploy import parameter_overrides
+    from stackloom.deploy.deploy import parameter_overrides
 
     manifest = big_files[compiler.MANIFEST_FILE]
     service = manifest["services"]["svc-042"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from templates.cli import main
-from templates.loader import SpecError, load_spec
+from stackloom.cli.main import main
+from stackloom.params import SpecError, load_spec
 
 from .helpers import base_spec, resources, templates_of
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from templates import spec as spec_module
-from templates.cli import main
+from stackloom.cli.main import main
 from templates.spec import SpecInvalid
 
 from .helpers import PARAMS, base_spec

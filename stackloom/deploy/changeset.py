@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError, WaiterError
 
-from . import events as stack_events
-from .stack_policy import STACK_TYPE, is_stateful
+from stackloom.deploy import events as stack_events
+from stackloom.deploy.stack_policy import STACK_TYPE, is_stateful
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")

@@ -15,9 +15,15 @@ from pathlib import Path
 
 from troposphere import Template
 
-from . import bootstrap, quotas, root, suppressions
-from .loader import SpecError, load_spec
-from .spec import EnvironmentSpec
+from templates import bootstrap
+
+from templates import quotas
+
+from templates import root
+
+from templates import suppressions
+from stackloom.params import SpecError, load_spec
+from templates.spec import EnvironmentSpec
 
 ROOT_FILE = "root.json"
 PARAMETERS_FILE = "parameters.json"
@@ -188,7 +194,7 @@ def manifest(spec: EnvironmentSpec, stacks, values: dict, missing: list) -> dict
     list parameters that carry its image tag and desired count, and `packed_parameters` maps each list
     parameter to {service: the service stack's own parameter}; `pack_overrides` uses it.
     """
-    from . import service
+    from templates import service
 
     groups = [stack for stack in stacks if isinstance(stack, root.ServiceGroup)]
     group_of = {member.logical_id: group for group in groups for member in group.members}

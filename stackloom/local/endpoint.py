@@ -1542,11 +1542,11 @@ def _static_value(value: Any, values: dict[str, str], live: dict, changing: set[
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m templates.local_endpoint [--port N]`: serve until Ctrl-C, for the plain AWS CLI commands."""
+    """`python -m stackloom.local.endpoint [--port N]`: serve until Ctrl-C, for the plain AWS CLI commands."""
     import argparse
     import time
 
-    parser = argparse.ArgumentParser(prog="python -m templates.local_endpoint",
+    parser = argparse.ArgumentParser(prog="python -m stackloom.local.endpoint",
                                      description="A local CloudFormation endpoint (patched moto) on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (0: any free port; default 5000)")
     parser.add_argument("--account-id", metavar="ID", help="answer as this AWS account (for specs that set account_id)")

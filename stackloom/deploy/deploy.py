@@ -23,8 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from . import changeset, compiler, stack_policy
-from .changeset import Console, DeployError, StackRequest
+from stackloom.deploy import changeset
+
+from stackloom import build as compiler
+
+from stackloom.deploy import stack_policy
+from stackloom.deploy.changeset import Console, DeployError, StackRequest
+from stackloom.errors import UserError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 EXIT_FAILED = 1
@@ -33,7 +38,7 @@ LOCAL_POLL = 0.5
 
 
 def add_parser(subparsers) -> None:
-    from .cli import add_common
+    from stackloom.cli.main import add_common
 
     deploy = subparsers.add_parser(
         "deploy", help="build, package and deploy one environment through a change set",
@@ -133,8 +138,6 @@ def _is_loopback(url: str) -> bool:
 def _check_endpoint(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
-        from .cli import UserError
-
         raise UserError(f"--endpoint-url {url!r}: expected http(s)://HOST[:PORT]")
     return url.rstrip("/")
 
@@ -145,11 +148,9 @@ def connect(args, region: str, account_id: str | None = None):
     names one) that lives as long as the block."""
     if getattr(args, "local", False):
         try:
-            from .local_endpoint import LocalEndpoint
+            from stackloom.local.endpoint import LocalEndpoint
             import moto.server  # noqa: F401
         except ImportError as error:
-            from .cli import UserError
-
             raise UserError(f"--local needs moto in server mode ({error.name} is missing): "
                             f"pip install 'moto[server]' (./run setup installs it)") from error
 
@@ -162,8 +163,6 @@ def connect(args, region: str, account_id: str | None = None):
 def target_region(args, manifest: dict) -> str:
     """The spec's region; `--region` may only repeat it (templates built for one region fail in another)."""
     if args.region and args.region != manifest["region"]:
-        from .cli import UserError
-
         raise UserError(f"--region {args.region}: {manifest['system']}/{manifest['environment']} is built for "
                         f"{manifest['region']} (region in its spec: AZ names, instance types and the ELB log account "
                         f"are that region's); change the spec's region and rebuild to deploy elsewhere")
@@ -178,8 +177,6 @@ def check_account(aws: Aws, manifest: dict) -> None:
         return
     actual = aws.client("sts").get_caller_identity()["Account"]
     if actual != expected:
-        from .cli import UserError
-
         raise UserError(f"{manifest['system']}/{manifest['environment']} belongs to AWS account {expected} "
                         f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
                         f"touch it; use credentials for {expected}")
@@ -200,8 +197,6 @@ class Environment:
 
 def load_environment(params_dir: Path, target: str, output_dir: Path | None) -> Environment:
     """Compile exactly one environment (and write it to output_dir when given)."""
-    from .cli import UserError
-
     selected = compiler.select(params_dir, [target])
     if len(selected) != 1:
         raise UserError(f"{target!r} names {len(selected)} environments ({', '.join(selected)}); "
@@ -213,8 +208,6 @@ def load_environment(params_dir: Path, target: str, output_dir: Path | None) -> 
 
 def parameter_overrides(manifest: dict, images: list[str], params: list[str]) -> dict[str, str]:
     """--image and --param as root parameter values, checked against what the environment declares."""
-    from .cli import UserError
-
     services = manifest["services"]
     declared = set(manifest["parameters"]) | set(manifest["required_parameters"])
     # grouped environments: a service's own parameter is accepted and folded into its group's list on deploy
@@ -242,8 +235,6 @@ def parameter_overrides(manifest: dict, images: list[str], params: list[str]) ->
 def image_tag(service: str, info: dict, value: str) -> str:
     """The tag to deploy: `value` is a tag, or an image URI that must name the service's own repository
     (the repository is fixed at build time; only the tag is a deploy-time parameter)."""
-    from .cli import UserError
-
     if "@" in value:
         raise UserError(f"--image {service}={value}: digests are not supported; give a tag")
     if "/" not in value and ":" not in value:
@@ -262,8 +253,6 @@ def image_tag(service: str, info: dict, value: str) -> str:
 
 def hosted_zone_id(aws: Aws, zone_name: str) -> str:
     """The ID of the public hosted zone named `zone_name` (list_hosted_zones_by_name)."""
-    from .cli import UserError
-
     wanted = zone_name.rstrip(".").lower() + "."
     zones = aws.client("route53").list_hosted_zones_by_name(DNSName=wanted, MaxItems="10")["HostedZones"]
     matches = [zone for zone in zones if zone["Name"].lower() == wanted]
@@ -289,8 +278,6 @@ def confirm(question: str) -> bool:
 
 def _need_yes_or_terminal(args) -> None:
     if not args.yes and not interactive():
-        from .cli import UserError
-
         raise UserError("stdin is not a terminal, so nothing can be confirmed: pass --yes")
 
 
@@ -372,7 +359,7 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
         raise DeployError(f"{bootstrap.name} has no ArtifactsBucketName output")
 
     # 2. package: nested templates (and the root) under content-addressed keys
-    from .packaging import package
+    from stackloom.deploy.packaging import package
 
     packaged = package(aws.client("s3"), bucket, manifest["stack_name"], folder, manifest["root_template"])
     console(f"packaged {len(packaged.urls)} templates to s3://{bucket}/{manifest['stack_name']}/ "
@@ -390,8 +377,6 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
                 values[name] = hosted_zone_id(aws, manifest["hosted_zone"])
                 console(f"HostedZoneId: {values[name]} ({manifest['hosted_zone']})")
             elif name not in current:
-                from .cli import UserError
-
                 raise UserError(f"{environment.target}: parameter {name} has no default: pass --param {name}=...")
     keep = sorted(name for name in current if name not in values and name in packaged.root.get("Parameters", {}))
     for name, default in manifest["parameters"].items():
@@ -558,8 +543,6 @@ def _seed_hosted_zone(aws: Aws, zone_name: str, console: Console) -> None:
 
 @_reported
 def destroy_command(args) -> int:
-    from .cli import UserError
-
     if args.endpoint_url:
         _check_endpoint(args.endpoint_url)
     environment = load_environment(args.params, args.target, None)
@@ -577,8 +560,6 @@ def destroy_command(args) -> int:
 
 def destroy(aws: Aws, environment: Environment, console: Console, force: bool = False, yes: bool = False,
             include_bootstrap: bool = False, poll: float = DEFAULT_POLL) -> int:
-    from .cli import UserError
-
     manifest = environment.manifest
     cloudformation = aws.client("cloudformation")
     names = [manifest["stack_name"]] + ([manifest["bootstrap_stack_name"]] if include_bootstrap else [])
@@ -609,7 +590,7 @@ def destroy(aws: Aws, environment: Environment, console: Console, force: bool = 
 
 def _deployed(cloudformation, stack_name: str, templates: tuple[dict[str, dict], str]) -> dict[str, dict]:
     """The deployed templates of the stack and its nested stacks, keyed by the build's file names."""
-    from . import diff
+    from stackloom import diff
 
     new, top = templates
     return diff.deployed_templates(cloudformation, stack_name, new, top)
@@ -617,7 +598,7 @@ def _deployed(cloudformation, stack_name: str, templates: tuple[dict[str, dict],
 
 def _template_risks(deployed: dict[str, dict], templates: tuple[dict[str, dict], str], region: str) -> list:
     """Stateful resources the build would replace or remove, compared with the deployed templates."""
-    from . import diff
+    from stackloom import diff
 
     return diff.stateful_risks(diff.compare(deployed, templates[0], region))
 
@@ -630,7 +611,7 @@ def protected_removals(plan: changeset.Plan, deployed: dict[str, dict], top: str
     """The change set's removals of resources whose deployed template turns deletion protection on (e.g.
     EnableDatabase=false on a protected Aurora cluster): CloudFormation would try, fail and leave the
     resource behind, so the deploy stops before. `deployed` is keyed by file name, as `_deployed` returns."""
-    from . import diff
+    from stackloom import diff
 
     # stack path ("Data", "Services01/ServiceApi") -> its file, as `build.py diff` pairs them
     files = {path: name for name, path in diff._stack_paths(diff._children(deployed, {})).items()}
@@ -671,7 +652,7 @@ def retained_resources(build: compiler.Build) -> dict[str, list[str]]:
 
 
 def _delete(cloudformation, stack_name: str, console: Console, poll: float, stack_id: str | None = None) -> bool:
-    from . import events as stack_events
+    from stackloom.deploy import events as stack_events
 
     target = stack_id or (changeset.describe_stack(cloudformation, stack_name) or {}).get("StackId", stack_name)
     stream = stack_events.EventStream(cloudformation, target, printer=console).prime()
@@ -689,8 +670,6 @@ def _delete(cloudformation, stack_name: str, console: Console, poll: float, stac
 # ---------------------------------------------------------------------------------------------- stack-policy
 
 def stack_policy_command(args) -> int:
-    from .cli import UserError
-
     environment = load_environment(args.params, args.target, None)
     manifest = environment.manifest
     files = environment.build.files

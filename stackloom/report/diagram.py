@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+from stackloom.errors import UserError
 
 ARCHITECTURE_FILE = "ARCHITECTURE.md"
 
@@ -400,7 +401,6 @@ class Built:
             try:
                 self._cache[file] = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as error:
-                from .cli import UserError
                 raise UserError(f"{path}: cannot read ({error}); run `python build.py` first") from None
         return self._cache[file]
 
@@ -414,8 +414,6 @@ class Built:
         return {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}.get(name, Unknown(name))
 
     def _root_values(self, template: dict, overrides: dict[str, str]) -> dict:
-        from .cli import UserError
-
         declared = dict(template.get("Parameters", {}))
         packed = self.manifest.get("packed_parameters") or {}
         own = {}  # a grouped service's own parameter (ApiDesiredCount) -> its definition in the service stack
@@ -436,7 +434,7 @@ class Built:
             if definition.get("Type") == "Number" and number(value) is None:
                 raise UserError(f"--param {name}={value}: a number is expected")
         if overrides and packed:
-            from .compiler import pack_overrides
+            from stackloom.build import pack_overrides
             overrides = pack_overrides(self.manifest, overrides)
         values = {name: str(definition["Default"]) for name, definition in declared.items() if "Default" in definition}
         values.update(overrides)
@@ -484,7 +482,7 @@ class Built:
                 continue
             default = defaults.get(name, {}).get("Default")
             if name in packed:  # a group's list: only the services whose value was overridden
-                from .root import unpack
+                from templates.root import unpack
                 before = unpack(str(default))
                 parts += [f"{packed[name].get(service, service)}={count} (--param)"
                           for service, count in sorted(unpack(value).items()) if before.get(service) != count]
@@ -1772,8 +1770,6 @@ def _cell(value: str) -> str:
 
 
 def parse_params(items: list[str] | None) -> dict[str, str]:
-    from .cli import UserError
-
     values = {}
     for item in items or []:
         name, sep, value = item.partition("=")
@@ -1786,9 +1782,7 @@ def parse_params(items: list[str] | None) -> dict[str, str]:
 def environment_folders(args: argparse.Namespace) -> list[Path]:
     """Build the targets first (in-process, unchanged files are not rewritten) unless --no-build; the
     folders of output/<system>/<env>/ to read."""
-    from . import compiler
-    from .cli import UserError
-
+    from stackloom import build as compiler
     if args.no_build:
         folders = []
         for target in args.targets:
@@ -1803,7 +1797,7 @@ def environment_folders(args: argparse.Namespace) -> list[Path]:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    from .cli import add_common
+    from stackloom.cli.main import add_common
 
     parser.add_argument("targets", nargs="+", metavar="TARGET", help="system/env (e.g. vanity-market/preprod) or system")
     parser.add_argument("--param", action="append", metavar="NAME=VALUE", default=[],
@@ -1825,7 +1819,7 @@ def add_parser(subparsers) -> None:
 
 def architecture(folder: Path, overrides: dict[str, str] | None = None) -> tuple[Inventory, str]:
     """(inventory, ARCHITECTURE.md text) of one built environment folder."""
-    from . import cost
+    from stackloom.report import cost
 
     found = inventory(Built(folder, overrides))
     estimate = cost.estimate(found)

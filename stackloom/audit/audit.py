@@ -19,7 +19,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import lint
+from stackloom.audit import lint
+from stackloom.errors import UserError
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
@@ -181,7 +182,7 @@ def _label(path: Path) -> str:
 
 def _reason(rule: str, resource: str, label: str) -> str:
     """The reason recorded in suppressions.yaml (a skip that is not recorded there says so)."""
-    from .suppressions import load
+    from templates.suppressions import load
 
     system, env, file_name = label.split("/")
     for suppression in load():
@@ -229,13 +230,13 @@ def add_parser(subparsers) -> None:
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="system/env or system (default: all)")
     parser.add_argument("--write-security-md", action="store_true",
                         help="rewrite the figures in SECURITY.md from this run")
-    from .cli import add_common
+    from stackloom.cli.main import add_common
     add_common(parser)
     parser.set_defaults(handler=command)
 
 
 def command(args) -> int:
-    from . import compiler
+    from stackloom import build as compiler
 
     builds = compiler.compile_all(compiler.select(args.params, args.targets))
     for build in builds:
@@ -244,7 +245,6 @@ def command(args) -> int:
     try:
         reports = audit(env_dirs, builds[0].spec.region)
     except AuditToolMissing as error:
-        from .cli import UserError
         raise UserError(str(error)) from None
     templates = sum(len(lint.template_files(env_dir)) for env_dir in env_dirs)
     print(summary_table(reports, templates))

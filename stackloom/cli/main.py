@@ -10,18 +10,16 @@ import gc
 import sys
 from pathlib import Path
 
-from . import compiler
-from .loader import SpecError
-from .quotas import QuotaError
-from .root import WiringError
+from stackloom import build as compiler
+from stackloom.params import SpecError
+from templates.quotas import QuotaError
+from templates.root import WiringError
+
+from stackloom.errors import UserError
 
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
 EXIT_USAGE = 2
-
-
-class UserError(Exception):
-    """Anything the user can fix; printed without a traceback."""
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +46,7 @@ def schema_command(args: argparse.Namespace) -> int:
 
     import msgspec
 
-    from .spec import EnvironmentSpec
+    from templates.spec import EnvironmentSpec
 
     print(json.dumps(msgspec.json.schema(EnvironmentSpec), indent=2, sort_keys=True))
     return 0
@@ -71,8 +69,9 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
 
 
 # Subcommands beyond `build` and `schema` -> the module that registers and runs them.
-COMMAND_MODULES = {"audit": "audit", "cost": "cost", "deploy": "deploy", "destroy": "deploy", "diagram": "diagram",
-                   "diff": "diff", "stack-policy": "deploy"}
+COMMAND_MODULES = {"audit": "stackloom.audit.audit", "cost": "stackloom.report.cost", "deploy": "stackloom.deploy.deploy",
+                   "destroy": "stackloom.deploy.deploy", "diagram": "stackloom.report.diagram", "diff": "stackloom.diff",
+                   "stack-policy": "stackloom.deploy.deploy"}
 BUILT_IN = ("build", "schema")
 
 
@@ -99,7 +98,7 @@ def _command_modules(command: str | None = None) -> list:
     if command in BUILT_IN:
         return []
     names = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else sorted(set(COMMAND_MODULES.values()))
-    return [importlib.import_module(f".{name}", __package__) for name in names]
+    return [importlib.import_module(name) for name in names]
 
 
 VALUED_COMMON_OPTIONS = ("--params", "--output")  # the options of add_common: each takes the next word

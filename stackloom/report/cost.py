@@ -14,8 +14,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diagram
-from .diagram import Inventory
+from stackloom.report import diagram
+from stackloom.report.diagram import Inventory
+from stackloom.errors import UserError
 
 PRICE_FILE = Path(__file__).resolve().parent / "prices" / "eu-central-1.json"
 GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
@@ -523,8 +524,6 @@ def as_json(result: Estimate) -> dict:
 
 
 def parse_assumptions(items: list[str] | None) -> dict[str, float]:
-    from .cli import UserError
-
     values = {}
     for item in items or []:
         name, sep, value = item.partition("=")

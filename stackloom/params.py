@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from .spec import EnvironmentSpec, SpecInvalid, parse
-from .validation import dotted, shown
+from templates.spec import EnvironmentSpec, SpecInvalid, parse
+from templates.validation import dotted, shown
 
 MAX_BYTES = 1_000_000
 # CloudFormation would act on these inside a plain value: a dynamic reference resolves a secret into the

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .stack_policy import STACK_TYPE, is_stateful
+from stackloom.deploy.stack_policy import STACK_TYPE, is_stateful
+from stackloom.errors import UserError
 
 ADD, MODIFY, REPLACE, REMOVE = "add", "modify", "replace", "remove"
 ORDER = {REMOVE: 0, REPLACE: 1, MODIFY: 2, ADD: 3}
@@ -396,8 +397,6 @@ def build_templates(build) -> dict[str, dict]:
 
 def load_environment(folder: Path) -> dict[str, dict]:
     """The templates of one built environment folder (every *.json that is a template), by file name."""
-    from .cli import UserError
-
     templates = {}
     for path in sorted(folder.glob("*.json")):
         try:
@@ -411,8 +410,6 @@ def load_environment(folder: Path) -> dict[str, dict]:
 
 def baseline_folder(baseline: Path, system: str, environment: str) -> Path:
     """`DIR/<system>/<env>` when DIR is an output root, DIR itself when it is that environment's folder."""
-    from .cli import UserError
-
     for candidate in (baseline / system / environment, baseline):
         if (candidate / "root.json").is_file():
             manifest = candidate / "manifest.json"
@@ -508,7 +505,7 @@ def _policy_name(change: Change) -> str:
 # ---- command ---------------------------------------------------------------------------------------
 
 def add_parser(subparsers) -> None:
-    from .cli import DEFAULT_PARAMS
+    from stackloom.cli.main import DEFAULT_PARAMS
 
     parser = subparsers.add_parser(
         "diff", help="compare a fresh build with an earlier output/ tree; exit 2 if stateful resources would be "
@@ -526,9 +523,8 @@ def add_parser(subparsers) -> None:
 
 
 def command(args) -> int:
-    from . import compiler
-    from .cli import UserError
-    from .loader import load_spec
+    from stackloom import build as compiler
+    from stackloom.params import load_spec
 
     target = args.target.strip("/")
     if target.count("/") != 1:
