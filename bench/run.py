@@ -152,7 +152,7 @@ def _targets_of(python: str, env: dict, params: Path) -> list[str]:
     """The environments under `params`, asked of a child: a child's peak RSS (wait4's ru_maxrss) includes its
     parent's RSS when it was spawned (Linux carries the old address space's high-water mark across exec), so
     this process must not import the compiler (~15 MB) before the measurements are done."""
-    return json.loads(_in_child(python, env, "from templates import compiler; "
+    return json.loads(_in_child(python, env, "from stackloom import build as compiler; "
                                 "print(json.dumps(sorted(compiler.discover(Path(sys.argv[1])))))", params))
 
 

@@ -3,7 +3,7 @@ add / modify / replace / remove, and whether a stateful resource would be replac
 
 `python build.py diff SYSTEM/ENV --baseline DIR` compiles the spec in memory and compares it with
 `DIR/<system>/<env>/` (or DIR itself when it is an environment folder), prints a table and exits 2 when
-a resource of `stack_policy.STATEFUL_TYPES` would be replaced or removed, 0 otherwise.
+a resource `stackloom.kinds` marks stateful would be replaced or removed, 0 otherwise.
 
 How a replacement is decided (offline, from the templates alone):
 - a changed `Type` replaces;
@@ -30,22 +30,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
+
+from botocore.exceptions import ClientError
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
-from stackloom.deploy.stack_policy import STACK_TYPE, is_stateful
+from stackloom.cfn import model
+from stackloom.cfn.model import STACK_TYPE, is_stateful, mapping as _mapping, properties as _properties
+from stackloom.cfn.model import resources as _resources, value_references as references
+from stackloom.cfn.schemas import create_only
 from stackloom.errors import UserError
 
 ADD, MODIFY, REPLACE, REMOVE = "add", "modify", "replace", "remove"
 ORDER = {REMOVE: 0, REPLACE: 1, MODIFY: 2, ADD: 3}
 RESOURCE_ATTRIBUTES = ("Condition", "CreationPolicy", "DeletionPolicy", "DependsOn", "Metadata", "UpdatePolicy",
                        "UpdateReplacePolicy")
-SUB_NAME = re.compile(r"\$\{(?!!)\s*([A-Za-z0-9:_]+)(?:\.([A-Za-z0-9_.]+))?\s*\}")
 EXIT_RISK = 2
-FALLBACK_REGION = "us-east-1"
-_MISSING = "<absent>"
+_MISSING = model.MISSING
 
 
 @dataclass(frozen=True)
@@ -80,28 +81,6 @@ def stateful_risks(changes: list[Change]) -> list[Change]:
     return [change for change in changes if change.risky]
 
 
-# ---- schemas ---------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=None)
-def create_only(region: str, resource_type: str) -> tuple[tuple[tuple[str, ...], bool], ...]:
-    """(property path parts, conditional) for every createOnly property of a type; () when unknown."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # imported here: `build` must not pay for cfn-lint
-
-    try:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
-    except KeyError:   # a region cfn-lint does not know: the us-east-1 schemas are the superset
-        return create_only(FALLBACK_REGION, resource_type) if region != FALLBACK_REGION else ()
-    except Exception:  # unknown or custom type: cfn-lint raises its own ResourceNotFoundError
-        return ()
-    paths = []
-    for key, conditional in (("createOnlyProperties", False), ("conditionalCreateOnlyProperties", True)):
-        for pointer in schema.get(key) or []:
-            parts = tuple(pointer.split("/")[1:])
-            if parts and parts[0] == "properties" and len(parts) > 1:
-                paths.append((parts[1:], conditional))
-    return tuple(paths)
-
-
 def _is_intrinsic(value) -> bool:
     if not isinstance(value, dict) or len(value) != 1:
         return False
@@ -119,46 +98,6 @@ def project(value, parts: tuple[str, ...]):
     if isinstance(value, dict):
         return project(value[head], rest) if head in value else _MISSING
     return value if value is not None else _MISSING
-
-
-# ---- references ------------------------------------------------------------------------------------
-
-def references(value) -> set[tuple[str, str | None]]:
-    """(name, attribute) pairs reached through Ref / Fn::GetAtt / Fn::Sub; pseudo parameters left out."""
-    found: set[tuple[str, str | None]] = set()
-    _collect(value, found)
-    return {item for item in found if not item[0].startswith("AWS::")}
-
-
-def _collect(value, found: set) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _collect(item, found)
-        return
-    if not isinstance(value, dict):
-        return
-    for key, argument in value.items():
-        if key == "Ref" and isinstance(argument, str):
-            found.add((argument, None))
-        elif key == "Fn::GetAtt":
-            if isinstance(argument, str):
-                name, _, attribute = argument.partition(".")
-                found.add((name, attribute or None))
-            elif isinstance(argument, list) and argument and isinstance(argument[0], str):
-                attribute = argument[1] if len(argument) > 1 and isinstance(argument[1], str) else None
-                found.add((argument[0], attribute))
-                _collect(argument[1:], found)
-        elif key == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else (
-                (argument + [None, None])[:2] if isinstance(argument, list) else (None, None))
-            variables = variables if isinstance(variables, dict) else {}
-            if isinstance(text, str):
-                for name, attribute in SUB_NAME.findall(text):
-                    if name not in variables:
-                        found.add((name, attribute or None))
-            _collect(list(variables.values()), found)
-        else:
-            _collect(argument, found)
 
 
 # ---- comparison ------------------------------------------------------------------------------------
@@ -184,8 +123,8 @@ def compare(old: dict[str, dict], new: dict[str, dict], region: str = "us-east-1
     stack's `TemplateURL` names its child file. Sorted by template, then removals and replacements first.
     """
     files = sorted(set(old) | set(new))
-    children = _children(old, new)
-    stacks = _stack_paths(children)
+    children = model.children(old, new)
+    stacks = model.stack_paths(children)
     state = _Volatile()
     while True:
         before = state.size()
@@ -200,48 +139,6 @@ def compare(old: dict[str, dict], new: dict[str, dict], region: str = "us-east-1
         for change in changes[name]:
             result.append(dataclasses.replace(change, stack=stacks.get(name, "")))
     return sorted(result, key=lambda c: (c.template != "root.json", c.template, ORDER[c.action], c.logical_id))
-
-
-def _resources(template: dict | None) -> dict[str, dict]:
-    resources = _mapping((template or {}).get("Resources"))
-    return {key: value for key, value in resources.items() if isinstance(value, dict)}
-
-
-def _mapping(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _properties(resource: dict | None) -> dict:
-    properties = (resource or {}).get("Properties")
-    return properties if isinstance(properties, dict) else {}
-
-
-def _children(old: dict[str, dict], new: dict[str, dict]) -> dict[str, dict[str, str]]:
-    """Parent file -> {nested stack logical ID: child file} for children present in the compared sets."""
-    links: dict[str, dict[str, str]] = {}
-    for side in (old, new):
-        for name, template in side.items():
-            for logical_id, resource in _resources(template).items():
-                url = _properties(resource).get("TemplateURL")
-                if resource.get("Type") == STACK_TYPE and isinstance(url, str) and url in set(old) | set(new):
-                    links.setdefault(name, {})[logical_id] = url
-    return links
-
-
-def _stack_paths(children: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Child file -> logical ID path from its top-level stack ("Data", "Outer/Inner")."""
-    paths: dict[str, str] = {}
-
-    def walk(parent: str, prefix: str, seen: frozenset) -> None:
-        for logical_id, child in sorted(children.get(parent, {}).items()):
-            if child not in seen:
-                paths[child] = f"{prefix}{logical_id}"
-                walk(child, f"{prefix}{logical_id}/", seen | {child})
-
-    nested = {child for links in children.values() for child in links.values()}
-    for top in sorted(set(children) - nested):
-        walk(top, "", frozenset({top}))
-    return paths
 
 
 def _changed_token(name: str, state: _Volatile, children: dict[str, dict[str, str]]):
@@ -385,14 +282,10 @@ def _propagate(old: dict[str, dict], new: dict[str, dict], children: dict[str, d
 
 # ---- inputs ----------------------------------------------------------------------------------------
 
-def _is_template(value) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("Resources"), dict)
-
-
 def build_templates(build) -> dict[str, dict]:
     """The CloudFormation templates of an in-memory `compiler.Build`, by file name."""
     parsed = {name: json.loads(body) for name, body in build.files.items() if name.endswith(".json")}
-    return {name: value for name, value in parsed.items() if _is_template(value)}
+    return {name: value for name, value in parsed.items() if model.is_template(value)}
 
 
 def load_environment(folder: Path) -> dict[str, dict]:
@@ -403,7 +296,7 @@ def load_environment(folder: Path) -> dict[str, dict]:
             value = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise UserError(f"{path}: cannot read the baseline template ({error})") from None
-        if _is_template(value):
+        if model.is_template(value):
             templates[path.name] = value
     return templates
 
@@ -432,8 +325,6 @@ def deployed_templates(cloudformation, stack_name: str, new: dict[str, dict], ro
     a nested stack under the file name the new parent gives that logical ID (others as `<LogicalId>.deployed.json`),
     its parent's TemplateURL rewritten to that key (deployed ones are S3 URLs). {} when the stack does not exist.
     For the bootstrap stack call it again with root_file="bootstrap.json"."""
-    from botocore.exceptions import ClientError
-
     try:
         body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
     except ClientError as error:
@@ -446,7 +337,7 @@ def deployed_templates(cloudformation, stack_name: str, new: dict[str, dict], ro
 
 
 def _add_deployed(cloudformation, stack_id: str, file_name: str, body, new: dict[str, dict], found: dict) -> None:
-    template = json.loads(body) if isinstance(body, str) else json.loads(json.dumps(body))
+    template = model.parse(body)
     found[file_name] = template
     nested = {item["LogicalResourceId"]: item.get("PhysicalResourceId")
               for item in cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]

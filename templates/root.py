@@ -27,13 +27,12 @@ Both happen only when needed: the three real environments keep their original la
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from dataclasses import dataclass, field, replace
 
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
-from . import bootstrap, cluster, data, loadbalancer, network, quotas, security, service
+from . import bootstrap, cluster, data, loadbalancer, network, quotas, references, security, service
 from .base import FromRoot, FromStack, NestedStack, OwnDefault, new_template, tags
 from .spec import EnvironmentSpec
 
@@ -381,9 +380,6 @@ def _dry_counts(template: Template, graph: "_Graph", where: dict) -> dict[tuple[
                   "mappings": len(template.mappings)} for key, count in resources.items()}
 
 
-_SUB_NAME = re.compile(r"\$\{([A-Za-z0-9]+)(\.[A-Za-z0-9.]+)?\}")
-
-
 class _Graph:
     """What each resource, output and condition of a template refers to."""
 
@@ -426,37 +422,9 @@ def _encode(value):
 
 def _references(document) -> tuple[set[str], set[str]]:
     """(names referenced with Ref or ${Name}, names needed otherwise: GetAtt, ${Name.Attr}, DependsOn, Condition)."""
-    refs: set[str] = set()
-    strong: set[str] = set()
-
-    def walk(value):
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key == "Ref" and isinstance(item, str):
-                    refs.add(item)
-                elif key == "Fn::GetAtt":
-                    target = item[0] if isinstance(item, list) else str(item).split(".")[0]
-                    strong.add(target)
-                elif key == "Fn::Sub":
-                    text = item[0] if isinstance(item, list) else item
-                    local = set(item[1]) if isinstance(item, list) and len(item) > 1 else set()
-                    for match in _SUB_NAME.finditer(text):
-                        if match.group(1) not in local:
-                            (strong if match.group(2) else refs).add(match.group(1))
-                    if isinstance(item, list) and len(item) > 1:
-                        walk(item[1])
-                    continue
-                elif key in ("DependsOn",):
-                    strong.update([item] if isinstance(item, str) else item)
-                elif key in ("Condition", "Fn::If") and isinstance(item, (str, list)):
-                    refs.add(item if isinstance(item, str) else item[0])
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(document)
-    return {name for name in refs if not name.startswith("AWS::")}, strong
+    found = references.references(document)
+    refs = {item.name for item in found if not item.strong and not item.name.startswith("AWS::")}
+    return refs, {item.name for item in found if item.strong}
 
 
 def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, int]]) -> list[StackPart]:

@@ -34,7 +34,7 @@ def test_a_written_synthetic_system_builds_from_a_params_folder(tmp_path):
 
 def test_the_build_path_imports_neither_boto3_nor_cfn_lint(tmp_path):
     # GIVEN a fresh interpreter WHEN the compiler builds every environment THEN no AWS SDK and no linter was loaded
-    code = ("import sys; from templates import compiler;"
+    code = ("import sys; from stackloom import build as compiler;"
             "[compiler.write(b, __import__('pathlib').Path(sys.argv[1])) for b in compiler.compile_all(compiler.select("
             "__import__('pathlib').Path('params'), []))];"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'cfnlint', 'checkov', 'moto'}))")

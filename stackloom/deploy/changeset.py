@@ -3,7 +3,7 @@ add / modify / replace / remove, refuse replacing or removing stateful resources
 printing events, and report the outcome.
 
 The gate reads the change set's own `Action` and `Replacement` field ("True" or "Conditional") for the
-types in `stack_policy.STATEFUL_TYPES`, at every nesting level (`IncludeNestedStacks`).
+types `stackloom.kinds` marks stateful, at every nesting level (`IncludeNestedStacks`).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from botocore.exceptions import ClientError, WaiterError
 
 from stackloom.deploy import events as stack_events
-from stackloom.deploy.stack_policy import STACK_TYPE, is_stateful
+from stackloom.cfn.model import STACK_TYPE, is_stateful
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")

@@ -29,6 +29,8 @@ from stackloom import build as compiler
 
 from stackloom.deploy import stack_policy
 from stackloom.deploy.changeset import Console, DeployError, StackRequest
+from stackloom import kinds
+from stackloom.cfn import model
 from stackloom.errors import UserError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -494,7 +496,7 @@ def nested_stacks(cloudformation, stack_name: str, path: tuple[str, ...] = ()) -
     for page in paginator.paginate(StackName=stack_name):
         for resource in page["StackResourceSummaries"]:
             physical = resource.get("PhysicalResourceId") or ""
-            if resource.get("ResourceType") == stack_policy.STACK_TYPE and physical:
+            if resource.get("ResourceType") == model.STACK_TYPE and physical:
                 child = path + (resource["LogicalResourceId"],)
                 found[child] = physical
                 found.update(nested_stacks(cloudformation, physical, child))
@@ -603,27 +605,21 @@ def _template_risks(deployed: dict[str, dict], templates: tuple[dict[str, dict],
     return diff.stateful_risks(diff.compare(deployed, templates[0], region))
 
 
-# Resources AWS refuses to delete while this property of theirs is true.
-DELETION_PROTECTED = {"AWS::RDS::DBCluster": "DeletionProtection", "AWS::RDS::DBInstance": "DeletionProtection"}
-
-
 def protected_removals(plan: changeset.Plan, deployed: dict[str, dict], top: str) -> list[str]:
     """The change set's removals of resources whose deployed template turns deletion protection on (e.g.
     EnableDatabase=false on a protected Aurora cluster): CloudFormation would try, fail and leave the
     resource behind, so the deploy stops before. `deployed` is keyed by file name, as `_deployed` returns."""
-    from stackloom import diff
-
     # stack path ("Data", "Services01/ServiceApi") -> its file, as `build.py diff` pairs them
-    files = {path: name for name, path in diff._stack_paths(diff._children(deployed, {})).items()}
+    files = {path: name for name, path in model.stack_paths(model.children(deployed)).items()}
     files[""] = top
     found = []
     for change in plan.changes:
-        flag = DELETION_PROTECTED.get(change.resource_type)
+        flag = kinds.kind(change.resource_type).deletion_protection
         if change.action != "Remove" or flag is None:
             continue
         stack, _, logical_id = change.path.rpartition("/")
-        properties = diff._properties(diff._resources(deployed.get(files.get(stack, ""))).get(logical_id))
-        if properties.get(flag) in (True, "true", "True"):
+        properties = model.properties(model.resources(deployed.get(files.get(stack, ""))).get(logical_id))
+        if model.truthy(properties.get(flag)):
             found.append(f"{change.path} ({change.resource_type})")
     return found
 

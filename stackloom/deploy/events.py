@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError, WaiterError
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
+from stackloom.cfn.model import STACK_TYPE
+
 DONE_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
 # Failures that only echo another resource's failure.
 ECHO_REASONS = ("Resource creation cancelled", "Resource update cancelled", "Embedded stack",

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
+from stackloom.cfn.model import STACK_TYPE
+
 
 
 @dataclass

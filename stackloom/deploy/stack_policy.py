@@ -1,6 +1,6 @@
 """Which resources hold data, and the stack policy that protects them in production.
 
-`STATEFUL_TYPES` is the one list of resource types whose replacement or removal loses data (or makes it
+`stackloom.kinds` is the one registry of resource types whose replacement or removal loses data (or makes it
 unreadable): the deploy gate (`--allow-replace`) and the production stack policy both read it.
 
 A stack policy only covers the stack it is set on, so every stack of a production environment gets its
@@ -13,34 +13,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-STACK_TYPE = "AWS::CloudFormation::Stack"
+from stackloom.cfn import model
+from stackloom.cfn.model import is_stateful
+from stackloom.kinds import stateful_types
 
-STATEFUL_TYPES = (
-    "AWS::RDS::DBCluster",                  # the Aurora data
-    "AWS::ElastiCache::ReplicationGroup",   # Redis data
-    "AWS::S3::Bucket",                      # artifacts, ALB access logs
-    "AWS::ECR::Repository",                 # pushed images
-    "AWS::Logs::LogGroup",                  # application and flow logs
-    "AWS::SecretsManager::Secret",          # generated credentials
-    "AWS::KMS::Key",                        # a new key cannot read what the old one encrypted
-)
+STATEFUL_TYPES = stateful_types()  # the registry's stateful kinds (stackloom/kinds.py)
 
 DENIED_ACTIONS = ["Update:Replace", "Update:Delete"]
-
-
-def is_stateful(resource_type: str) -> bool:
-    return resource_type in STATEFUL_TYPES
 
 
 def protected_ids(template: dict, nested: dict[str, dict]) -> list[str]:
     """Logical IDs to protect in this template: stateful resources, and nested stacks holding any.
     `nested` maps a nested stack's TemplateURL (a file name here) to its template."""
     ids = []
-    for logical_id, resource in (template.get("Resources") or {}).items():
+    stacks = model.nested_stacks(template)
+    for logical_id, resource in model.resources(template).items():
         if is_stateful(resource.get("Type", "")):
             ids.append(logical_id)
-        elif resource.get("Type") == STACK_TYPE:
-            child = nested.get((resource.get("Properties") or {}).get("TemplateURL"))
+        elif logical_id in stacks:
+            child = nested.get(stacks[logical_id])
             if child is not None and protected_ids(child, nested):
                 ids.append(logical_id)
     return sorted(ids)
@@ -64,9 +55,8 @@ def environment_policies(read, root_file: str) -> dict[tuple[str, ...], dict]:
     def load(file_name: str) -> dict:
         if file_name not in templates:
             templates[file_name] = read(file_name)
-            for resource in (templates[file_name].get("Resources") or {}).values():
-                url = (resource.get("Properties") or {}).get("TemplateURL")
-                if resource.get("Type") == STACK_TYPE and isinstance(url, str) and "://" not in url:
+            for url in model.nested_stacks(templates[file_name]).values():
+                if model.is_local_url(url):
                     load(url)
         return templates[file_name]
 
@@ -75,9 +65,8 @@ def environment_policies(read, root_file: str) -> dict[tuple[str, ...], dict]:
     def walk(file_name: str, path: tuple[str, ...]) -> None:
         template = load(file_name)
         policies[path] = policy(template, templates)
-        for logical_id, resource in sorted((template.get("Resources") or {}).items()):
-            url = (resource.get("Properties") or {}).get("TemplateURL")
-            if resource.get("Type") == STACK_TYPE and url in templates:
+        for logical_id, url in sorted(model.nested_stacks(template).items()):
+            if url in templates:
                 walk(url, path + (logical_id,))
 
     walk(root_file, ())
