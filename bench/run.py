@@ -152,8 +152,8 @@ def _targets_of(python: str, env: dict, params: Path) -> list[str]:
     """The environments under `params`, asked of a child: a child's peak RSS (wait4's ru_maxrss) includes its
     parent's RSS when it was spawned (Linux carries the old address space's high-water mark across exec), so
     this process must not import the compiler (~15 MB) before the measurements are done."""
-    return json.loads(_in_child(python, env, "from stackloom import build as compiler; "
-                                "print(json.dumps(sorted(compiler.discover(Path(sys.argv[1])))))", params))
+    return json.loads(_in_child(python, env, "from stackloom import params; "
+                                "print(json.dumps(sorted(params.discover(Path(sys.argv[1])))))", params))
 
 
 def _own_peak_mb() -> float:
@@ -187,8 +187,9 @@ def in_process(python: str, env: dict, params: Path, runs: int) -> dict[str, flo
 import json, statistics, sys, time
 from stackloom import build as compiler
 from stackloom.params import load_spec
+from stackloom.params import discover
 found = {{}}
-for target, path in sorted(compiler.discover(__import__('pathlib').Path(sys.argv[1])).items()):
+for target, path in sorted(discover(__import__('pathlib').Path(sys.argv[1])).items()):
     spec = load_spec(path)
     compiler.compile_environment(spec)
     times = []
@@ -205,10 +206,10 @@ print(json.dumps(found))
 def templates_of(params: Path) -> dict[str, dict]:
     """Per environment: every emitted template's resources, parameters, outputs, mappings and bytes."""
     from stackloom import build as compiler
-    from stackloom.params import load_spec
+    from stackloom.params import discover, load_spec
 
     found = {}
-    for target, path in sorted(compiler.discover(params).items()):
+    for target, path in sorted(discover(params).items()):
         build = compiler.compile_environment(load_spec(path))
         manifest = json.loads(build.files[compiler.MANIFEST_FILE])
         errors = [error for usage in build.usages for error in usage.findings()[0]]

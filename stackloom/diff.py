@@ -35,11 +35,13 @@ from botocore.exceptions import ClientError
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stackloom import manifest as manifests
 from stackloom.cfn import model
 from stackloom.cfn.model import STACK_TYPE, is_stateful, mapping as _mapping, properties as _properties
 from stackloom.cfn.model import resources as _resources, value_references as references
 from stackloom.cfn.schemas import create_only
 from stackloom.errors import UserError
+from stackloom.params import select
 
 ADD, MODIFY, REPLACE, REMOVE = "add", "modify", "replace", "remove"
 ORDER = {REMOVE: 0, REPLACE: 1, MODIFY: 2, ADD: 3}
@@ -305,12 +307,11 @@ def baseline_folder(baseline: Path, system: str, environment: str) -> Path:
     """`DIR/<system>/<env>` when DIR is an output root, DIR itself when it is that environment's folder."""
     for candidate in (baseline / system / environment, baseline):
         if (candidate / "root.json").is_file():
-            manifest = candidate / "manifest.json"
-            if manifest.is_file():
+            if (candidate / manifests.FILE_NAME).is_file():
                 try:
-                    found = json.loads(manifest.read_text(encoding="utf-8"))
-                    which = (found.get("system"), found.get("environment"))
-                except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+                    found = manifests.load(candidate)
+                    which = (found.system, found.environment)
+                except UserError:  # a baseline from another version: its place says which it is
                     which = (system, environment)
                 if which != (system, environment):
                     raise UserError(f"{candidate}: the baseline is {which[0]}/{which[1]}, not {system}/{environment}")
@@ -420,7 +421,7 @@ def command(args) -> int:
     target = args.target.strip("/")
     if target.count("/") != 1:
         raise UserError(f"diff takes one environment as SYSTEM/ENV, got {args.target!r}")
-    (path,) = compiler.select(args.params, [target]).values()
+    (path,) = select(args.params, [target]).values()
     spec = load_spec(path)
     folder = baseline_folder(args.baseline, spec.system, spec.environment)
     changes = compare(load_environment(folder), build_templates(compiler.compile_environment(spec)), spec.region)

@@ -136,3 +136,32 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
 def _describe(path: Path, error: SpecInvalid) -> str:
     lines = [f"  {dotted(where)}: {message}" if where else f"  {message}" for where, message in error.problems]
     return f"{path}: invalid spec:\n" + "\n".join(lines)
+
+
+def discover(params_dir: Path) -> dict[str, Path]:
+    """`system/env` -> params file, for every `<system>/<env>.yaml` under the params folder."""
+    if not params_dir.is_dir():
+        raise SpecError(f"{params_dir}: params folder not found")
+    found = {}
+    for path in sorted(params_dir.glob("*/*.y*ml")):
+        if path.suffix in (".yaml", ".yml"):
+            found[f"{path.parent.name}/{path.stem}"] = path
+    if not found:
+        raise SpecError(f"{params_dir}: no params files (expected <system>/<env>.yaml)")
+    return found
+
+
+def select(params_dir: Path, targets: list[str]) -> dict[str, Path]:
+    """Resolve `system/env` or `system` targets; no targets means all."""
+    known = discover(params_dir)
+    if not targets:
+        return known
+    chosen = {}
+    for target in targets:
+        target = target.strip("/")
+        matches = {key: path for key, path in known.items() if key == target or key.split("/")[0] == target}
+        if not matches:
+            raise SpecError(f"unknown target {target!r}: no {params_dir}/{target}.yaml; "
+                            f"known targets: {', '.join(known)}")
+        chosen.update(matches)
+    return chosen

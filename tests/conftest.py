@@ -7,12 +7,14 @@ import pytest
 from stackloom import build as compiler
 
 from .helpers import PARAMS
+from stackloom.params import select
+from stackloom.output import write
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
     """Every params file built once into a fresh output folder for the session; returns that folder."""
     output = tmp_path_factory.mktemp("output")
-    for build in compiler.compile_all(compiler.select(PARAMS, [])):
-        compiler.write(build, output)
+    for build in compiler.compile_all(select(PARAMS, [])):
+        write(build, output)
     return output

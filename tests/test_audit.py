@@ -18,6 +18,7 @@ from templates import root
 from templates import suppressions
 
 from .helpers import PARAMS, PROJECT, TARGETS
+from stackloom.params import select
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def test_every_suppressed_finding_has_its_recorded_reason(reports):
 
 def test_every_suppression_has_a_reason_and_is_used():
     used = set()
-    for build in compiler.compile_all(compiler.select(PARAMS, [])):
+    for build in compiler.compile_all(select(PARAMS, [])):
         templates = {stack.file_name: stack.template for stack in root.children(build.spec)}
         templates[bootstrap.FILE_NAME] = bootstrap.build(build.spec)
         used.update(id(s) for s, _ in suppressions.apply(build.target, templates))

@@ -12,6 +12,7 @@ from stackloom import build as compiler
 from templates import spec as spec_module
 
 from .helpers import PROJECT, TARGETS
+from stackloom.params import select
 
 
 @pytest.mark.parametrize("n", [1, 10, 50, 100, 200])
@@ -29,13 +30,13 @@ def test_synthetic_systems_are_deterministic(tmp_path):
 def test_a_written_synthetic_system_builds_from_a_params_folder(tmp_path):
     path = synthetic.write(tmp_path, 10)
     assert path == tmp_path / "synth" / "n10.yaml"
-    assert [build.target for build in compiler.compile_all(compiler.select(tmp_path, []))] == ["synth/n10"]
+    assert [build.target for build in compiler.compile_all(select(tmp_path, []))] == ["synth/n10"]
 
 
 def test_the_build_path_imports_neither_boto3_nor_cfn_lint(tmp_path):
     # GIVEN a fresh interpreter WHEN the compiler builds every environment THEN no AWS SDK and no linter was loaded
-    code = ("import sys; from stackloom import build as compiler;"
-            "[compiler.write(b, __import__('pathlib').Path(sys.argv[1])) for b in compiler.compile_all(compiler.select("
+    code = ("import sys; from stackloom import build as compiler, output, params;"
+            "[output.write(b, __import__('pathlib').Path(sys.argv[1])) for b in compiler.compile_all(params.select("
             "__import__('pathlib').Path('params'), []))];"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'cfnlint', 'checkov', 'moto'}))")
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=PROJECT, capture_output=True, text=True,

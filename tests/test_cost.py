@@ -16,6 +16,7 @@ from stackloom.cli.main import UserError, main
 from templates import spec as spec_module
 
 from .helpers import PARAMS
+from stackloom.output import write
 
 TAGS = [{"Key": "System", "Value": "small"}]
 
@@ -486,7 +487,7 @@ def test_bet2wealth_dev_prices_redis_nodes_and_the_hosted_zone(built):
 def test_grouped_services_resolve_their_packed_desired_counts(tmp_path):
     """GIVEN a 120-service system (services in group stacks, desired counts packed into list parameters)
     WHEN priced THEN every service is priced with its own count, and a per-service --param reaches it."""
-    folder = compiler.write(compiler.compile_environment(spec_module.parse(synthetic.spec(120))),
+    folder = write(compiler.compile_environment(spec_module.parse(synthetic.spec(120))),
                             tmp_path / "out")
     assert json.loads((folder / "manifest.json").read_text())["packed_parameters"]
     result = cost.estimate(diagram.inventory(diagram.Built(folder, {"Svc006DesiredCount": "5"})), PRICES, HOURS)

@@ -13,23 +13,26 @@ from stackloom.cli.main import UserError
 from stackloom.deploy.deploy import Aws, image_tag, parameter_overrides, protected_removals
 from stackloom.deploy.events import Event, first_failure
 
+from stackloom.manifest import ServiceEntry, from_dict
+
 from .helpers import load
 
 ECR = "123456789012.dkr.ecr.eu-central-1.amazonaws.com"
+BACKEND = ServiceEntry("ServiceBackend", "BackendImageTag", "BackendDesiredCount", "bet2wealth-backend-dev", None)
 
 
 @pytest.fixture(scope="module")
 def manifest(built):
-    return load(built / "bet2wealth" / "dev" / "manifest.json")
+    return from_dict(load(built / "bet2wealth" / "dev" / "manifest.json"))
 
 
 def test_image_tag_accepts_a_plain_tag():
-    assert image_tag("backend", {"repository": "bet2wealth-backend-dev"}, "2f1c9e0") == "2f1c9e0"
+    assert image_tag("backend", BACKEND, "2f1c9e0") == "2f1c9e0"
 
 
 def test_image_tag_takes_the_tag_of_a_uri_of_the_services_repository():
     value = f"{ECR}/bet2wealth-backend-dev:release-1.2"
-    assert image_tag("backend", {"repository": "bet2wealth-backend-dev"}, value) == "release-1.2"
+    assert image_tag("backend", BACKEND, value) == "release-1.2"
 
 
 @pytest.mark.parametrize("value, message", [
@@ -39,11 +42,11 @@ def test_image_tag_takes_the_tag_of_a_uri_of_the_services_repository():
 ])
 def test_image_tag_rejects_what_the_template_cannot_deploy(value, message):
     with pytest.raises(UserError, match=message):
-        image_tag("backend", {"repository": "bet2wealth-backend-dev"}, value)
+        image_tag("backend", BACKEND, value)
 
 
 def test_image_of_an_external_repository_must_match_it():
-    info = {"repository": None, "image_uri": "public.ecr.aws/golem/yagna"}
+    info = ServiceEntry("ServiceYagna", "YagnaImageTag", "YagnaDesiredCount", None, "public.ecr.aws/golem/yagna")
     assert image_tag("yagna", info, "public.ecr.aws/golem/yagna:v0.17") == "v0.17"
     with pytest.raises(UserError):
         image_tag("yagna", info, "docker.io/golem/yagna:v0.17")

@@ -8,11 +8,12 @@ import sys
 from stackloom import build as compiler
 
 from .helpers import PARAMS, PROJECT
+from stackloom.params import select
 
 
 def test_two_builds_are_byte_identical():
-    first = {build.target: build.files for build in compiler.compile_all(compiler.select(PARAMS, []))}
-    second = {build.target: build.files for build in compiler.compile_all(compiler.select(PARAMS, []))}
+    first = {build.target: build.files for build in compiler.compile_all(select(PARAMS, []))}
+    second = {build.target: build.files for build in compiler.compile_all(select(PARAMS, []))}
     assert first == second
 
 

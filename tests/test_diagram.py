@@ -24,6 +24,7 @@ from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT, TARGETS
 from .test_cost import small_environment
+from stackloom.output import write
 
 PUPPETEER_CONFIG = PROJECT / ".ci" / "puppeteer-config.json"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -310,7 +311,7 @@ def test_diagram_is_drawn_from_the_emitted_templates_not_the_spec(built, tmp_pat
 def test_large_systems_stay_within_mermaid_limits(tmp_path):
     """GIVEN the 120-service synthetic system WHEN drawn THEN it is summarised under Mermaid's default limits
     (500 edges, 50,000 characters), which a diagram cannot raise for itself (GitHub renders with defaults)."""
-    folder = compiler.write(compiler.compile_environment(spec_module.parse(synthetic.spec(120))),
+    folder = write(compiler.compile_environment(spec_module.parse(synthetic.spec(120))),
                             tmp_path / "out")
     source = drawing(folder)
     assert len(source) < diagram.MERMAID_MAX_TEXT and diagram._edge_count(source) < diagram.MERMAID_MAX_EDGES

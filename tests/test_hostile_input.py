@@ -37,6 +37,7 @@ from stackloom.params import MAX_BYTES, load_spec
 from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT
+from stackloom.output import write
 
 SYSTEM, ENVIRONMENT = "acme", "dev"
 HOSTILE = Path(SYSTEM) / f"{ENVIRONMENT}.yaml"
@@ -99,8 +100,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def earlier_output(tmp_path_factory) -> Path:
     """An output folder built from good files (the hostile environment's good version included)."""
     folder = tmp_path_factory.mktemp("earlier-output")
-    compiler.write(compiler.compile_environment(spec_module.parse(BASE)), folder)
-    compiler.write(compiler.compile_environment(load_spec(PARAMS / NEIGHBOUR)), folder)
+    write(compiler.compile_environment(spec_module.parse(BASE)), folder)
+    write(compiler.compile_environment(load_spec(PARAMS / NEIGHBOUR)), folder)
     return folder
 
 
@@ -437,7 +438,7 @@ def _variant(*edits_) -> bytes:
 # Once known failures, each with the fix it got; the first group must now build lint-clean, the second must be
 # refused with a message naming the field.
 BUILDS_CLEAN = {
-    # compiler.render writes UTF-8 (ensure_ascii=False): no surrogate pair escapes that cfn-lint cannot parse
+    # stackloom.render writes UTF-8 (ensure_ascii=False): no surrogate pair escapes that cfn-lint cannot parse
     "emoji in an environment value": _variant((("services", "api", "environment", "GREETING"), "hello \U0001f642")),
     # root parameters beyond the quota are packed into group stacks instead of a troposphere ValueError
     "100 services": _variant((("services",), {**BASE["services"],

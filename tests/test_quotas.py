@@ -19,6 +19,10 @@ from templates.base import FromStack, NestedStack
 from templates import spec as spec_module
 
 from .helpers import PARAMS, PROJECT, resources
+from stackloom.render import render
+from stackloom.params import select
+from stackloom.output import write
+from stackloom.manifest import from_dict, pack_overrides
 
 STACK = "AWS::CloudFormation::Stack"
 
@@ -133,7 +137,7 @@ def test_grouped_and_split_templates_pass_cfn_lint(big, tmp_path):
     # GIVEN the root, a group, a service and both tiers of a security part WHEN linted THEN clean
     from stackloom.audit import lint
 
-    folder = compiler.write(big, tmp_path)
+    folder = write(big, tmp_path)
     names = [compiler.ROOT_FILE, "services-01.json", "security-part-01.json", "security-part-01-tier-1.json",
              "service-svc-001.json", "bootstrap.json"]
     findings = lint.lint_files([folder / name for name in names])
@@ -206,7 +210,7 @@ def test_pack_overrides_changes_one_service_and_keeps_the_others_deployed_values
     deployed = {name: f"deployed-{name}" for name in deployed}
     current = {group: root.pack(deployed)}
     # GIVEN a deployed stack WHEN svc-042's image is overridden by its own parameter name
-    values = compiler.pack_overrides(manifest, {service["image_parameter"]: "v9", "EnableDatabase": "true"}, current)
+    values = pack_overrides(from_dict(manifest), {service["image_parameter"]: "v9", "EnableDatabase": "true"}, current)
     # THEN only its entry changes, other parameters pass through, and every list is given whole
     assert root.unpack(values[group]) == {**deployed, "svc-042": "v9"}
     assert values["EnableDatabase"] == "true"
@@ -220,15 +224,15 @@ def test_pack_overrides_merges_by_name_when_a_group_gained_a_service(big_files):
     members = list(root.unpack(manifest["parameters"][group]))
     # GIVEN a deployed list without svc-042, in another order WHEN packed THEN by name, the new one from its default
     current = {group: root.pack({name: "7" for name in reversed(members) if name != "svc-042"})}
-    values = root.unpack(compiler.pack_overrides(manifest, {}, current)[group])
+    values = root.unpack(pack_overrides(from_dict(manifest), {}, current)[group])
     assert list(values) == members
     assert values == {name: ("2" if name == "svc-042" else "7") for name in members}
 
 
 def test_pack_overrides_leaves_small_environments_alone():
-    manifest = json.loads(compiler.compile_all(compiler.select(PARAMS, ["bet2wealth/dev"]))[0].files[compiler.MANIFEST_FILE])
+    manifest = json.loads(compiler.compile_all(select(PARAMS, ["bet2wealth/dev"]))[0].files[compiler.MANIFEST_FILE])
     assert "packed_parameters" not in manifest
-    assert compiler.pack_overrides(manifest, {"BackendImageTag": "v2"}, {}) == {"BackendImageTag": "v2"}
+    assert pack_overrides(from_dict(manifest), {"BackendImageTag": "v2"}, {}) == {"BackendImageTag": "v2"}
 
 
 def test_a_services_group_depends_on_its_name_only():
@@ -245,7 +249,7 @@ def test_a_services_group_depends_on_its_name_only():
 
 @pytest.mark.parametrize("target", ["bet2wealth/dev", "bet2wealth/production", "vanity-market/preprod"])
 def test_real_environments_keep_the_flat_layout(target):
-    build = compiler.compile_all(compiler.select(PARAMS, [target]))[0]
+    build = compiler.compile_all(select(PARAMS, [target]))[0]
     manifest = json.loads(build.files[compiler.MANIFEST_FILE])
     assert "packed_parameters" not in manifest
     assert not any("-part-" in name or name.startswith("services-") for name in build.files)
@@ -322,7 +326,7 @@ def _usage_with(key: str, inline: bool, used: int) -> quotas.Usage:
     with quotas.unbounded():
         if key != "bytes":
             _pad(template, key, used)
-    body = "x" * used if key == "bytes" else compiler.render(template)
+    body = "x" * used if key == "bytes" else render(template)
     return quotas.usage("x.json", template, body, inline=inline)
 
 
@@ -557,7 +561,7 @@ def test_a_grouped_service_wired_to_a_missing_output_fails_the_build():
 
 def test_render_matches_the_standard_json_encoder_on_every_template(big):
     # GIVEN every template of the real environments and the 200-service system THEN byte for byte json.dumps
-    builds = compiler.compile_all(compiler.select(PARAMS, [])) + [big]
+    builds = compiler.compile_all(select(PARAMS, [])) + [big]
     for build in builds:
         for name, body in build.files.items():
             if name.endswith(".json") and name not in (compiler.PARAMETERS_FILE, compiler.OVERRIDES_FILE,
@@ -568,7 +572,7 @@ def test_render_matches_the_standard_json_encoder_on_every_template(big):
 def test_render_writes_characters_as_utf8_and_counts_their_bytes():
     template = Template(Description="caf\u00e9 \U0001f642")
     template.add_output(Output("X", Value="\u00e9", Description="1.5"))
-    body = compiler.render(template)
+    body = render(template)
     assert "caf\u00e9 \U0001f642" in body and "\\u" not in body
     assert body == json.dumps(template.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     assert quotas.usage("x.json", template, body).bytes == len(body.encode("utf-8"))
@@ -580,8 +584,8 @@ def test_deploy_accepts_a_grouped_services_own_parameters_and_image(big_files):
     manifest = big_files[compiler.MANIFEST_FILE]
     service = manifest["services"]["svc-042"]
     # GIVEN --image and --param naming one grouped service WHEN turned into overrides and packed (as deploy does)
-    overrides = parameter_overrides(manifest, ["svc-042=v9"], [f"{service['desired_count_parameter']}=5"])
-    values = compiler.pack_overrides(manifest, overrides, {})
+    overrides = parameter_overrides(from_dict(manifest), ["svc-042=v9"], [f"{service['desired_count_parameter']}=5"])
+    values = pack_overrides(from_dict(manifest), overrides, {})
     # THEN they land in that service's entries of the group lists, and no service-level name reaches the root
     assert root.unpack(values[service["image_list_parameter"]])["svc-042"] == "v9"
     assert root.unpack(values[service["desired_count_list_parameter"]])["svc-042"] == "5"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from stackloom.audit import lint
 from stackloom.errors import UserError
+from stackloom.params import select
+from stackloom.output import write
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
@@ -238,9 +240,9 @@ def add_parser(subparsers) -> None:
 def command(args) -> int:
     from stackloom import build as compiler
 
-    builds = compiler.compile_all(compiler.select(args.params, args.targets))
+    builds = compiler.compile_all(select(args.params, args.targets))
     for build in builds:
-        compiler.write(build, args.output)
+        write(build, args.output)
     env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
     try:
         reports = audit(env_dirs, builds[0].spec.region)

@@ -16,6 +16,8 @@ from templates.quotas import QuotaError
 from templates.root import WiringError
 
 from stackloom.errors import UserError
+from stackloom.params import select
+from stackloom.output import write
 
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
@@ -30,9 +32,9 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_command(args: argparse.Namespace) -> int:
-    builds = compiler.compile_all(compiler.select(args.params, args.targets))
+    builds = compiler.compile_all(select(args.params, args.targets))
     for build in builds:
-        compiler.write(build, args.output)
+        write(build, args.output)
     if not args.quiet:
         print_summary(builds, args.output)
     for build in builds:

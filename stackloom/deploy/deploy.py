@@ -32,6 +32,9 @@ from stackloom.deploy.changeset import Console, DeployError, StackRequest
 from stackloom import kinds
 from stackloom.cfn import model
 from stackloom.errors import UserError
+from stackloom.params import select
+from stackloom.output import write
+from stackloom.manifest import Manifest, ServiceEntry, pack_overrides
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 EXIT_FAILED = 1
@@ -162,24 +165,24 @@ def connect(args, region: str, account_id: str | None = None):
     yield Aws(region, _check_endpoint(args.endpoint_url) if args.endpoint_url else None)
 
 
-def target_region(args, manifest: dict) -> str:
+def target_region(args, manifest: Manifest) -> str:
     """The spec's region; `--region` may only repeat it (templates built for one region fail in another)."""
-    if args.region and args.region != manifest["region"]:
-        raise UserError(f"--region {args.region}: {manifest['system']}/{manifest['environment']} is built for "
-                        f"{manifest['region']} (region in its spec: AZ names, instance types and the ELB log account "
+    if args.region and args.region != manifest.region:
+        raise UserError(f"--region {args.region}: {manifest.system}/{manifest.environment} is built for "
+                        f"{manifest.region} (region in its spec: AZ names, instance types and the ELB log account "
                         f"are that region's); change the spec's region and rebuild to deploy elsewhere")
-    return manifest["region"]
+    return manifest.region
 
 
-def check_account(aws: Aws, manifest: dict) -> None:
+def check_account(aws: Aws, manifest: Manifest) -> None:
     """A spec with `account_id` is deployed to (or destroyed in) that account only: credentials for another
     account stop the command before anything is changed (STS GetCallerIdentity needs no permissions)."""
-    expected = manifest.get("account_id")
+    expected = manifest.account_id
     if not expected:
         return
     actual = aws.client("sts").get_caller_identity()["Account"]
     if actual != expected:
-        raise UserError(f"{manifest['system']}/{manifest['environment']} belongs to AWS account {expected} "
+        raise UserError(f"{manifest.system}/{manifest.environment} belongs to AWS account {expected} "
                         f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
                         f"touch it; use credentials for {expected}")
 
@@ -189,7 +192,7 @@ def check_account(aws: Aws, manifest: dict) -> None:
 @dataclass
 class Environment:
     build: compiler.Build
-    manifest: dict
+    manifest: Manifest
     folder: Path | None
 
     @property
@@ -199,42 +202,41 @@ class Environment:
 
 def load_environment(params_dir: Path, target: str, output_dir: Path | None) -> Environment:
     """Compile exactly one environment (and write it to output_dir when given)."""
-    selected = compiler.select(params_dir, [target])
+    selected = select(params_dir, [target])
     if len(selected) != 1:
         raise UserError(f"{target!r} names {len(selected)} environments ({', '.join(selected)}); "
                         f"deploy one at a time: SYSTEM/ENV")
     build = compiler.compile_all(selected)[0]
-    folder = compiler.write(build, output_dir) if output_dir is not None else None
-    return Environment(build=build, manifest=json.loads(build.files[compiler.MANIFEST_FILE]), folder=folder)
+    folder = write(build, output_dir) if output_dir is not None else None
+    return Environment(build=build, manifest=build.manifest, folder=folder)
 
 
-def parameter_overrides(manifest: dict, images: list[str], params: list[str]) -> dict[str, str]:
+def parameter_overrides(manifest: Manifest, images: list[str], params: list[str]) -> dict[str, str]:
     """--image and --param as root parameter values, checked against what the environment declares."""
-    services = manifest["services"]
-    declared = set(manifest["parameters"]) | set(manifest["required_parameters"])
+    services = manifest.services
     # grouped environments: a service's own parameter is accepted and folded into its group's list on deploy
-    declared |= {name for entries in (manifest.get("packed_parameters") or {}).values() for name in entries.values()}
+    declared = manifest.declared_parameters
     overrides: dict[str, str] = {}
     for item in images:
         service, sep, value = item.partition("=")
         if not sep or not value:
             raise UserError(f"--image {item!r}: expected SERVICE=TAG or SERVICE=REPOSITORY_URI:TAG")
         if service not in services:
-            raise UserError(f"--image {item!r}: {manifest['system']}/{manifest['environment']} has no service "
+            raise UserError(f"--image {item!r}: {manifest.system}/{manifest.environment} has no service "
                             f"{service!r}; services: {', '.join(sorted(services))}")
-        overrides[services[service]["image_parameter"]] = image_tag(service, services[service], value)
+        overrides[services[service].image_parameter] = image_tag(service, services[service], value)
     for item in params:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"--param {item!r}: expected KEY=VALUE")
         if key not in declared:
-            raise UserError(f"--param {key}: not a deploy-time parameter of {manifest['system']}/"
-                            f"{manifest['environment']}; parameters: {', '.join(sorted(declared))}")
+            raise UserError(f"--param {key}: not a deploy-time parameter of {manifest.system}/"
+                            f"{manifest.environment}; parameters: {', '.join(sorted(declared))}")
         overrides[key] = value
     return overrides
 
 
-def image_tag(service: str, info: dict, value: str) -> str:
+def image_tag(service: str, info: ServiceEntry, value: str) -> str:
     """The tag to deploy: `value` is a tag, or an image URI that must name the service's own repository
     (the repository is fixed at build time; only the tag is a deploy-time parameter)."""
     if "@" in value:
@@ -244,8 +246,8 @@ def image_tag(service: str, info: dict, value: str) -> str:
     repository, _, tag = value.rpartition(":")
     if not repository or "/" in tag:
         raise UserError(f"--image {service}={value}: no tag; expected REPOSITORY_URI:TAG")
-    expected = info.get("repository") or info.get("image_uri")
-    matches = (repository.endswith("/" + expected) and ".dkr.ecr." in repository) if info.get("repository") \
+    expected = info.repository or info.image_uri
+    matches = (repository.endswith("/" + expected) and ".dkr.ecr." in repository) if info.repository \
         else repository == expected
     if not matches:
         raise UserError(f"--image {service}={value}: {service} runs images of {expected}; "
@@ -315,13 +317,13 @@ def deploy_command(args) -> int:
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
     manifest = environment.manifest
-    with connect(args, target_region(args, manifest), manifest.get("account_id")) as aws:
+    with connect(args, target_region(args, manifest), manifest.account_id) as aws:
         check_account(aws, manifest)
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
         options = DeployOptions(yes=args.yes, allow_replace=args.allow_replace, poll=poll,
                                 bootstrap_only=args.bootstrap_only)
-        if aws.local and manifest.get("hosted_zone"):
-            _seed_hosted_zone(aws, manifest["hosted_zone"], console)
+        if aws.local and manifest.hosted_zone:
+            _seed_hosted_zone(aws, manifest.hosted_zone, console)
         return deploy(aws, environment, overrides, options, console)
 
 
@@ -337,18 +339,18 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
            console: Console) -> int:
     manifest = environment.manifest
     folder = environment.folder
-    production = bool(manifest["production"])
+    production = bool(manifest.production)
     cloudformation = aws.client("cloudformation")
     console(console.bold(f"deploy {environment.target} -> {aws.describe()}")
             + (console.red("  [production]") if production else ""))
-    tags = {"System": manifest["system"], "Environment": manifest["environment"], "ManagedBy": "stackforge"}
+    tags = {"System": manifest.system, "Environment": manifest.environment, "ManagedBy": "stackforge"}
 
     # 1. bootstrap: artifacts bucket and ECR repositories, before anything that needs them
-    bootstrap_body = (folder / manifest["bootstrap_template"]).read_text()
-    bootstrap = StackRequest(name=manifest["bootstrap_stack_name"], template_body=bootstrap_body, tags=tags)
+    bootstrap_body = (folder / manifest.bootstrap_template).read_text()
+    bootstrap = StackRequest(name=manifest.bootstrap_stack_name, template_body=bootstrap_body, tags=tags)
     code = deploy_stack(cloudformation, bootstrap, options, console,
                         policies={(): stack_policy.policy(json.loads(bootstrap_body))} if production else None,
-                        templates=(_built(folder, [manifest["bootstrap_template"]]), manifest["bootstrap_template"]),
+                        templates=(_built(folder, [manifest.bootstrap_template]), manifest.bootstrap_template),
                         region=aws.region)
     if code:
         return code
@@ -363,40 +365,40 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     # 2. package: nested templates (and the root) under content-addressed keys
     from stackloom.deploy.packaging import package
 
-    packaged = package(aws.client("s3"), bucket, manifest["stack_name"], folder, manifest["root_template"])
-    console(f"packaged {len(packaged.urls)} templates to s3://{bucket}/{manifest['stack_name']}/ "
+    packaged = package(aws.client("s3"), bucket, manifest.stack_name, folder, manifest.root_template)
+    console(f"packaged {len(packaged.urls)} templates to s3://{bucket}/{manifest.stack_name}/ "
             f"({len(packaged.uploaded)} new, {len(packaged.urls) - len(packaged.uploaded)} unchanged)")
 
     # 3. parameters: given ones; for an existing stack the others keep their current values
-    existing = changeset.describe_stack(cloudformation, manifest["stack_name"])
+    existing = changeset.describe_stack(cloudformation, manifest.stack_name)
     current = {item["ParameterKey"]: item.get("ParameterValue") for item in (existing or {}).get("Parameters") or []}
     if existing and existing["StackStatus"] in changeset.RECREATE_STATES:
         current = {}
-    values = compiler.pack_overrides(manifest, overrides, current)   # unchanged unless services are grouped
-    for name in manifest["required_parameters"]:
+    values = pack_overrides(manifest, overrides, current)   # unchanged unless services are grouped
+    for name in manifest.required_parameters:
         if name not in values:
-            if name == "HostedZoneId" and manifest.get("hosted_zone"):
-                values[name] = hosted_zone_id(aws, manifest["hosted_zone"])
-                console(f"HostedZoneId: {values[name]} ({manifest['hosted_zone']})")
+            if name == "HostedZoneId" and manifest.hosted_zone:
+                values[name] = hosted_zone_id(aws, manifest.hosted_zone)
+                console(f"HostedZoneId: {values[name]} ({manifest.hosted_zone})")
             elif name not in current:
                 raise UserError(f"{environment.target}: parameter {name} has no default: pass --param {name}=...")
     keep = sorted(name for name in current if name not in values and name in packaged.root.get("Parameters", {}))
-    for name, default in manifest["parameters"].items():
+    for name, default in manifest.parameters.items():
         if name not in values and name not in keep:
             values[name] = default
     _print_parameters(console, values, keep, current)
 
     # 4. the environment stack
     sizes = {logical_id: len(packaged.templates[file_name].get("Resources", {}))
-             for logical_id, file_name in manifest["nested_stacks"].items() if file_name in packaged.templates}
-    request = StackRequest(name=manifest["stack_name"], template_url=packaged.root_url, parameters=values, keep=keep,
+             for logical_id, file_name in manifest.nested_stacks.items() if file_name in packaged.templates}
+    request = StackRequest(name=manifest.stack_name, template_url=packaged.root_url, parameters=values, keep=keep,
                            tags=tags, nested=True,
                            expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()))
-    policies = (stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest["root_template"])
+    policies = (stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest.root_template)
                 if production else None)
-    files = [manifest["root_template"], *manifest["nested_stacks"].values()]
+    files = [manifest.root_template, *manifest.nested_stacks.values()]
     code = deploy_stack(cloudformation, request, options, console, policies=policies, nested_sizes=sizes,
-                        templates=(_built(folder, files), manifest["root_template"]), region=aws.region)
+                        templates=(_built(folder, files), manifest.root_template), region=aws.region)
     if code:
         return code
     print_outputs(console, changeset.outputs(cloudformation, request.name), bootstrap_outputs)
@@ -549,11 +551,11 @@ def destroy_command(args) -> int:
         _check_endpoint(args.endpoint_url)
     environment = load_environment(args.params, args.target, None)
     manifest = environment.manifest
-    if manifest["production"] and not args.force:
+    if manifest.production and not args.force:
         raise UserError(f"{environment.target} is a production environment: refusing to destroy it without --force")
     _need_yes_or_terminal(args)
     console = Console()
-    with connect(args, target_region(args, manifest), manifest.get("account_id")) as aws:
+    with connect(args, target_region(args, manifest), manifest.account_id) as aws:
         check_account(aws, manifest)
         poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and _is_loopback(aws.endpoint_url) else DEFAULT_POLL)
         return destroy(aws, environment, console, force=args.force, yes=args.yes,
@@ -564,7 +566,7 @@ def destroy(aws: Aws, environment: Environment, console: Console, force: bool = 
             include_bootstrap: bool = False, poll: float = DEFAULT_POLL) -> int:
     manifest = environment.manifest
     cloudformation = aws.client("cloudformation")
-    names = [manifest["stack_name"]] + ([manifest["bootstrap_stack_name"]] if include_bootstrap else [])
+    names = [manifest.stack_name] + ([manifest.bootstrap_stack_name] if include_bootstrap else [])
     console(console.bold(f"destroy {environment.target} -> {aws.describe()}"))
     stacks = {name: changeset.describe_stack(cloudformation, name) for name in names}
     if not any(stacks.values()):
@@ -630,9 +632,9 @@ def _built(folder: Path, file_names: list[str]) -> dict[str, dict]:
 
 def retained_resources(build: compiler.Build) -> dict[str, list[str]]:
     """Per stack name, the resources a delete keeps (DeletionPolicy Retain or Snapshot)."""
-    manifest = json.loads(build.files[compiler.MANIFEST_FILE])
-    files = {manifest["stack_name"]: [manifest["root_template"], *manifest["nested_stacks"].values()],
-             manifest["bootstrap_stack_name"]: [manifest["bootstrap_template"]]}
+    manifest = build.manifest
+    files = {manifest.stack_name: [manifest.root_template, *manifest.nested_stacks.values()],
+             manifest.bootstrap_stack_name: [manifest.bootstrap_template]}
     result = {}
     for stack_name, file_names in files.items():
         kept = []
@@ -670,9 +672,9 @@ def stack_policy_command(args) -> int:
     manifest = environment.manifest
     files = environment.build.files
     if args.stack == "bootstrap":
-        document = stack_policy.policy(json.loads(files[manifest["bootstrap_template"]]))
+        document = stack_policy.policy(json.loads(files[manifest.bootstrap_template]))
     else:
-        policies = stack_policy.environment_policies(lambda name: json.loads(files[name]), manifest["root_template"])
+        policies = stack_policy.environment_policies(lambda name: json.loads(files[name]), manifest.root_template)
         path = tuple(part for part in args.stack.split("/") if part)
         if path not in policies:
             raise UserError(f"--stack {args.stack!r}: no such stack; choose from: "

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 from stackloom.errors import UserError
+from stackloom.params import select
+from stackloom.output import write
 
 ARCHITECTURE_FILE = "ARCHITECTURE.md"
 
@@ -1792,8 +1794,8 @@ def environment_folders(args: argparse.Namespace) -> list[Path]:
                                 f"or drop --no-build)")
             folders += found
         return folders
-    builds = compiler.compile_all(compiler.select(args.params, args.targets))
-    return [compiler.write(build, args.output) for build in builds]
+    builds = compiler.compile_all(select(args.params, args.targets))
+    return [write(build, args.output) for build in builds]
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

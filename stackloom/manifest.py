@@ -1,0 +1,153 @@
+"""`manifest.json`: the contract between the build and everything after it (deploy, diff, diagram, cost,
+the CI workflow through `build.py manifest`). Written and read through these Structs only.
+
+`nested_stacks` lists every nested stack at any depth (logical IDs are unique across levels). When the
+services are grouped (large systems, see templates/root.py), each service also names its `group` and the
+root list parameters that carry its image tag and desired count, and `packed_parameters` maps each list
+parameter to {service: the service stack's own parameter}; `pack_overrides` uses it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from templates import bootstrap, root, service
+from templates.spec import EnvironmentSpec
+
+from stackloom.errors import UserError
+
+FILE_NAME = "manifest.json"
+ROOT_FILE = "root.json"
+
+
+class ServiceEntry(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """One service: its stack and the root parameters that set its image tag and desired count."""
+
+    stack: str
+    image_parameter: str
+    desired_count_parameter: str
+    repository: str | None           # the ECR repository name when the image is built here
+    image_uri: str | None            # the image when it comes from elsewhere
+    group: str | None = None         # the ServicesNN stack that holds it (grouped environments only)
+    image_list_parameter: str | None = None
+    desired_count_list_parameter: str | None = None
+
+
+class Manifest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """One built environment, as the tools after the build need it without re-reading the spec."""
+
+    system: str
+    environment: str
+    region: str
+    account_id: str | None
+    production: bool
+    stack_name: str
+    bootstrap_stack_name: str
+    root_template: str
+    bootstrap_template: str
+    nested_stacks: dict[str, str]            # logical ID -> file, at any depth
+    parameters: dict[str, str]               # deploy-time parameters with their defaults
+    required_parameters: list[str]           # deploy-time parameters without a default
+    services: dict[str, ServiceEntry]
+    hosted_zone: str | None
+    packed_parameters: dict[str, dict[str, str]] | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.system}/{self.environment}"
+
+    @property
+    def declared_parameters(self) -> set[str]:
+        """Every name `deploy --param` accepts (a grouped service's own parameters included)."""
+        names = set(self.parameters) | set(self.required_parameters)
+        return names | {name for entries in (self.packed_parameters or {}).values() for name in entries.values()}
+
+
+def of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]) -> Manifest:
+    """The manifest of a compiled environment (`stacks`: the root's children as templates/root.py made them)."""
+    groups = [stack for stack in stacks if isinstance(stack, root.ServiceGroup)]
+    group_of = {member.logical_id: group for group in groups for member in group.members}
+    services = {}
+    for name, svc in sorted(spec.services.items()):
+        group = group_of.get(service.stack_id(name))
+        services[name] = ServiceEntry(
+            stack=service.stack_id(name), image_parameter=service.image_parameter(name),
+            desired_count_parameter=service.count_parameter(name),
+            repository=spec.repositories[svc.image.repository].name if svc.image.repository else None,
+            image_uri=svc.image.uri,
+            group=group.logical_id if group is not None else None,
+            image_list_parameter=f"{group.logical_id}ImageTags" if group is not None else None,
+            desired_count_list_parameter=f"{group.logical_id}DesiredCounts" if group is not None else None)
+    return Manifest(
+        system=spec.system, environment=spec.environment, region=spec.region, account_id=spec.account_id,
+        production=spec.production, stack_name=spec.prefix, bootstrap_stack_name=bootstrap.stack_name(spec),
+        root_template=ROOT_FILE, bootstrap_template=bootstrap.FILE_NAME,
+        nested_stacks={stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
+        parameters=values, required_parameters=missing, services=services,
+        hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
+        packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None)
+
+
+def as_dict(manifest: Manifest) -> dict:
+    return msgspec.to_builtins(manifest)
+
+
+def decode(text: str | bytes, where: str = FILE_NAME) -> Manifest:
+    try:
+        return msgspec.json.decode(text, type=Manifest)
+    except msgspec.DecodeError as error:   # ValidationError is a DecodeError
+        raise UserError(f"{where}: not a manifest of this version of stackloom ({error}); "
+                        "rebuild with `python build.py`") from None
+
+
+def from_dict(value: dict) -> Manifest:
+    """A manifest from its parsed JSON (tests, and scripts that already hold the dict)."""
+    return msgspec.convert(value, Manifest)
+
+
+def load(folder: Path) -> Manifest:
+    """The manifest of a built environment folder."""
+    path = folder / FILE_NAME
+    try:
+        return decode(path.read_bytes(), str(path))
+    except OSError as error:
+        raise UserError(f"{path}: cannot read ({error.strerror}); run `python build.py` first") from None
+
+
+def field(manifest: Manifest, dotted: str):
+    """A value by dotted path (`services.backend.repository`), for scripts (`build.py manifest`)."""
+    value = as_dict(manifest)
+    for part in dotted.split(".") if dotted else []:
+        if not isinstance(value, dict) or part not in value:
+            known = ", ".join(sorted(value)) if isinstance(value, dict) else "none (not a mapping)"
+            raise UserError(f"manifest of {manifest.target}: no field {dotted!r} ({part!r} not found; known: {known})")
+        value = value[part]
+    return value
+
+
+def pack_overrides(manifest: Manifest, overrides: dict[str, str],
+                   current: dict[str, str] | None = None) -> dict[str, str]:
+    """Deploy-time values for an environment whose services are grouped: `overrides` may name a service's
+    own parameter (`ApiImageTag=v2`, `ApiDesiredCount=3`); those are folded into the root list parameters
+    (`Services03ImageTags=api=v2,...`). Every list parameter is returned whole, merged by service name:
+    an override, else the service's value in `current` (the deployed stack's parameters), else the
+    build's default, so a service added to or removed from a group keeps the others' deployed values.
+    Without packed parameters (small environments) `overrides` comes back unchanged."""
+    packed = manifest.packed_parameters or {}
+    if not packed:
+        return dict(overrides)
+    own = {parameter for entries in packed.values() for parameter in entries.values()}
+    result = {key: value for key, value in overrides.items() if key not in own and key not in packed}
+    for name, entries in packed.items():
+        layers = [root.unpack(manifest.parameters.get(name, "")), root.unpack((current or {}).get(name, "")),
+                  root.unpack(overrides.get(name, ""))]
+        merged = {}
+        for service_name, parameter in entries.items():
+            value = overrides.get(parameter)
+            for layer in reversed(layers):
+                if value is None:
+                    value = layer.get(service_name)
+            merged[service_name] = value
+        result[name] = root.pack(merged)
+    return result
