@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stackloom.deploy import deploy as deploy_module
+from stackloom.cli import deploy as deploy_module
 from stackloom.cli.main import main
 
 from .helpers import PARAMS

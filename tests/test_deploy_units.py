@@ -10,7 +10,8 @@ import pytest
 from stackloom.deploy import stack_policy
 from stackloom.deploy.changeset import Change, Plan
 from stackloom.cli.main import UserError
-from stackloom.deploy.deploy import Aws, image_tag, parameter_overrides, protected_removals
+from stackloom.deploy.aws import Aws
+from stackloom.deploy.deploy import image_tag, parameter_overrides, protected_removals
 from stackloom.deploy.events import Event, first_failure
 
 from stackloom.manifest import ServiceEntry, from_dict

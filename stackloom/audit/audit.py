@@ -20,9 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackloom.audit import lint
-from stackloom.errors import UserError
-from stackloom.params import select
-from stackloom.output import write
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
@@ -225,38 +222,6 @@ def suppression_table(reports: list[ToolReport]) -> str:
 
 SECURITY_FILE = "SECURITY.md"
 START, END = "<!-- audit:start -->", "<!-- audit:end -->"
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("audit", help="run cfn-lint, checkov and cfn-guard (Control Tower rules) on output/")
-    parser.add_argument("targets", nargs="*", metavar="TARGET", help="system/env or system (default: all)")
-    parser.add_argument("--write-security-md", action="store_true",
-                        help="rewrite the figures in SECURITY.md from this run")
-    from stackloom.cli.main import add_common
-    add_common(parser)
-    parser.set_defaults(handler=command)
-
-
-def command(args) -> int:
-    from stackloom import build as compiler
-
-    builds = compiler.compile_all(select(args.params, args.targets))
-    for build in builds:
-        write(build, args.output)
-    env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
-    try:
-        reports = audit(env_dirs, builds[0].spec.region)
-    except AuditToolMissing as error:
-        raise UserError(str(error)) from None
-    templates = sum(len(lint.template_files(env_dir)) for env_dir in env_dirs)
-    print(summary_table(reports, templates))
-    for report in reports:
-        for finding in report.failed:
-            print(f"FAILED {finding.tool} {finding.rule} {finding.file} {finding.resource}: {finding.message}")
-    if args.write_security_md:
-        write_figures(Path(SECURITY_FILE), reports, templates, [build.target for build in builds])
-        print(f"figures written to {SECURITY_FILE}")
-    return 1 if any(report.failed for report in reports) else 0
 
 
 def figures(reports: list[ToolReport], templates: int, targets: list[str]) -> str:

@@ -15,21 +15,10 @@ from stackloom.params import SpecError
 from templates.quotas import QuotaError
 from templates.root import WiringError
 
+from stackloom.cli.common import DEFAULT_OUTPUT, DEFAULT_PARAMS, EXIT_USAGE, add_common  # noqa: F401
 from stackloom.errors import UserError
 from stackloom.params import select
 from stackloom.output import write
-
-DEFAULT_PARAMS = Path("params")
-DEFAULT_OUTPUT = Path("output")
-EXIT_USAGE = 2
-
-
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, metavar="DIR",
-                        help="folder of <system>/<env>.yaml spec files (default: params)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
-                        help="folder to write output/<system>/<env>/ into (default: output)")
-
 
 def build_command(args: argparse.Namespace) -> int:
     builds = compiler.compile_all(select(args.params, args.targets))
@@ -71,9 +60,9 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
 
 
 # Subcommands beyond `build` and `schema` -> the module that registers and runs them.
-COMMAND_MODULES = {"audit": "stackloom.audit.audit", "cost": "stackloom.report.cost", "deploy": "stackloom.deploy.deploy",
-                   "destroy": "stackloom.deploy.deploy", "diagram": "stackloom.report.diagram", "diff": "stackloom.diff",
-                   "stack-policy": "stackloom.deploy.deploy"}
+COMMAND_MODULES = {"audit": "stackloom.cli.audit", "cost": "stackloom.report.cost", "deploy": "stackloom.cli.deploy",
+                   "destroy": "stackloom.cli.deploy", "diagram": "stackloom.report.diagram", "diff": "stackloom.cli.diff",
+                   "manifest": "stackloom.cli.manifest", "stack-policy": "stackloom.cli.deploy"}
 BUILT_IN = ("build", "schema")
 
 

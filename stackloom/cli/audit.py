@@ -1,0 +1,39 @@
+"""`audit [TARGET ...]`: cfn-lint, checkov and cfn-guard over the emitted templates (engine: stackloom.audit)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackloom.audit import lint
+from stackloom.audit.audit import SECURITY_FILE, AuditToolMissing, audit, summary_table, write_figures
+from stackloom.build import compile_all
+from stackloom.cli.common import add_common
+from stackloom.errors import UserError
+from stackloom.output import write
+from stackloom.params import select
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("audit", help="run cfn-lint, checkov and cfn-guard (Control Tower rules) on output/")
+    parser.add_argument("targets", nargs="*", metavar="TARGET", help="system/env or system (default: all)")
+    parser.add_argument("--write-security-md", action="store_true",
+                        help="rewrite the figures in SECURITY.md from this run")
+    add_common(parser)
+    parser.set_defaults(handler=command)
+
+
+def command(args) -> int:
+    builds = compile_all(select(args.params, args.targets))
+    for build in builds:
+        write(build, args.output)
+    env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
+    try:
+        reports = audit(env_dirs, builds[0].spec.region)
+    except AuditToolMissing as error:
+        raise UserError(str(error)) from None
+    templates = sum(len(lint.template_files(env_dir)) for env_dir in env_dirs)
+    print(summary_table(reports, templates))
+    for report in reports:
+        for finding in report.failed:
+            print(f"FAILED {finding.tool} {finding.rule} {finding.file} {finding.resource}: {finding.message}")
+    if args.write_security_md:
+        write_figures(Path(SECURITY_FILE), reports, templates, [build.target for build in builds])
+        print(f"figures written to {SECURITY_FILE}")
+    return 1 if any(report.failed for report in reports) else 0

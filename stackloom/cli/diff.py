@@ -1,0 +1,45 @@
+"""`diff SYSTEM/ENV --baseline DIR`: a fresh build against an earlier output folder (engine: stackloom.diff)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackloom.build import compile_environment
+from stackloom.cli.common import DEFAULT_PARAMS
+from stackloom.diff import (
+    EXIT_RISK,
+    baseline_folder,
+    build_templates,
+    compare,
+    load_environment,
+    render,
+    stateful_risks,
+)
+from stackloom.errors import UserError
+from stackloom.params import load_spec, select
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "diff", help="compare a fresh build with an earlier output/ tree; exit 2 if stateful resources would be "
+                     "replaced or removed",
+        description="List per resource what deploying a fresh build over an earlier one would add, modify, replace "
+                    "or remove (createOnly properties from cfn-lint's resource schemas, replacements followed through "
+                    "Ref/GetAtt/Sub and nested stack outputs). Exit 2 when a stateful resource would be replaced or "
+                    "removed, 0 otherwise.")
+    parser.add_argument("target", metavar="SYSTEM/ENV", help="one environment, e.g. vanity-market/preprod")
+    parser.add_argument("--baseline", type=Path, required=True, metavar="DIR",
+                        help="earlier output folder (DIR/<system>/<env>/root.json) or that environment's folder")
+    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, metavar="DIR",
+                        help="folder of <system>/<env>.yaml spec files (default: params)")
+    parser.set_defaults(handler=command)
+
+
+def command(args) -> int:
+    target = args.target.strip("/")
+    if target.count("/") != 1:
+        raise UserError(f"diff takes one environment as SYSTEM/ENV, got {args.target!r}")
+    (path,) = select(args.params, [target]).values()
+    spec = load_spec(path)
+    folder = baseline_folder(args.baseline, spec.system, spec.environment)
+    changes = compare(load_environment(folder), build_templates(compile_environment(spec)), spec.region)
+    print(f"{spec.system}/{spec.environment}: fresh build of {path} against {folder}")
+    print(render(changes))
+    return EXIT_RISK if stateful_risks(changes) else 0

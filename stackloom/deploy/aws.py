@@ -1,0 +1,89 @@
+"""The AWS boundary of deploy and destroy: boto3 clients for exactly one target (AWS, an endpoint given,
+or an embedded local endpoint), and the checks that the target is the environment's region and account."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+
+from stackloom import local
+from stackloom.errors import UserError
+from stackloom.manifest import Manifest
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class Aws:
+    """boto3 clients for one target: exactly the endpoint given, or AWS itself."""
+
+    def __init__(self, region: str, endpoint_url: str | None = None, local: bool = False):
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.local = local
+        self.session = boto3.Session(region_name=region)
+        if endpoint_url and is_loopback(endpoint_url) and self.session.get_credentials() is None:
+            # a local endpoint takes any credentials; never fall back to real ones for it
+            self.session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                         region_name=region)
+        self.config = Config(ignore_configured_endpoint_urls=True, user_agent_extra="stackforge",
+                             retries={"mode": "standard", "max_attempts": 8})
+        self._clients: dict = {}
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, endpoint_url=self.endpoint_url, config=self.config)
+        return self._clients[service]
+
+    def describe(self) -> str:
+        if self.local:
+            return f"local endpoint {self.endpoint_url} (embedded, in memory: gone when this command ends)"
+        if self.endpoint_url:
+            return f"endpoint {self.endpoint_url} ({self.region})"
+        return f"AWS {self.region}"
+
+
+def is_loopback(url: str) -> bool:
+    return (urlparse(url).hostname or "") in LOOPBACK
+
+
+def check_endpoint(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
+        raise UserError(f"--endpoint-url {url!r}: expected http(s)://HOST[:PORT]")
+    return url.rstrip("/")
+
+
+@contextmanager
+def connect(region: str, endpoint_url: str | None = None, use_local: bool = False, account_id: str | None = None):
+    """The target of this run; with `use_local`, an embedded endpoint (acting as `account_id`, when the spec
+    names one) that lives as long as the block."""
+    if use_local:
+        with local.start(account_id=account_id) as endpoint:  # UserError with the install hint without moto
+            yield Aws(region, endpoint.url, local=True)
+        return
+    yield Aws(region, check_endpoint(endpoint_url) if endpoint_url else None)
+
+
+def target_region(requested: str | None, manifest: Manifest) -> str:
+    """The spec's region; `--region` may only repeat it (templates built for one region fail in another)."""
+    if requested and requested != manifest.region:
+        raise UserError(f"--region {requested}: {manifest.system}/{manifest.environment} is built for "
+                        f"{manifest.region} (region in its spec: AZ names, instance types and the ELB log account "
+                        f"are that region's); change the spec's region and rebuild to deploy elsewhere")
+    return manifest.region
+
+
+def check_account(aws: Aws, manifest: Manifest) -> None:
+    """A spec with `account_id` is deployed to (or destroyed in) that account only: credentials for another
+    account stop the command before anything is changed (STS GetCallerIdentity needs no permissions)."""
+    expected = manifest.account_id
+    if not expected:
+        return
+    actual = aws.client("sts").get_caller_identity()["Account"]
+    if actual != expected:
+        raise UserError(f"{manifest.system}/{manifest.environment} belongs to AWS account {expected} "
+                        f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
+                        f"touch it; use credentials for {expected}")
