@@ -68,3 +68,15 @@ def test_lifecycle_policy_follows_the_spec():
 
 def test_bootstrap_names_the_bucket_output_the_deploy_reads():
     assert _bootstrap()["Outputs"]["ArtifactsBucketName"]["Value"] == {"Ref": "ArtifactsBucket"}
+
+
+def test_ecr_repositories_scan_images_on_push():
+    # GIVEN three repositories in the spec, with mutable and immutable tags
+    template = _bootstrap(repositories={"api": {"name": "acme-api"}, "worker": {"name": "acme-worker", "immutable_tags": False},
+                                        "cron": {"name": "acme-cron", "keep_images": 5}})
+    # WHEN bootstrap is built
+    repositories = resources(template, "AWS::ECR::Repository")
+    # THEN every ECR repository scans each image on push
+    assert len(repositories) == 3
+    assert {key: repository["Properties"].get("ImageScanningConfiguration") for key, repository in repositories.items()} == {
+        key: {"ScanOnPush": True} for key in repositories}

@@ -171,3 +171,16 @@ def test_no_data_stack_without_stores():
     built = compile_dict(base_spec())
     # THEN there is no data.json
     assert "data.json" not in built
+
+
+def test_database_requires_tls_through_rds_force_ssl():
+    # GIVEN a database of 0.5-1 ACU
+    # WHEN the environment is compiled
+    template = _data(database=SMALL_DATABASE)["data.json"]
+    # THEN the cluster parameter group sets rds.force_ssl to "1" (Aurora refuses connections without TLS)
+    group = resources(template, "AWS::RDS::DBClusterParameterGroup")
+    assert list(group) == ["DatabaseParameterGroup"]
+    assert group["DatabaseParameterGroup"]["Properties"]["Parameters"]["rds.force_ssl"] == "1"
+    # AND the cluster runs with that parameter group, not the engine default (which leaves TLS optional)
+    cluster = only(template, "AWS::RDS::DBCluster")["Properties"]
+    assert cluster["DBClusterParameterGroupName"] == {"Ref": "DatabaseParameterGroup"}

@@ -167,3 +167,32 @@ def test_removing_a_deletion_protected_cluster_is_found_through_nested_stacks():
     # AND a modification of the protected cluster is not a removal
     modify = Plan("s", "id", "UPDATE", [Change("Data/DatabaseCluster", "Modify", "AWS::RDS::DBCluster", "False")])
     assert protected_removals(modify, deployed, "root.json") == []
+
+
+def _deployed_cluster(deletion_protection) -> dict:
+    """Deployed templates with one Aurora cluster in the Data stack, its DeletionProtection as given."""
+    return {
+        "root.json": {"Resources": {
+            "Data": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "data.json"}}}},
+        "data.json": {"Resources": {"DatabaseCluster": {
+            "Type": "AWS::RDS::DBCluster", "Properties": {"DeletionProtection": deletion_protection}}}},
+    }
+
+
+_REMOVE_CLUSTER = Plan("s", "id", "UPDATE", [Change("Data/DatabaseCluster", "Remove", "AWS::RDS::DBCluster", None)])
+
+
+@pytest.mark.parametrize("spelled", ["true", "True"])
+def test_deletion_protection_spelled_as_a_string_still_stops_the_removal(spelled):
+    # GIVEN a deployed template (written by another tool or by hand) whose cluster has "DeletionProtection": "<spelled>"
+    deployed = _deployed_cluster(spelled)
+    # WHEN a change set removing that cluster is checked
+    # THEN the removal is named, as with the JSON boolean true
+    assert protected_removals(_REMOVE_CLUSTER, deployed, "root.json") == ["Data/DatabaseCluster (AWS::RDS::DBCluster)"]
+
+
+def test_deletion_protection_spelled_false_does_not_stop_the_removal():
+    # GIVEN a deployed cluster with "DeletionProtection": "false" (a non-empty string, but off)
+    deployed = _deployed_cluster("false")
+    # WHEN a change set removing that cluster is checked THEN nothing stops it
+    assert protected_removals(_REMOVE_CLUSTER, deployed, "root.json") == []

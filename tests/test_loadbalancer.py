@@ -142,3 +142,21 @@ def test_production_turns_deletion_protection_on():
     # THEN the load balancer has the attribute deletion_protection.enabled = "true"
     props = only(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
     assert {"Key": "deletion_protection.enabled", "Value": "true"} in props["LoadBalancerAttributes"]
+
+
+def test_with_tls_the_service_routes_hang_on_the_https_listener_not_the_redirect():
+    # GIVEN a TLS load balancer (a DNS name) and the api service behind it
+    # WHEN the environment is compiled
+    built = compile_dict(base_spec(load_balancer=DNS))
+    # THEN the service's listener rule takes its listener from the ListenerArn parameter
+    rule = only(built["service-api.json"], "AWS::ElasticLoadBalancingV2::ListenerRule")["Properties"]
+    assert rule["ListenerArn"] == {"Ref": "ListenerArn"}
+    # AND the root passes the load balancer stack's ListenerArn output into it
+    wired = built["root.json"]["Resources"]["ServiceApi"]["Properties"]["Parameters"]["ListenerArn"]
+    assert wired == {"Fn::GetAtt": ["LoadBalancer", "Outputs.ListenerArn"]}
+    # AND that output is the HTTPS listener on 443, not the HTTP listener that only redirects
+    loadbalancer = built["loadbalancer.json"]
+    listener = loadbalancer["Outputs"]["ListenerArn"]["Value"]["Ref"]
+    props = resources(loadbalancer, "AWS::ElasticLoadBalancingV2::Listener")[listener]["Properties"]
+    assert (props["Port"], props["Protocol"]) == (443, "HTTPS")
+    assert props["DefaultActions"][0]["Type"] != "redirect"

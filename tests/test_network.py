@@ -160,3 +160,13 @@ def test_switching_it_off_removes_the_custom_resource_function_role_and_log_grou
     assert not resources(template, "Custom::RestrictDefaultSecurityGroup")
     assert not resources(template, "AWS::Lambda::Function")
     assert not any(key.startswith("RestrictDefaultSecurityGroup") for key in template["Resources"])
+
+
+@pytest.mark.parametrize("nat", ["none", "single", "per-az"])
+def test_flow_logs_capture_all_traffic(nat):
+    # GIVEN a network (any NAT layout) with flow logs on by default
+    # WHEN it is built
+    flow_log = only(_network(availability_zones=2, nat=nat), "AWS::EC2::FlowLog")["Properties"]
+    # THEN the one flow log records ALL traffic (accepted and rejected), for the whole VPC
+    assert flow_log["TrafficType"] == "ALL"
+    assert (flow_log["ResourceType"], flow_log["ResourceId"]) == ("VPC", {"Ref": "Vpc"})

@@ -50,3 +50,22 @@ def test_production_templates_protect_the_data():
     cache = only(built["data.json"], "AWS::ElastiCache::ReplicationGroup")
     assert cache["Properties"]["SnapshotRetentionLimit"] >= 1
     assert (cache["DeletionPolicy"], cache["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
+
+
+def test_production_refuses_six_days_of_backups_one_below_the_floor():
+    import re
+
+    # GIVEN a production spec keeping Aurora backups 6 days, one below the production floor of 7
+    # WHEN it is validated
+    # THEN it is refused, naming the field, the value and the floor
+    with pytest.raises(SpecInvalid, match=re.escape(
+            "production: true does not allow database.backup_retention_days: 6 (production keeps at least 7)")):
+        spec_module.parse(_production(database={"backup_retention_days": 6}))
+
+
+def test_production_accepts_exactly_seven_days_of_backups():
+    # GIVEN a production spec keeping Aurora backups exactly 7 days, the production floor
+    # WHEN it is validated and built
+    built = compile_dict(_production(database={"backup_retention_days": 7}))
+    # THEN it is accepted, and the cluster keeps its backups those 7 days
+    assert only(built["data.json"], "AWS::RDS::DBCluster")["Properties"]["BackupRetentionPeriod"] == 7

@@ -590,3 +590,31 @@ def test_deploy_accepts_a_grouped_services_own_parameters_and_image(big_files):
     assert root.unpack(values[service["image_list_parameter"]])["svc-042"] == "v9"
     assert root.unpack(values[service["desired_count_list_parameter"]])["svc-042"] == "5"
     assert not {service["image_parameter"], service["desired_count_parameter"]} & set(values)
+
+
+# ---- the production stack policy of a grouped system ------------------------------------------------------
+
+def test_root_stack_policy_denies_replacing_or_deleting_every_service_group(big_files):
+    # GIVEN the 200-service system, whose services sit in ServicesNN group stacks: the stateful resources
+    # (each service's log group) are two levels below the root, none directly in a group
+    from stackloom.cfn.model import is_stateful
+    from stackloom.deploy import stack_policy
+
+    root_template = big_files[compiler.ROOT_FILE]
+    groups = sorted(key for key, stack in resources(root_template, STACK).items()
+                    if stack["Properties"]["TemplateURL"].startswith("services-"))
+    assert len(groups) >= 2 and all(key.startswith("Services") for key in groups)
+    group_files = {key: big_files[resources(root_template, STACK)[key]["Properties"]["TemplateURL"]] for key in groups}
+    assert not any(is_stateful(resource["Type"]) for template in group_files.values()
+                   for resource in template["Resources"].values())
+    # WHEN the production stack policies are derived from the templates, as deploy does
+    policies = stack_policy.environment_policies(lambda name: big_files[name], compiler.ROOT_FILE)
+    # THEN the root's Deny statement covers Update:Replace and Update:Delete on every group stack
+    (deny,) = [statement for statement in policies[()]["Statement"] if statement["Effect"] == "Deny"]
+    assert deny["Action"] == ["Update:Replace", "Update:Delete"] and deny["Principal"] == "*"
+    missing = sorted(set(f"LogicalResourceId/{key}" for key in groups) - set(deny["Resource"]))
+    assert missing == [], f"root stack policy leaves these service groups replaceable: {missing}"
+    # AND each group's own policy denies the same on every service stack it holds
+    for key, template in group_files.items():
+        (group_deny,) = [s for s in policies[(key,)]["Statement"] if s["Effect"] == "Deny"]
+        assert set(group_deny["Resource"]) == {f"LogicalResourceId/{member}" for member in resources(template, STACK)}

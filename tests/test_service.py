@@ -308,3 +308,34 @@ def test_writable_paths_that_would_share_a_volume_name_get_distinct_ones():
     # AND each path is mounted from its own volume
     assert [(m["ContainerPath"], m["SourceVolume"]) for m in task["ContainerDefinitions"][0]["MountPoints"]] == [
         ("/tmp", "scratchTmp1"), ("/TMP", "scratchTmp2"), ("/var/cache", "scratchVarCache")]
+
+
+
+def test_circuit_breaker_rolls_back_a_failed_deployment_on_every_compute():
+    for kind in ("fargate", "fargate-spot", "ec2"):
+        # GIVEN the api service on <kind> compute (with EC2 capacity in the cluster)
+        # WHEN the environment is compiled
+        template = _service(lambda s: s.update(compute=kind), cluster={"ec2_capacity": {}})["service-api.json"]
+        # THEN the deployment circuit breaker is on and rolls a failed deployment back
+        breaker = only(template, "AWS::ECS::Service")["Properties"]["DeploymentConfiguration"]["DeploymentCircuitBreaker"]
+        assert breaker["Enable"] is True, f"{kind}: deployment circuit breaker off"
+        assert breaker["Rollback"] is True, f"{kind}: deployment circuit breaker does not roll back"
+
+
+def test_read_only_root_filesystem_reaches_the_container():
+    for writable_paths in ([], ["/tmp"]):
+        # GIVEN a service asking for a read-only root filesystem (without, then with, writable scratch paths)
+        # WHEN the environment is compiled
+        container = _container(_service(lambda s: s.update(readonly_root_filesystem=True,
+                                                           writable_paths=writable_paths))["service-api.json"])
+        # THEN its container mounts the root filesystem read-only
+        assert container["ReadonlyRootFilesystem"] is True, f"writable_paths={writable_paths}: root filesystem writable"
+        # AND only the writable paths are mounted writable
+        assert [(m["ContainerPath"], m["ReadOnly"]) for m in container.get("MountPoints", [])] == [
+            (path, False) for path in writable_paths]
+
+
+def test_read_only_root_filesystem_is_explicitly_off_when_not_asked_for():
+    # GIVEN the base api service, which does not ask for a read-only root filesystem
+    # WHEN the environment is compiled THEN the container says so explicitly (false, not absent)
+    assert _container(_service()["service-api.json"])["ReadonlyRootFilesystem"] is False
