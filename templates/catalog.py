@@ -6,6 +6,7 @@ installed cfn-lint package without importing it (importing cfnlint costs half a 
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.util
 from pathlib import Path
@@ -73,7 +74,6 @@ def check(value: str, allowed: list[str] | None, what: str) -> None:
     """Raise ValueError naming `what`, the value and the closest allowed ones, when `value` is not allowed."""
     if allowed is None or value in allowed:
         return
-    import difflib       # only on the error path
     close = difflib.get_close_matches(value, allowed, n=5, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}?" if close else f"{len(allowed)} values are allowed, e.g. {', '.join(allowed[-5:])}"
     raise ValueError(f"{what} {value!r} is not one AWS accepts ({hint})")

@@ -7,6 +7,7 @@ or missing field, every bad value, each with its path (`services.backend.port`) 
 """
 from __future__ import annotations
 
+import difflib
 import re
 import types
 import typing
@@ -102,7 +103,6 @@ def _inside(value: object, kind: object, path: tuple) -> list[tuple[tuple, str]]
 
 
 def _unknown(key: object, allowed: list[str]) -> str:
-    import difflib       # only on the error path
     close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}?" if close else "check the spelling"
     return f"unknown field ({hint}); allowed: {', '.join(allowed)}"

@@ -19,6 +19,11 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cfnlint.version
+from cfnlint.core import get_rules
+
+from templates.suppressions import load
+
 from stackloom.audit import lint
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
@@ -59,9 +64,6 @@ class ToolReport:
 # ---- cfn-lint ---------------------------------------------------------------------------------------
 
 def run_cfnlint(files: list[Path], region: str) -> ToolReport:
-    import cfnlint.version
-    from cfnlint.core import get_rules
-
     report = ToolReport("cfn-lint", cfnlint.version.__version__)
     report.rules = len(get_rules([], list(lint.IGNORE_CHECKS), list(lint.INCLUDE_CHECKS), False))
     for path, found in lint.lint_files(files, region).items():
@@ -181,7 +183,6 @@ def _label(path: Path) -> str:
 
 def _reason(rule: str, resource: str, label: str) -> str:
     """The reason recorded in suppressions.yaml (a skip that is not recorded there says so)."""
-    from templates.suppressions import load
 
     system, env, file_name = label.split("/")
     for suppression in load():

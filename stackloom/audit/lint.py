@@ -6,8 +6,11 @@ templates that `aws cloudformation package` uploads. `.cfnlintrc` carries the sa
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from cfnlint.api import ManualArgs, lint
+
+from stackloom import manifest as manifests
 
 INCLUDE_CHECKS = ("I3011", "I3013")
 MANDATORY_CHECKS = ("I3011", "I3013", "W3011")
@@ -16,15 +19,13 @@ IGNORE_CHECKS = ("W3002",)
 
 def template_files(env_dir: Path) -> list[Path]:
     """The CloudFormation templates of one built environment, from its manifest (not parameter files)."""
-    manifest = json.loads((env_dir / "manifest.json").read_text(encoding="utf-8"))
-    names = [manifest["root_template"], manifest["bootstrap_template"], *manifest["nested_stacks"].values()]
+    manifest = manifests.load(env_dir)
+    names = [manifest.root_template, manifest.bootstrap_template, *manifest.nested_stacks.values()]
     return [env_dir / name for name in names]
 
 
 def lint_files(paths: list[Path], region: str = "eu-central-1") -> dict[Path, list[str]]:
     """Path -> findings as `RULE message (line)`; an empty list means clean."""
-    from cfnlint.api import ManualArgs, lint  # imported here: cfn-lint is slow to import, `build` must not pay
-
     # fresh lists each time: cfn-lint extends the lists it is given
     config = ManualArgs(regions=[region], include_checks=list(INCLUDE_CHECKS),
                         mandatory_checks=list(MANDATORY_CHECKS), ignore_checks=list(IGNORE_CHECKS))
