@@ -17,6 +17,8 @@ from troposphere import Template
 
 from templates import bootstrap
 
+from templates import names
+
 from templates import quotas
 
 from templates import root
@@ -25,7 +27,7 @@ from templates import suppressions
 from stackloom.params import SpecError, load_spec
 from templates.spec import EnvironmentSpec
 
-ROOT_FILE = "root.json"
+ROOT_FILE = names.ROOT_FILE
 PARAMETERS_FILE = "parameters.json"
 OVERRIDES_FILE = "overrides.json"
 MANIFEST_FILE = "manifest.json"
@@ -194,20 +196,18 @@ def manifest(spec: EnvironmentSpec, stacks, values: dict, missing: list) -> dict
     list parameters that carry its image tag and desired count, and `packed_parameters` maps each list
     parameter to {service: the service stack's own parameter}; `pack_overrides` uses it.
     """
-    from templates import service
-
     groups = [stack for stack in stacks if isinstance(stack, root.ServiceGroup)]
     group_of = {member.logical_id: group for group in groups for member in group.members}
     services = {}
     for name, svc in sorted(spec.services.items()):
-        entry = {"stack": service.stack_id(name), "image_parameter": service.image_parameter(name),
-                 "desired_count_parameter": service.count_parameter(name),
+        entry = {"stack": names.service_stack(name), "image_parameter": names.image_parameter(name),
+                 "desired_count_parameter": names.count_parameter(name),
                  "repository": spec.repositories[svc.image.repository].name if svc.image.repository else None,
                  "image_uri": svc.image.uri}
-        group = group_of.get(service.stack_id(name))
+        group = group_of.get(names.service_stack(name))
         if group is not None:
-            entry.update(group=group.logical_id, image_list_parameter=f"{group.logical_id}ImageTags",
-                         desired_count_list_parameter=f"{group.logical_id}DesiredCounts")
+            entry.update(group=group.logical_id, image_list_parameter=names.group_image_tags(group.logical_id),
+                         desired_count_list_parameter=names.group_desired_counts(group.logical_id))
         services[name] = entry
     result = {
         "system": spec.system,
@@ -216,9 +216,9 @@ def manifest(spec: EnvironmentSpec, stacks, values: dict, missing: list) -> dict
         "account_id": spec.account_id,
         "production": spec.production,
         "stack_name": stack_name(spec),
-        "bootstrap_stack_name": bootstrap.stack_name(spec),
+        "bootstrap_stack_name": names.bootstrap_stack_name(spec),
         "root_template": ROOT_FILE,
-        "bootstrap_template": bootstrap.FILE_NAME,
+        "bootstrap_template": names.BOOTSTRAP_FILE,
         "nested_stacks": {stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
         "parameters": values,
         "required_parameters": missing,

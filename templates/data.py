@@ -16,9 +16,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     """The data stack (names.DATA, names.DATA_FILE); only when `needed(spec)`.
 
     Reads spec.database and spec.cache (their fields: database.add, cache.add), spec.prefix.
-    Exports the database's names.DATABASE_ENDPOINT, names.DATABASE_PORT, names.DATABASE_NAME,
-    names.DATABASE_SECRET_ARN and the cache's names.CACHE_ENDPOINT, names.CACHE_PORT,
-    names.CACHE_AUTH_SECRET_ARN. Wired inputs: names.PRIVATE_SUBNET_IDS and names.ENVIRONMENT_KEY_ARN
+    Exports names.DATABASE_ENDPOINT, names.DATABASE_PORT, names.DATABASE_NAME, names.DATABASE_SECRET_ARN
+    (with a database) and names.CACHE_ENDPOINT, names.CACHE_PORT, names.CACHE_AUTH_SECRET_ARN (with a cache). Wired inputs: names.PRIVATE_SUBNET_IDS and names.ENVIRONMENT_KEY_ARN
     from names.NETWORK, names.DATABASE_SECURITY_GROUP_ID / names.CACHE_SECURITY_GROUP_ID from
     names.SECURITY, names.ENABLE_DATABASE from the root.
     """
