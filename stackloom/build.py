@@ -10,7 +10,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from templates import bootstrap, quotas, root, suppressions
+from templates import bootstrap, names, quotas, root, suppressions
 from templates.spec import EnvironmentSpec
 
 from stackloom import manifest as manifests
@@ -58,14 +58,14 @@ def _compile(spec: EnvironmentSpec) -> Build:
         bootstrap_template = bootstrap.build(spec)
     nested = root.all_stacks(stacks)
     templates = {ROOT_FILE: root_template, **{stack.file_name: stack.template for stack in nested},
-                 bootstrap.FILE_NAME: bootstrap_template}
+                 names.BOOTSTRAP_FILE: bootstrap_template}
     suppressions.apply(result.target, _suppressible(templates, nested))
     errors = []
     for file_name, template in templates.items():
         body = render(template)
         result.files[file_name] = body
         # the bootstrap stack is deployed with --template-body: it creates the bucket templates go to
-        usage = quotas.usage(file_name, template, body, inline=file_name == bootstrap.FILE_NAME)
+        usage = quotas.usage(file_name, template, body, inline=file_name == names.BOOTSTRAP_FILE)
         result.usages.append(usage)
         over, near = usage.findings()
         errors += over

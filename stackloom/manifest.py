@@ -12,13 +12,13 @@ from pathlib import Path
 
 import msgspec
 
-from templates import bootstrap, root, service
+from templates import names, root
 from templates.spec import EnvironmentSpec
 
 from stackloom.errors import UserError
 
 FILE_NAME = "manifest.json"
-ROOT_FILE = "root.json"
+ROOT_FILE = names.ROOT_FILE
 
 
 class ServiceEntry(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -70,19 +70,19 @@ def of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]
     group_of = {member.logical_id: group for group in groups for member in group.members}
     services = {}
     for name, svc in sorted(spec.services.items()):
-        group = group_of.get(service.stack_id(name))
+        group = group_of.get(names.service_stack(name))
         services[name] = ServiceEntry(
-            stack=service.stack_id(name), image_parameter=service.image_parameter(name),
-            desired_count_parameter=service.count_parameter(name),
+            stack=names.service_stack(name), image_parameter=names.image_parameter(name),
+            desired_count_parameter=names.count_parameter(name),
             repository=spec.repositories[svc.image.repository].name if svc.image.repository else None,
             image_uri=svc.image.uri,
             group=group.logical_id if group is not None else None,
-            image_list_parameter=f"{group.logical_id}ImageTags" if group is not None else None,
-            desired_count_list_parameter=f"{group.logical_id}DesiredCounts" if group is not None else None)
+            image_list_parameter=names.group_image_tags(group.logical_id) if group is not None else None,
+            desired_count_list_parameter=names.group_desired_counts(group.logical_id) if group is not None else None)
     return Manifest(
         system=spec.system, environment=spec.environment, region=spec.region, account_id=spec.account_id,
-        production=spec.production, stack_name=spec.prefix, bootstrap_stack_name=bootstrap.stack_name(spec),
-        root_template=ROOT_FILE, bootstrap_template=bootstrap.FILE_NAME,
+        production=spec.production, stack_name=spec.prefix, bootstrap_stack_name=names.bootstrap_stack_name(spec),
+        root_template=ROOT_FILE, bootstrap_template=names.BOOTSTRAP_FILE,
         nested_stacks={stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
         parameters=values, required_parameters=missing, services=services,
         hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,

@@ -6,18 +6,22 @@ from __future__ import annotations
 from awacs.aws import PolicyDocument
 from troposphere import Ref, Template, s3 as buckets
 
-from . import iam as policies, registry
+from . import iam as policies, names, registry
 from .base import RETAIN, new_template, output, tags
 from .spec import EnvironmentSpec
 
-FILE_NAME = "bootstrap.json"
-
-
-def stack_name(spec: EnvironmentSpec) -> str:
-    return f"{spec.prefix}-bootstrap"
+# the tool (stackloom.build) names the bootstrap stack through these; the names live in names.py
+FILE_NAME = names.BOOTSTRAP_FILE
+stack_name = names.bootstrap_stack_name
 
 
 def build(spec: EnvironmentSpec) -> Template:
+    """The bootstrap template (file names.BOOTSTRAP_FILE, stack names.bootstrap_stack_name(spec)): a
+    top-level stack deployed on its own, not nested, so a Template rather than a NestedStack.
+
+    Reads spec.prefix, spec.repositories (registry.add). Exports names.ARTIFACTS_BUCKET_NAME and, per
+    repository, names.repository_uri_output(key) and names.repository_name_output(key).
+    """
     template = new_template(spec, "bootstrap (artifacts bucket, ECR repositories)")
     bucket = template.add_resource(buckets.Bucket(
         "ArtifactsBucket",
@@ -42,7 +46,7 @@ def build(spec: EnvironmentSpec) -> Template:
         "ArtifactsBucketPolicy", Bucket=Ref(bucket),
         PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[policies.deny_insecure_transport(bucket)]),
     ))
-    output(template, "ArtifactsBucketName", Ref(bucket), "Bucket for packaged templates (aws cloudformation package --s3-bucket)")
+    output(template, names.ARTIFACTS_BUCKET_NAME, Ref(bucket), "Bucket for packaged templates (aws cloudformation package --s3-bucket)")
     registry.add(template, spec)
     return template
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Sub, Template, elasticache, secretsmanager
 
-from . import keys
+from . import names
 from .base import RETAIN, FromStack, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -12,15 +12,21 @@ PORT = 6379
 
 
 def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> None:
+    """The replication group and its AUTH token in the data stack's `template`, wiring into `inputs`.
+
+    Reads spec.cache (.engine_version, .node_type, .nodes, .multi_az, .snapshot_retention_days),
+    spec.system, spec.environment, spec.prefix. Exports names.CACHE_ENDPOINT, names.CACHE_PORT,
+    names.CACHE_AUTH_SECRET_ARN.
+    """
     settings = spec.cache
-    security_group = parameter(template, "CacheSecurityGroupId", "Security group of the cache",
+    security_group = parameter(template, names.CACHE_SECURITY_GROUP_ID, "Security group of the cache",
                                "AWS::EC2::SecurityGroup::Id")
-    inputs["CacheSecurityGroupId"] = FromStack("SecurityGroups", "CacheSecurityGroupId")
+    inputs[names.CACHE_SECURITY_GROUP_ID] = FromStack(names.SECURITY, names.CACHE_SECURITY_GROUP_ID)
     subnet_group = template.add_resource(elasticache.SubnetGroup(
         "CacheSubnetGroup", Description=f"{spec.prefix} cache subnets", SubnetIds=Ref(subnets), Tags=tags(spec),
     ))
-    key = parameter(template, keys.OUTPUT, "KMS key of the environment")
-    inputs[keys.OUTPUT] = FromStack("Network", keys.OUTPUT)
+    key = parameter(template, names.ENVIRONMENT_KEY_ARN, "KMS key of the environment")
+    inputs[names.ENVIRONMENT_KEY_ARN] = FromStack(names.NETWORK, names.ENVIRONMENT_KEY_ARN)
     token = template.add_resource(secretsmanager.Secret(
         "CacheAuthToken", Name=f"{spec.system}/{spec.environment}/cache-auth-token",
         Description=f"{spec.prefix} Redis AUTH token (generated)", KmsKeyId=Ref(key),
@@ -38,6 +44,6 @@ def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> Non
         SnapshotRetentionLimit=settings.snapshot_retention_days, AutoMinorVersionUpgrade=True,
         Tags=tags(spec, f"{spec.prefix}-cache"),
     ))
-    output(template, "CacheEndpoint", GetAtt(group, "PrimaryEndPoint.Address"), "Redis primary endpoint (TLS)")
-    output(template, "CachePort", str(PORT), "Redis port")
-    output(template, "CacheAuthSecretArn", Ref(token), "Secrets Manager secret holding the Redis AUTH token")
+    output(template, names.CACHE_ENDPOINT, GetAtt(group, "PrimaryEndPoint.Address"), "Redis primary endpoint (TLS)")
+    output(template, names.CACHE_PORT, str(PORT), "Redis port")
+    output(template, names.CACHE_AUTH_SECRET_ARN, Ref(token), "Secrets Manager secret holding the Redis AUTH token")

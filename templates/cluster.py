@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from troposphere import Base64, GetAtt, Ref, Sub, Template, autoscaling, ec2, ecs, iam, servicediscovery
 
-from . import iam as policies
+from . import iam as policies, names
 from .base import FromStack, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -11,8 +11,17 @@ EC2_CAPACITY_PROVIDER = "Ec2CapacityProvider"
 
 
 def build(spec: EnvironmentSpec) -> NestedStack:
+    """The cluster stack (names.CLUSTER, names.CLUSTER_FILE).
+
+    Reads spec.cluster_name, spec.cluster.container_insights, spec.cluster.ec2_capacity (.instance_type,
+    .ami_parameter, .min_size, .max_size, .desired_capacity, .root_volume_gib, .target_capacity_percent),
+    spec.namespace, spec.prefix.
+    Exports names.CLUSTER_NAME, names.CLUSTER_ARN, names.NAMESPACE_ID, names.NAMESPACE_NAME, and
+    names.EC2_CAPACITY_PROVIDER_NAME with EC2 capacity. Wired inputs: names.VPC_ID (and, with EC2 capacity,
+    names.PRIVATE_SUBNET_IDS) from names.NETWORK; names.ECS_AMI_ID at its own default.
+    """
     template = new_template(spec, "ECS cluster, capacity providers, Cloud Map namespace")
-    vpc_id = parameter(template, "VpcId", "VPC of the environment", "AWS::EC2::VPC::Id")
+    vpc_id = parameter(template, names.VPC_ID, "VPC of the environment", "AWS::EC2::VPC::Id")
     cluster = template.add_resource(ecs.Cluster(
         "Cluster", ClusterName=spec.cluster_name,
         ClusterSettings=[ecs.ClusterSetting(Name="containerInsights",
@@ -20,13 +29,13 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         Tags=tags(spec, spec.cluster_name),
     ))
     providers = ["FARGATE", "FARGATE_SPOT"]
-    inputs = {"VpcId": FromStack("Network", "VpcId")}
+    inputs = {names.VPC_ID: FromStack(names.NETWORK, names.VPC_ID)}
     if spec.cluster.ec2_capacity is not None:
         provider = _add_ec2_capacity(template, spec, cluster)
         providers.append(Ref(provider))
-        inputs["PrivateSubnetIds"] = FromStack("Network", "PrivateSubnetIds")
-        inputs["EcsAmiId"] = OwnDefault()  # the public SSM parameter's name: CloudFormation resolves it on deploy
-        output(template, "Ec2CapacityProviderName", Ref(provider), "EC2 capacity provider for services with compute: ec2")
+        inputs[names.PRIVATE_SUBNET_IDS] = FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS)
+        inputs[names.ECS_AMI_ID] = OwnDefault()  # the public SSM parameter's name: CloudFormation resolves it on deploy
+        output(template, names.EC2_CAPACITY_PROVIDER_NAME, Ref(provider), "EC2 capacity provider for services with compute: ec2")
     template.add_resource(ecs.ClusterCapacityProviderAssociations(
         "CapacityProviderAssociations", Cluster=Ref(cluster), CapacityProviders=providers,
         DefaultCapacityProviderStrategy=[ecs.CapacityProviderStrategy(CapacityProvider="FARGATE", Weight=1, Base=0)],
@@ -35,22 +44,22 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         "ServiceDiscoveryNamespace", Name=spec.namespace, Vpc=Ref(vpc_id),
         Description=f"Private DNS names of the {spec.prefix} services", Tags=tags(spec),
     ))
-    output(template, "ClusterName", Ref(cluster), "ECS cluster name")
-    output(template, "ClusterArn", GetAtt(cluster, "Arn"), "ECS cluster ARN")
-    output(template, "NamespaceId", GetAtt(namespace, "Id"), "Cloud Map namespace ID")
-    output(template, "NamespaceName", spec.namespace, "Cloud Map namespace (services resolve as <service>.<namespace>)")
-    return NestedStack("Cluster", "cluster.json", template, inputs)
+    output(template, names.CLUSTER_NAME, Ref(cluster), "ECS cluster name")
+    output(template, names.CLUSTER_ARN, GetAtt(cluster, "Arn"), "ECS cluster ARN")
+    output(template, names.NAMESPACE_ID, GetAtt(namespace, "Id"), "Cloud Map namespace ID")
+    output(template, names.NAMESPACE_NAME, spec.namespace, "Cloud Map namespace (services resolve as <service>.<namespace>)")
+    return NestedStack(names.CLUSTER, names.CLUSTER_FILE, template, inputs)
 
 
 def _add_ec2_capacity(template: Template, spec: EnvironmentSpec, cluster: ecs.Cluster) -> ecs.CapacityProvider:
     """ASG of ECS-optimized instances behind a managed-scaling capacity provider. IMDSv2 only, hop limit 1,
     so containers cannot borrow the instance role; tasks use awsvpc and their own task roles."""
     capacity = spec.cluster.ec2_capacity
-    subnets = parameter(template, "PrivateSubnetIds", "Private subnets for the container instances",
+    subnets = parameter(template, names.PRIVATE_SUBNET_IDS, "Private subnets for the container instances",
                         "List<AWS::EC2::Subnet::Id>")
-    ami = parameter(template, "EcsAmiId", "ECS-optimized AMI, resolved from the public SSM parameter at deploy time",
+    ami = parameter(template, names.ECS_AMI_ID, "ECS-optimized AMI, resolved from the public SSM parameter at deploy time",
                     "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", Default=capacity.ami_parameter)
-    vpc_id = template.parameters["VpcId"]
+    vpc_id = template.parameters[names.VPC_ID]
     security_group = template.add_resource(ec2.SecurityGroup(
         "InstanceSecurityGroup", GroupDescription=f"{spec.prefix} ECS container instances (no inbound)",
         VpcId=Ref(vpc_id),

@@ -8,31 +8,38 @@ from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Ref, Sub, Template, iam, rds
 
-from . import iam as policies
-
+from . import iam as policies, names
 from .base import FromRoot, FromStack, output, parameter, tags
 from .spec import EnvironmentSpec
 
-CONDITION = "DatabaseEnabled"
+CONDITION = names.DATABASE_ENABLED
 PORT = 5432
 
 
 def add_switch(template: Template, spec: EnvironmentSpec, inputs: dict) -> None:
-    """The deploy-time `EnableDatabase` parameter and its condition; identical in every stack that needs it."""
-    if "EnableDatabase" in template.parameters:
+    """The deploy-time `EnableDatabase` parameter and its condition; identical in every stack that needs it.
+    Reads spec.database.enabled (the parameter's default)."""
+    if names.ENABLE_DATABASE in template.parameters:
         return
-    switch = parameter(template, "EnableDatabase", "Create the Aurora PostgreSQL cluster (true) or not (false)",
+    switch = parameter(template, names.ENABLE_DATABASE, "Create the Aurora PostgreSQL cluster (true) or not (false)",
                        Default=str(spec.database.enabled).lower(), AllowedValues=["true", "false"])
-    inputs["EnableDatabase"] = FromRoot()
+    inputs[names.ENABLE_DATABASE] = FromRoot()
     template.add_condition(CONDITION, Equals(Ref(switch), "true"))
 
 
 def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> None:
+    """The switch, cluster and instances in the data stack's `template`, wiring into `inputs`.
+
+    Reads spec.database (.enabled, .engine_version, .database_name, .master_username, .min_capacity,
+    .max_capacity, .instances, .backup_retention_days, .deletion_protection, .monitoring_interval_seconds),
+    spec.prefix. Exports names.DATABASE_ENDPOINT, names.DATABASE_PORT, names.DATABASE_NAME,
+    names.DATABASE_SECRET_ARN.
+    """
     settings = spec.database
     add_switch(template, spec, inputs)
-    security_group = parameter(template, "DatabaseSecurityGroupId", "Security group of the database",
+    security_group = parameter(template, names.DATABASE_SECURITY_GROUP_ID, "Security group of the database",
                                "AWS::EC2::SecurityGroup::Id")
-    inputs["DatabaseSecurityGroupId"] = FromStack("SecurityGroups", "DatabaseSecurityGroupId")
+    inputs[names.DATABASE_SECURITY_GROUP_ID] = FromStack(names.SECURITY, names.DATABASE_SECURITY_GROUP_ID)
     subnet_group = template.add_resource(rds.DBSubnetGroup(
         "DatabaseSubnetGroup", Condition=CONDITION, DBSubnetGroupDescription=f"{spec.prefix} database subnets",
         SubnetIds=Ref(subnets), Tags=tags(spec),
@@ -76,9 +83,9 @@ def add(template: Template, spec: EnvironmentSpec, subnets, inputs: dict) -> Non
             PubliclyAccessible=False, AutoMinorVersionUpgrade=True, EnablePerformanceInsights=True, **monitoring,
             Tags=tags(spec, f"{spec.prefix}-database-{index + 1}"),
         ))
-    output(template, "DatabaseEndpoint", If(CONDITION, GetAtt(cluster, "Endpoint.Address"), ""),
+    output(template, names.DATABASE_ENDPOINT, If(CONDITION, GetAtt(cluster, "Endpoint.Address"), ""),
            "Writer endpoint (empty while EnableDatabase is false)")
-    output(template, "DatabasePort", str(PORT), "PostgreSQL port")
-    output(template, "DatabaseName", settings.database_name, "Initial database name")
-    output(template, "DatabaseSecretArn", If(CONDITION, GetAtt(cluster, "MasterUserSecret.SecretArn"), ""),
+    output(template, names.DATABASE_PORT, str(PORT), "PostgreSQL port")
+    output(template, names.DATABASE_NAME, settings.database_name, "Initial database name")
+    output(template, names.DATABASE_SECRET_ARN, If(CONDITION, GetAtt(cluster, "MasterUserSecret.SecretArn"), ""),
            "Secrets Manager secret with the master credentials (empty while EnableDatabase is false)")

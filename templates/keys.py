@@ -12,10 +12,11 @@ from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocum
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import kms as troposphere_kms
 
+from . import names
 from .base import RETAIN, arn, output, tags
 from .spec import EnvironmentSpec
 
-OUTPUT = "EnvironmentKeyArn"
+OUTPUT = names.ENVIRONMENT_KEY_ARN  # kept for callers; the name lives in names.py
 
 
 def key_policy() -> PolicyDocument:
@@ -41,6 +42,7 @@ def key_policy() -> PolicyDocument:
 
 
 def add(template: Template, spec: EnvironmentSpec):
+    """The key and its alias in `template`; exports names.ENVIRONMENT_KEY_ARN. Reads spec.prefix."""
     key = template.add_resource(troposphere_kms.Key(
         "EnvironmentKey", Description=f"{spec.prefix}: log groups and generated secrets",
         EnableKeyRotation=True, PendingWindowInDays=30, KeyPolicy=key_policy(),
@@ -49,5 +51,5 @@ def add(template: Template, spec: EnvironmentSpec):
     ))
     template.add_resource(troposphere_kms.Alias("EnvironmentKeyAlias", AliasName=f"alias/{spec.prefix}",
                                                 TargetKeyId=Ref(key)))
-    output(template, OUTPUT, GetAtt(key, "Arn"), "KMS key for log groups and generated secrets")
+    output(template, names.ENVIRONMENT_KEY_ARN, GetAtt(key, "Arn"), "KMS key for log groups and generated secrets")
     return key

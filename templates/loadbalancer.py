@@ -4,20 +4,35 @@ from __future__ import annotations
 from troposphere import GetAtt, Join, Ref, Template, certificatemanager, route53, s3
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import iam as policies
+from . import iam as policies, names
 from .base import RETAIN, FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
 
+def needed(spec: EnvironmentSpec) -> bool:
+    """Whether the environment has this stack: only with a `load_balancer` in the spec."""
+    return spec.load_balancer is not None
+
+
 def build(spec: EnvironmentSpec) -> NestedStack:
+    """The load balancer stack (names.LOAD_BALANCER, names.LOAD_BALANCER_FILE); only when `needed(spec)`.
+
+    Reads spec.load_balancer (.name, .tls, .ssl_policy, .certificate_arn, .dns.name/.zone_id/.zone_name,
+    .idle_timeout_seconds, .deletion_protection, .access_logs, .access_log_retention_days),
+    spec.production, spec.region, spec.prefix.
+    Exports names.LOAD_BALANCER_ARN, names.LOAD_BALANCER_FULL_NAME, names.LOAD_BALANCER_DNS_NAME,
+    names.LISTENER_ARN, names.BASE_URL. Wired inputs: names.PUBLIC_SUBNET_IDS from names.NETWORK,
+    names.LOAD_BALANCER_SECURITY_GROUP_ID from names.SECURITY, names.HOSTED_ZONE_ID from the root when the
+    spec names a zone without its ID.
+    """
     settings = spec.load_balancer
     template = new_template(spec, "public application load balancer")
-    subnets = parameter(template, "PublicSubnetIds", "Public subnets for the load balancer", "List<AWS::EC2::Subnet::Id>")
-    inputs = {"PublicSubnetIds": FromStack("Network", "PublicSubnetIds")}
+    subnets = parameter(template, names.PUBLIC_SUBNET_IDS, "Public subnets for the load balancer", "List<AWS::EC2::Subnet::Id>")
+    inputs = {names.PUBLIC_SUBNET_IDS: FromStack(names.NETWORK, names.PUBLIC_SUBNET_IDS)}
 
-    security_group = parameter(template, "LoadBalancerSecurityGroupId", "Security group of the ALB",
+    security_group = parameter(template, names.LOAD_BALANCER_SECURITY_GROUP_ID, "Security group of the ALB",
                                "AWS::EC2::SecurityGroup::Id")
-    inputs["LoadBalancerSecurityGroupId"] = FromStack("SecurityGroups", "LoadBalancerSecurityGroupId")
+    inputs[names.LOAD_BALANCER_SECURITY_GROUP_ID] = FromStack(names.SECURITY, names.LOAD_BALANCER_SECURITY_GROUP_ID)
     attributes = []
     depends_on = []
     if settings.access_logs:
@@ -68,12 +83,13 @@ def build(spec: EnvironmentSpec) -> NestedStack:
                                             EvaluateTargetHealth=True),
         ))
         host = settings.dns.name
-    output(template, "LoadBalancerArn", Ref(balancer), "ALB ARN")
-    output(template, "LoadBalancerFullName", GetAtt(balancer, "LoadBalancerFullName"), "ALB full name (for metrics)")
-    output(template, "LoadBalancerDnsName", GetAtt(balancer, "DNSName"), "ALB DNS name")
-    output(template, "ListenerArn", Ref(listener), "Listener that services attach their routing rules to")
-    output(template, "BaseUrl", _url(scheme, host), "Public base URL of the environment")
-    return NestedStack("LoadBalancer", "loadbalancer.json", template, inputs)
+    output(template, names.LOAD_BALANCER_ARN, Ref(balancer), "ALB ARN")
+    output(template, names.LOAD_BALANCER_FULL_NAME, GetAtt(balancer, "LoadBalancerFullName"),
+           "ALB full name (for metrics)")
+    output(template, names.LOAD_BALANCER_DNS_NAME, GetAtt(balancer, "DNSName"), "ALB DNS name")
+    output(template, names.LISTENER_ARN, Ref(listener), "Listener that services attach their routing rules to")
+    output(template, names.BASE_URL, _url(scheme, host), "Public base URL of the environment")
+    return NestedStack(names.LOAD_BALANCER, names.LOAD_BALANCER_FILE, template, inputs)
 
 
 ACCESS_LOG_PREFIX = "alb"
@@ -110,10 +126,11 @@ def _zone_id(template: Template, spec: EnvironmentSpec, inputs: dict):
     dns = spec.load_balancer.dns
     if dns.zone_id is not None:
         return dns.zone_id
-    if "HostedZoneId" not in template.parameters:
-        parameter(template, "HostedZoneId", f"Route53 hosted zone ID of {dns.zone_name}", "AWS::Route53::HostedZone::Id")
-        inputs["HostedZoneId"] = FromRoot()
-    return Ref(template.parameters["HostedZoneId"])
+    if names.HOSTED_ZONE_ID not in template.parameters:
+        parameter(template, names.HOSTED_ZONE_ID, f"Route53 hosted zone ID of {dns.zone_name}",
+                  "AWS::Route53::HostedZone::Id")
+        inputs[names.HOSTED_ZONE_ID] = FromRoot()
+    return Ref(template.parameters[names.HOSTED_ZONE_ID])
 
 
 def _certificate(template: Template, spec: EnvironmentSpec, inputs: dict):

@@ -7,7 +7,7 @@ import hashlib
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, ec2, iam, logs
 from troposphere import awslambda, cloudformation
 
-from . import iam as policies, keys
+from . import iam as policies, keys, names
 from .base import RETAIN, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -20,6 +20,15 @@ def nat_gateway_count(spec: EnvironmentSpec) -> int:
 
 
 def build(spec: EnvironmentSpec) -> NestedStack:
+    """The network stack (names.NETWORK, names.NETWORK_FILE).
+
+    Reads spec.network.cidr, .availability_zones, .az_count, .subnet_cidrs(), .nat, .vpc_name, .flow_logs,
+    .flow_log_retention_days, .restrict_default_security_group; spec.prefix (and, as every stack,
+    spec.system, spec.environment, spec.tags for tags).
+    Exports names.VPC_ID, names.VPC_CIDR, names.PUBLIC_SUBNET_IDS, names.PRIVATE_SUBNET_IDS,
+    names.ENVIRONMENT_KEY_ARN (keys.add). Wired inputs: names.AVAILABILITY_ZONES (own default) when the
+    spec lists the zones.
+    """
     template = new_template(spec, "network (VPC, subnets, NAT, flow logs) and the environment KMS key")
     key = keys.add(template, spec)
     vpc = template.add_resource(ec2.VPC(
@@ -34,12 +43,13 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     if spec.network.restrict_default_security_group:
         _restrict_default_security_group(template, spec, vpc, key)
 
-    output(template, "VpcId", Ref(vpc), "VPC ID")
-    output(template, "VpcCidr", GetAtt(vpc, "CidrBlock"), "VPC IPv4 CIDR block")
-    output(template, "PublicSubnetIds", Join(",", [Ref(s) for s in public]), "Public subnet IDs, comma-separated")
-    output(template, "PrivateSubnetIds", Join(",", [Ref(s) for s in private]), "Private subnet IDs, comma-separated")
-    inputs = {"AvailabilityZones": OwnDefault()} if "AvailabilityZones" in template.parameters else {}
-    return NestedStack("Network", "network.json", template, inputs)
+    output(template, names.VPC_ID, Ref(vpc), "VPC ID")
+    output(template, names.VPC_CIDR, GetAtt(vpc, "CidrBlock"), "VPC IPv4 CIDR block")
+    output(template, names.PUBLIC_SUBNET_IDS, Join(",", [Ref(s) for s in public]), "Public subnet IDs, comma-separated")
+    output(template, names.PRIVATE_SUBNET_IDS, Join(",", [Ref(s) for s in private]),
+           "Private subnet IDs, comma-separated")
+    inputs = {names.AVAILABILITY_ZONES: OwnDefault()} if names.AVAILABILITY_ZONES in template.parameters else {}
+    return NestedStack(names.NETWORK, names.NETWORK_FILE, template, inputs)
 
 
 def _availability_zone(template: Template, spec: EnvironmentSpec, index: int):
@@ -48,10 +58,10 @@ def _availability_zone(template: Template, spec: EnvironmentSpec, index: int):
     zones = spec.network.availability_zones
     if isinstance(zones, int):
         return Select(index, GetAZs(""))
-    if "AvailabilityZones" not in template.parameters:
-        parameter(template, "AvailabilityZones", "Availability zones of the subnets, in order",
+    if names.AVAILABILITY_ZONES not in template.parameters:
+        parameter(template, names.AVAILABILITY_ZONES, "Availability zones of the subnets, in order",
                   "List<AWS::EC2::AvailabilityZone::Name>", Default=",".join(zones))
-    return Select(index, Ref(template.parameters["AvailabilityZones"]))
+    return Select(index, Ref(template.parameters[names.AVAILABILITY_ZONES]))
 
 
 def _add_subnets(template: Template, spec: EnvironmentSpec, vpc: ec2.VPC):

@@ -5,6 +5,7 @@ import json
 
 from troposphere import GetAtt, Ref, Template, ecr
 
+from . import names
 from .base import RETAIN, output, tags
 from .spec import EnvironmentSpec, RepositorySpec, pascal
 
@@ -24,6 +25,8 @@ def lifecycle_policy(repository: RepositorySpec) -> str:
 
 
 def add(template: Template, spec: EnvironmentSpec) -> None:
+    """One repository per spec.repositories entry (.name, .immutable_tags, .keep_images,
+    .untagged_expiry_days); exports names.repository_uri_output(key), names.repository_name_output(key)."""
     for key, repository in sorted(spec.repositories.items()):
         resource = template.add_resource(ecr.Repository(
             f"{pascal(key)}Repository", RepositoryName=repository.name,
@@ -34,5 +37,5 @@ def add(template: Template, spec: EnvironmentSpec) -> None:
             DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain",
             Tags=tags(spec, repository.name),
         ))
-        output(template, f"{pascal(key)}RepositoryUri", GetAtt(resource, "RepositoryUri"), f"ECR repository {repository.name}")
-        output(template, f"{pascal(key)}RepositoryName", Ref(resource), f"ECR repository name of {key}")
+        output(template, names.repository_uri_output(key), GetAtt(resource, "RepositoryUri"), f"ECR repository {repository.name}")
+        output(template, names.repository_name_output(key), Ref(resource), f"ECR repository name of {key}")

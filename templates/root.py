@@ -32,12 +32,12 @@ from dataclasses import dataclass, field, replace
 
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
-from . import bootstrap, cluster, data, loadbalancer, network, quotas, references, security, service
+from . import cluster, data, loadbalancer, names, network, quotas, references, security, service
 from .base import FromRoot, FromStack, NestedStack, OwnDefault, new_template, tags
 from .spec import EnvironmentSpec
 
-GROUPS = 16  # fixed, so that a service's group depends on its name only
-GROUP_PREFIX = "Services"  # never "Service<Upper>…": service stacks are `Service` + PascalCase name
+GROUPS = names.GROUPS
+GROUP_PREFIX = names.GROUP_PREFIX
 PACK_SEPARATOR = ","
 SPLIT_BUCKETS = (2, 4, 8, 16, 32, 64)
 # resources that belong with another one: kept in the same part of a split stack (key: the property naming it)
@@ -65,13 +65,14 @@ class StackPart(NestedStack):
 
 
 def children(spec: EnvironmentSpec) -> list[NestedStack]:
-    """Nested stacks of the root in dependency order, split and grouped as the quotas require."""
+    """Nested stacks of the root in dependency order, split and grouped as the quotas require. Every stack
+    module is called the same way, `build(spec, ...) -> NestedStack`; the optional ones say when they are
+    `needed(spec)`."""
     stacks = [network.build(spec), security.build(spec), cluster.build(spec)]
-    if spec.load_balancer is not None:
+    if loadbalancer.needed(spec):
         stacks.append(loadbalancer.build(spec))
-    store = data.build(spec)
-    if store is not None:
-        stacks.append(store)
+    if data.needed(spec):
+        stacks.append(data.build(spec))
     stacks.extend(service.build(spec, name) for name in sorted(spec.services))
     return fit(spec, stacks)
 
@@ -125,14 +126,23 @@ def all_stacks(stacks: list[NestedStack]) -> list[NestedStack]:
 
 # Outputs of the children that the root re-exports: what an operator looks for after a deploy.
 FORWARDED = {
-    "Network": ["VpcId"],
-    "Cluster": ["ClusterName", "NamespaceName"],
-    "LoadBalancer": ["LoadBalancerDnsName", "BaseUrl"],
-    "Data": ["DatabaseEndpoint", "CacheEndpoint"],
+    names.NETWORK: [names.VPC_ID],
+    names.CLUSTER: [names.CLUSTER_NAME, names.NAMESPACE_NAME],
+    names.LOAD_BALANCER: [names.LOAD_BALANCER_DNS_NAME, names.BASE_URL],
+    names.DATA: [names.DATABASE_ENDPOINT, names.CACHE_ENDPOINT],
 }
 
 
 def build(spec: EnvironmentSpec, stacks: list[NestedStack]) -> Template:
+    """The root template (names.ROOT_FILE) over `stacks` (from `children(spec)`), their wiring checked.
+
+    A top-level stack, deployed by name rather than nested, so a Template rather than a NestedStack.
+    Reads spec.services (names only), spec.prefix; each child's own parameters and outputs.
+    Declares, once each, the deploy-time parameters children take `FromRoot` (names.ENABLE_DATABASE,
+    names.HOSTED_ZONE_ID, names.image_parameter / names.count_parameter per service, or
+    names.group_image_tags / names.group_desired_counts per group). Exports the `FORWARDED` outputs under
+    their own names, names.service_url_output(stack) per public service, names.BOOTSTRAP_STACK_NAME.
+    """
     template = new_template(spec, "environment root stack")
     known = {stack.logical_id: stack for stack in stacks}
     position = {logical_id: index for index, logical_id in enumerate(known)}
@@ -201,8 +211,8 @@ def _check_output(known: dict, position: dict, stack: NestedStack, name: str, so
 
 
 def _forwarded(spec: EnvironmentSpec) -> list[tuple[str, str]]:
-    forwarded = [(stack, name) for stack, names in FORWARDED.items() for name in names]
-    return forwarded + [(service.stack_id(name), "ServiceUrl") for name in sorted(spec.services)]
+    forwarded = [(stack, name) for stack, outputs in FORWARDED.items() for name in outputs]
+    return forwarded + [(names.service_stack(name), names.SERVICE_URL) for name in sorted(spec.services)]
 
 
 def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> None:
@@ -210,22 +220,18 @@ def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> 
         child = known.get(stack_id)
         if child is None or name not in child.template.outputs:
             continue
-        key = name if stack_id in FORWARDED else f"{stack_id}Url"
+        key = name if stack_id in FORWARDED else names.service_url_output(stack_id)
         template.add_output(Output(key, Value=GetAtt(stack_id, f"Outputs.{name}"),
                                    Description=child.template.outputs[name].properties.get("Description", name)))
-    template.add_output(Output("BootstrapStackName", Value=bootstrap.stack_name(spec),
+    template.add_output(Output(names.BOOTSTRAP_STACK_NAME, Value=names.bootstrap_stack_name(spec),
                                Description="Stack holding the artifacts bucket and ECR repositories"))
 
 
 # ------------------------------------------------------------------------------------------ service groups
 
-def group_id(name: str) -> str:
-    """The group stack of a service: a hash of its name only, so other services never move it."""
-    return f"{GROUP_PREFIX}{zlib.crc32(name.encode('utf-8')) % GROUPS + 1:02d}"
-
-
-def group_file(logical_id: str) -> str:
-    return f"services-{logical_id[len(GROUP_PREFIX):]}.json"
+# the tool and the tests name groups through these; the names live in names.py
+group_id = names.group_id
+group_file = names.group_file
 
 
 def pack(values: dict[str, str]) -> str:
@@ -245,7 +251,7 @@ def unpack(text: str) -> dict[str, str]:
 
 def group_services(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[NestedStack]:
     """Move every service stack into its group stack (groups after the other stacks, in number order)."""
-    by_id = {service.stack_id(name): name for name in spec.services}
+    by_id = {names.service_stack(name): name for name in spec.services}
     members: dict[str, list[tuple[str, NestedStack]]] = {}
     others = []
     for stack in stacks:
@@ -262,9 +268,9 @@ def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, Nest
                                   f"(a service's group is a hash of its name)")
     inputs: dict = {}
     lists = {}
-    for suffix, parameter_of, what in (("ImageTags", service.image_parameter, "Image tag"),
-                                       ("DesiredCounts", service.count_parameter, "Desired task count")):
-        name = f"{logical_id}{suffix}"
+    for list_of, parameter_of, what in ((names.group_image_tags, names.image_parameter, "Image tag"),
+                                        (names.group_desired_counts, names.count_parameter, "Desired task count")):
+        name = list_of(logical_id)
         entries = {member: parameter_of(member) for member, _ in members}
         defaults = {member: str(stack.template.parameters[parameter_of(member)].properties["Default"])
                     for member, stack in members}
@@ -294,10 +300,11 @@ def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, Nest
 
     for member, stack in members:
         template.add_resource(_stack_resource(spec, stack, value))
-        if "ServiceUrl" in stack.template.outputs:
-            template.add_output(Output(f"{stack.logical_id}Url", Value=GetAtt(stack.logical_id, "Outputs.ServiceUrl"),
+        if names.SERVICE_URL in stack.template.outputs:
+            template.add_output(Output(names.service_url_output(stack.logical_id),
+                                       Value=GetAtt(stack.logical_id, f"Outputs.{names.SERVICE_URL}"),
                                        Description=f"Public URL of {member}"))
-    return ServiceGroup(logical_id, group_file(logical_id), template, inputs,
+    return ServiceGroup(logical_id, names.group_file(logical_id), template, inputs,
                         members=[stack for _, stack in members], packed=packed)
 
 
@@ -371,7 +378,7 @@ def _dry_counts(template: Template, graph: "_Graph", where: dict) -> dict[tuple[
             if ref in template.parameters or (ref in where and where[ref] != key):
                 parameters.setdefault(key, set()).add(ref)
                 if ref in where:
-                    outputs.setdefault(where[ref], set()).add(ref + "Ref")
+                    outputs.setdefault(where[ref], set()).add(names.part_output(ref))
     for name in template.outputs:
         refs, strong = graph.output_refs[name]
         homes = sorted({where[dep] for dep in refs | strong if dep in where}) or [min(resources)]
@@ -430,9 +437,8 @@ def _references(document) -> tuple[set[str], set[str]]:
 def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, int]]) -> list[StackPart]:
     template = stack.template
     keys = sorted(set(where.values()))
-    stem = stack.file_name.rsplit(".", 1)[0]
-    ids = {key: f"{stack.logical_id}Part{key[1] + 1:02d}" + (f"Tier{key[0]}" if key[0] else "") for key in keys}
-    files = {key: f"{stem}-part-{key[1] + 1:02d}" + (f"-tier-{key[0]}" if key[0] else "") + ".json" for key in keys}
+    ids = {key: names.part_id(stack.logical_id, *key) for key in keys}
+    files = {key: names.part_file(stack.file_name, *key) for key in keys}
     parts = {key: StackPart(ids[key], files[key], Template(Description=f"{template.description} "
                                                                       f"(part {key[1] + 1:02d}"
                                                                       + (f", tier {key[0]}" if key[0] else "") + ")"),
@@ -441,10 +447,10 @@ def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, in
     for part in parts.values():
         part.template.set_version()
 
-    def need(part: StackPart, names: set[str], user: str) -> None:
+    def need(part: StackPart, wanted: set[str], user: str) -> None:
         """Declare in `part` what `user` refers to: the stack's own parameters and conditions, or an
         import of a resource of another part."""
-        for name in sorted(names):
+        for name in sorted(wanted):
             if name in template.parameters:
                 if name not in part.template.parameters:
                     part.template.add_parameter(template.parameters[name])
@@ -461,7 +467,7 @@ def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, in
                 producer = parts[where[name]]
                 if where[name] >= where_of[id(part)]:
                     raise WiringError(f"{stack.logical_id}: cannot split: {user} refers to {name} of a later part")
-                export = f"{name}Ref"
+                export = names.part_output(name)
                 if export in template.outputs:
                     raise WiringError(f"{stack.logical_id}: cannot split: output {export} already exists")
                 if export not in producer.template.outputs:
@@ -514,11 +520,11 @@ def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Templ
     if groups:
         tight = {}
         for group in groups:
-            names = next(iter(group.packed.values()))
-            fixed = sum(len(name) + 2 for name in names) - 1  # "name=" plus a comma between entries
-            longest = (quotas.PARAMETER_VALUE_BYTES - fixed) // len(names)
+            members = next(iter(group.packed.values()))
+            fixed = sum(len(name) + 2 for name in members) - 1  # "name=" plus a comma between entries
+            longest = (quotas.PARAMETER_VALUE_BYTES - fixed) // len(members)
             if longest < 128:  # the longest tag a service's own parameter accepts
-                tight[f"{group.logical_id}ImageTags"] = (len(names), longest)
+                tight[names.group_image_tags(group.logical_id)] = (len(members), longest)
         if tight:
             most = max(count for count, _ in tight.values())
             shortest = min(longest for _, longest in tight.values())
@@ -530,7 +536,7 @@ def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Templ
     if used >= quotas.WARN_AT * quotas.LIMITS["parameters"] and spec.services:
         shared = used - 2 * len(spec.services)
         most = (quotas.LIMITS["parameters"] - shared) // 2
-        found.append(f"root.json: {len(spec.services)} services; beyond {most} the service stacks move into "
+        found.append(f"{names.ROOT_FILE}: {len(spec.services)} services; beyond {most} the service stacks move into "
                      f"{GROUPS} group stacks ({GROUP_PREFIX}01…) with packed image tag and desired count "
                      f"parameters, which replaces every service once (see README, Performance)")
     return found

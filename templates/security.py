@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from troposphere import GetAtt, Ref, Template, ec2
 
-from . import cache, database
+from . import cache, database, names
 from .base import FromStack, NestedStack, new_template, output, parameter, tags
-from .spec import EnvironmentSpec, pascal
+from .spec import EnvironmentSpec
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,12 @@ def flows(spec: EnvironmentSpec) -> list[Flow]:
     allowed: list[Flow] = []
     for name, service in sorted(spec.services.items()):
         if service.load_balancer is not None:
-            allowed.append(Flow("LoadBalancer", group_name(name), service.port, f"ALB to {name}"))
+            allowed.append(Flow(names.LOAD_BALANCER_GROUP, group_name(name), service.port, f"ALB to {name}"))
         for target in sorted(service.connects_to):
             if target == "cache":
-                allowed.append(Flow(group_name(name), "Cache", cache.PORT, f"{name} to Redis"))
+                allowed.append(Flow(group_name(name), names.CACHE_GROUP, cache.PORT, f"{name} to Redis"))
             elif target == "database":
-                allowed.append(Flow(group_name(name), "Database", database.PORT, f"{name} to PostgreSQL"))
+                allowed.append(Flow(group_name(name), names.DATABASE_GROUP, database.PORT, f"{name} to PostgreSQL"))
             else:
                 peer = spec.services[target]
                 for port in [peer.port, *peer.extra_ports]:
@@ -43,22 +43,31 @@ def flows(spec: EnvironmentSpec) -> list[Flow]:
 
 
 def group_name(service: str) -> str:
-    return f"Service{pascal(service)}"
+    """The security group key of a service (names.service_group)."""
+    return names.service_group(service)
 
 
 def build(spec: EnvironmentSpec) -> NestedStack:
+    """The security groups stack (names.SECURITY, names.SECURITY_FILE).
+
+    Reads spec.services (each service's .port, .load_balancer, .connects_to, a peer's .port and
+    .extra_ports), spec.load_balancer (.tls), spec.database, spec.cache, spec.network.cidr, spec.prefix.
+    Exports names.security_group_id(key) for every group: names.LOAD_BALANCER_SECURITY_GROUP_ID,
+    names.security_group_id(names.service_group(service)) per service, names.DATABASE_SECURITY_GROUP_ID,
+    names.CACHE_SECURITY_GROUP_ID. Wired inputs: names.VPC_ID from names.NETWORK.
+    """
     template = new_template(spec, "security groups and the flows allowed between them")
-    vpc_id = parameter(template, "VpcId", "VPC of the environment", "AWS::EC2::VPC::Id")
+    vpc_id = parameter(template, names.VPC_ID, "VPC of the environment", "AWS::EC2::VPC::Id")
     groups: dict[str, ec2.SecurityGroup] = {}
     if spec.load_balancer is not None:
-        groups["LoadBalancer"] = _load_balancer_group(template, spec, vpc_id)
+        groups[names.LOAD_BALANCER_GROUP] = _load_balancer_group(template, spec, vpc_id)
     for name in sorted(spec.services):
         groups[group_name(name)] = _group(template, spec, vpc_id, group_name(name), f"ECS service {name}",
                                           egress_description=f"{name} egress: peers, AWS APIs, internet via NAT")
     if spec.database is not None:
-        groups["Database"] = _group(template, spec, vpc_id, "Database", "Aurora PostgreSQL (ingress from services only)")
+        groups[names.DATABASE_GROUP] = _group(template, spec, vpc_id, names.DATABASE_GROUP, "Aurora PostgreSQL (ingress from services only)")
     if spec.cache is not None:
-        groups["Cache"] = _group(template, spec, vpc_id, "Cache", "Redis (ingress from services only)")
+        groups[names.CACHE_GROUP] = _group(template, spec, vpc_id, names.CACHE_GROUP, "Redis (ingress from services only)")
     for flow in flows(spec):
         template.add_resource(ec2.SecurityGroupIngress(
             f"{flow.source}To{flow.target}Port{flow.port}",
@@ -66,8 +75,9 @@ def build(spec: EnvironmentSpec) -> NestedStack:
             IpProtocol="tcp", FromPort=flow.port, ToPort=flow.port, Description=flow.why,
         ))
     for key, group in groups.items():
-        output(template, f"{key}SecurityGroupId", GetAtt(group, "GroupId"), f"Security group {key}")
-    return NestedStack("SecurityGroups", "security.json", template, {"VpcId": FromStack("Network", "VpcId")})
+        output(template, names.security_group_id(key), GetAtt(group, "GroupId"), f"Security group {key}")
+    return NestedStack(names.SECURITY, names.SECURITY_FILE, template,
+                       {names.VPC_ID: FromStack(names.NETWORK, names.VPC_ID)})
 
 
 def _group(template: Template, spec: EnvironmentSpec, vpc_id, key: str, what: str,

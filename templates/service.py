@@ -11,23 +11,17 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, applicati
 from troposphere import ecs, iam, logs, servicediscovery
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cache, database, iam as policies, keys, security
+from . import cache, database, iam as policies, names, security
 from .base import RETAIN, FromRoot, FromStack, NestedStack, literal, new_template, output, parameter, tags
-from .spec import EnvironmentSpec, ServiceSpec, pascal
+from .spec import EnvironmentSpec, ServiceSpec
 
 ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
 
 
-def stack_id(name: str) -> str:
-    return f"Service{pascal(name)}"
-
-
-def image_parameter(name: str) -> str:
-    return f"{pascal(name)}ImageTag"
-
-
-def count_parameter(name: str) -> str:
-    return f"{pascal(name)}DesiredCount"
+# the tool (stackloom.build's manifest) and root.py name services through these; the names live in names.py
+stack_id = names.service_stack
+image_parameter = names.image_parameter
+count_parameter = names.count_parameter
 
 
 def log_group_name(spec: EnvironmentSpec, name: str) -> str:
@@ -35,15 +29,31 @@ def log_group_name(spec: EnvironmentSpec, name: str) -> str:
 
 
 def build(spec: EnvironmentSpec, name: str) -> NestedStack:
+    """The stack of service `name` (names.service_stack(name), names.service_file(name)).
+
+    Reads spec.services[name]: .image (.repository, .tag, .uri), .desired_count, .port, .extra_ports, .cpu,
+    .memory, .compute, .command, .user, .environment, .secrets, .health_check_command,
+    .readonly_root_filesystem, .writable_paths, .log_group, .log_retention_days, .min_healthy_percent,
+    .max_percent, .discovery, .load_balancer (.priority, .path_patterns, .host_headers, .health_check_path,
+    .health_check_grace_seconds, .deregistration_delay_seconds), .autoscaling, .connects_to (and a peer's
+    .port); spec.repositories, spec.database.database_name, spec.namespace, spec.prefix.
+    Exports names.SERVICE_NAME, names.SERVICE_ARN, names.TASK_DEFINITION_ARN, names.LOG_GROUP_NAME,
+    names.TASK_ROLE_ARN, names.DISCOVERY_NAME with discovery, names.SERVICE_URL behind the load balancer.
+    Wired inputs: names.image_parameter(name), names.count_parameter(name) and names.ENABLE_DATABASE from
+    the root; names.CLUSTER_NAME, names.NAMESPACE_ID, names.EC2_CAPACITY_PROVIDER_NAME from names.CLUSTER;
+    names.PRIVATE_SUBNET_IDS, names.ENVIRONMENT_KEY_ARN, names.VPC_ID from names.NETWORK; the service's
+    names.security_group_id from names.SECURITY; names.LISTENER_ARN, names.BASE_URL from
+    names.LOAD_BALANCER; the store outputs it connects to from names.DATA.
+    """
     service = spec.services[name]
     template = new_template(spec, f"ECS service {name}")
     wiring = _Wiring(template)
-    cluster_name = wiring.take("ClusterName", "ECS cluster", FromStack("Cluster", "ClusterName"))
-    subnets = wiring.take("PrivateSubnetIds", "Private subnets for the tasks", FromStack("Network", "PrivateSubnetIds"),
-                          "List<AWS::EC2::Subnet::Id>")
-    group = security.group_name(name)
-    security_group = wiring.take(f"{group}SecurityGroupId", "Security group of the tasks",
-                                 FromStack("SecurityGroups", f"{group}SecurityGroupId"), "AWS::EC2::SecurityGroup::Id")
+    cluster_name = wiring.take(names.CLUSTER_NAME, "ECS cluster", FromStack(names.CLUSTER, names.CLUSTER_NAME))
+    subnets = wiring.take(names.PRIVATE_SUBNET_IDS, "Private subnets for the tasks",
+                          FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS), "List<AWS::EC2::Subnet::Id>")
+    group_output = names.security_group_id(security.group_name(name))
+    security_group = wiring.take(group_output, "Security group of the tasks",
+                                 FromStack(names.SECURITY, group_output), "AWS::EC2::SecurityGroup::Id")
     tag = parameter(template, image_parameter(name), f"Image tag of {name} (CI overrides it on deploy)",
                     Default=service.image.tag, AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     count = parameter(template, count_parameter(name), f"Desired task count of {name}", "Number",
@@ -51,7 +61,8 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     wiring.inputs[tag.title] = FromRoot()
     wiring.inputs[count.title] = FromRoot()
 
-    key = wiring.take(keys.OUTPUT, "KMS key of the environment", FromStack("Network", keys.OUTPUT))
+    key = wiring.take(names.ENVIRONMENT_KEY_ARN, "KMS key of the environment",
+                      FromStack(names.NETWORK, names.ENVIRONMENT_KEY_ARN))
     log_group = template.add_resource(logs.LogGroup(
         "LogGroup", LogGroupName=log_group_name(spec, name), RetentionInDays=service.log_retention_days,
         KmsKeyId=Ref(key),
@@ -77,7 +88,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
 
     registries, load_balancers, depends_on = [], [], []
     if service.discovery:
-        namespace = wiring.take("NamespaceId", "Cloud Map namespace", FromStack("Cluster", "NamespaceId"))
+        namespace = wiring.take(names.NAMESPACE_ID, "Cloud Map namespace", FromStack(names.CLUSTER, names.NAMESPACE_ID))
         registry = template.add_resource(servicediscovery.Service(
             "DiscoveryService", Name=name, NamespaceId=Ref(namespace),
             Description=f"{name}.{spec.namespace}",
@@ -87,7 +98,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             Tags=tags(spec),
         ))
         registries.append(ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn")))
-        output(template, "DiscoveryName", f"{name}.{spec.namespace}", "Private DNS name of the service")
+        output(template, names.DISCOVERY_NAME, f"{name}.{spec.namespace}", "Private DNS name of the service")
     if service.load_balancer is not None:
         rule = _add_route(template, spec, name, service, wiring)
         load_balancers.append(ecs.LoadBalancer(ContainerName=name, ContainerPort=service.port,
@@ -116,12 +127,12 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     if service.autoscaling is not None:
         _add_autoscaling(template, service, cluster_name, ecs_service)
 
-    output(template, "ServiceName", GetAtt(ecs_service, "Name"), "ECS service name")
-    output(template, "ServiceArn", Ref(ecs_service), "ECS service ARN")
-    output(template, "TaskDefinitionArn", Ref(task_definition), "Task definition ARN (this revision)")
-    output(template, "LogGroupName", Ref(log_group), "CloudWatch log group of the containers")
-    output(template, "TaskRoleArn", GetAtt(task_role, "Arn"), "IAM role of the application (grant it AWS access)")
-    return NestedStack(stack_id(name), f"service-{name}.json", template, wiring.inputs)
+    output(template, names.SERVICE_NAME, GetAtt(ecs_service, "Name"), "ECS service name")
+    output(template, names.SERVICE_ARN, Ref(ecs_service), "ECS service ARN")
+    output(template, names.TASK_DEFINITION_ARN, Ref(task_definition), "Task definition ARN (this revision)")
+    output(template, names.LOG_GROUP_NAME, Ref(log_group), "CloudWatch log group of the containers")
+    output(template, names.TASK_ROLE_ARN, GetAtt(task_role, "Arn"), "IAM role of the application (grant it AWS access)")
+    return NestedStack(names.service_stack(name), names.service_file(name), template, wiring.inputs)
 
 
 class _Wiring:
@@ -153,8 +164,8 @@ def _repository_arn(spec: EnvironmentSpec, service: ServiceSpec):
 
 def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
     if service.compute == "ec2":
-        return Ref(wiring.take("Ec2CapacityProviderName", "EC2 capacity provider",
-                               FromStack("Cluster", "Ec2CapacityProviderName")))
+        return Ref(wiring.take(names.EC2_CAPACITY_PROVIDER_NAME, "EC2 capacity provider",
+                               FromStack(names.CLUSTER, names.EC2_CAPACITY_PROVIDER_NAME)))
     return "FARGATE_SPOT" if service.compute == "fargate-spot" else "FARGATE"
 
 
@@ -168,15 +179,19 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     conditional_arns: dict[str, list] = {}
     for target in sorted(service.connects_to):
         if target == "cache":
-            endpoint = wiring.take("CacheEndpoint", "Redis primary endpoint", FromStack("Data", "CacheEndpoint"))
-            token = wiring.take("CacheAuthSecretArn", "Redis AUTH token secret", FromStack("Data", "CacheAuthSecretArn"))
+            endpoint = wiring.take(names.CACHE_ENDPOINT, "Redis primary endpoint",
+                                   FromStack(names.DATA, names.CACHE_ENDPOINT))
+            token = wiring.take(names.CACHE_AUTH_SECRET_ARN, "Redis AUTH token secret",
+                                FromStack(names.DATA, names.CACHE_AUTH_SECRET_ARN))
             environment.update(REDIS_HOST=Ref(endpoint), REDIS_PORT=str(cache.PORT), REDIS_TLS="true")
             secrets["REDIS_AUTH_TOKEN"] = ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref(token))
             secret_arns.append(Ref(token))
         elif target == "database":
             database.add_switch(wiring.template, spec, wiring.inputs)
-            endpoint = wiring.take("DatabaseEndpoint", "Database writer endpoint", FromStack("Data", "DatabaseEndpoint"))
-            secret = wiring.take("DatabaseSecretArn", "Database credentials secret", FromStack("Data", "DatabaseSecretArn"))
+            endpoint = wiring.take(names.DATABASE_ENDPOINT, "Database writer endpoint",
+                                   FromStack(names.DATA, names.DATABASE_ENDPOINT))
+            secret = wiring.take(names.DATABASE_SECRET_ARN, "Database credentials secret",
+                                 FromStack(names.DATA, names.DATABASE_SECRET_ARN))
             environment.update(DATABASE_HOST=Ref(endpoint), DATABASE_PORT=str(database.PORT),
                                DATABASE_NAME=spec.database.database_name)
             # present only while the database exists: the whole entry comes and goes with the switch
@@ -244,10 +259,11 @@ def _volume_names(paths: list[str]) -> dict[str, str]:
 
 def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: ServiceSpec, wiring: _Wiring):
     route = service.load_balancer
-    vpc_id = wiring.take("VpcId", "VPC of the environment", FromStack("Network", "VpcId"), "AWS::EC2::VPC::Id")
-    listener = wiring.take("ListenerArn", "ALB listener to attach the routing rule to",
-                           FromStack("LoadBalancer", "ListenerArn"))
-    base_url = wiring.take("BaseUrl", "Public base URL", FromStack("LoadBalancer", "BaseUrl"))
+    vpc_id = wiring.take(names.VPC_ID, "VPC of the environment", FromStack(names.NETWORK, names.VPC_ID),
+                         "AWS::EC2::VPC::Id")
+    listener = wiring.take(names.LISTENER_ARN, "ALB listener to attach the routing rule to",
+                           FromStack(names.LOAD_BALANCER, names.LISTENER_ARN))
+    base_url = wiring.take(names.BASE_URL, "Public base URL", FromStack(names.LOAD_BALANCER, names.BASE_URL))
     target_group = template.add_resource(elb.TargetGroup(
         "TargetGroup", TargetType="ip", Protocol="HTTP", Port=service.port, VpcId=Ref(vpc_id),
         HealthCheckEnabled=True, HealthCheckPath=route.health_check_path, HealthCheckProtocol="HTTP",
@@ -264,7 +280,7 @@ def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: Se
         "ListenerRule", ListenerArn=Ref(listener), Priority=route.priority, Conditions=conditions,
         Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
     ))
-    output(template, "ServiceUrl", Join("", [Ref(base_url), route.path_patterns[0].rstrip("*").rstrip("/") or "/"]),
+    output(template, names.SERVICE_URL, Join("", [Ref(base_url), route.path_patterns[0].rstrip("*").rstrip("/") or "/"]),
            "Public URL of the service")
     return rule
 
