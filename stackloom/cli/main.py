@@ -69,8 +69,8 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
 
 
 # Subcommands beyond `build` and `schema` -> the module that registers and runs them.
-COMMAND_MODULES = {"audit": "stackloom.audit.audit", "cost": "stackloom.report.cost", "deploy": "stackloom.deploy.deploy",
-                   "destroy": "stackloom.deploy.deploy", "diagram": "stackloom.report.diagram", "diff": "stackloom.diff",
+COMMAND_MODULES = {"audit": "stackloom.audit.audit", "cost": "stackloom.cli.report", "deploy": "stackloom.deploy.deploy",
+                   "destroy": "stackloom.deploy.deploy", "diagram": "stackloom.cli.report", "diff": "stackloom.diff",
                    "stack-policy": "stackloom.deploy.deploy"}
 BUILT_IN = ("build", "schema")
 
