@@ -3,12 +3,20 @@
 A resource kind is described once here: whether replacing or removing it loses data (the deploy gate
 `--allow-replace`, `diff`'s risk verdict and the production stack policy all read `stateful`), and which
 property, if any, makes AWS refuse to delete it (`deletion_protection`, read by deploy's removal check).
-The reports register their per-type handlers (inventory, cost lines, diagram node) against the same keys
-(see `docs/architecture.md`, "Adding a resource kind").
+The reports register their per-type handlers against the same keys, with the decorators below:
+`@inventory(TYPE, ...)` on the collector that turns the type's resources into inventory records
+(`stackloom/report/inventory.py`), `@cost(TYPE, ...)` on the pricer that turns those records into cost lines
+(`stackloom/report/cost.py`). `inventory()` and `estimate()` run every registered handler of their role, in
+registration order (a handler reading another kind's records registers after that kind's handler). A type
+has at most one handler per role: registering a second one is refused. This module imports no report module
+(diff and deploy import it); the handlers land here when the report modules are imported.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+Handler = TypeVar("Handler", bound=Callable)
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 
@@ -44,6 +52,58 @@ def is_stateful(resource_type: str) -> bool:
 
 def stateful_types() -> tuple[str, ...]:
     return tuple(name for name, entry in KINDS.items() if entry.stateful)
+
+
+# role -> resource type -> handler (dicts keep registration order, the order the handlers run in)
+ROLES = ("inventory", "cost")
+HANDLERS: dict[str, dict[str, Callable]] = {role: {} for role in ROLES}
+
+
+def handles(role: str, *types: str) -> Callable[[Handler], Handler]:
+    """Decorator: the function is the `role` handler of each of `types` (refused if one already has one)."""
+    if role not in HANDLERS:
+        raise ValueError(f"{role!r} is not a handler role (one of {', '.join(ROLES)})")
+    if not types:
+        raise ValueError(f"a {role} handler needs at least one resource type")
+
+    def register_handler(function: Handler) -> Handler:
+        table = HANDLERS[role]
+        taken = [name for name in types if name in table] + [name for index, name in enumerate(types)
+                                                             if name in types[:index]]
+        if taken:
+            owners = ", ".join(f"{name} ({getattr(table.get(name), '__qualname__', function.__qualname__)})"
+                               for name in taken)
+            raise ValueError(f"{role} handler {function.__qualname__}: registered twice for {owners}")
+        for name in types:
+            table[name] = function
+        return function
+
+    return register_handler
+
+
+def inventory(*types: str) -> Callable[[Handler], Handler]:
+    """`@kinds.inventory("AWS::RDS::DBCluster")`: `function(built, found)` adds the type's inventory records."""
+    return handles("inventory", *types)
+
+
+def cost(*types: str) -> Callable[[Handler], Handler]:
+    """`@kinds.cost("AWS::RDS::DBCluster")`: `function(found, pricer)` adds the type's cost lines."""
+    return handles("cost", *types)
+
+
+def handlers(role: str) -> list[Callable]:
+    """The distinct handlers of a role, in registration order (the order inventory()/estimate() run them)."""
+    return list(dict.fromkeys(HANDLERS[role].values()))
+
+
+def covered(role: str) -> tuple[str, ...]:
+    """The resource types that have a handler of this role."""
+    return tuple(HANDLERS[role])
+
+
+def handlers_of(resource_type: str) -> dict[str, Callable]:
+    """Every handler registered for one resource type, by role."""
+    return {role: table[resource_type] for role, table in HANDLERS.items() if resource_type in table}
 
 
 for _entry in (

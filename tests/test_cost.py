@@ -11,7 +11,8 @@ import pytest
 from bench import synthetic
 from stackloom import build as compiler
 from stackloom.report import cost
-from stackloom.report import diagram
+from stackloom.cfn.evaluate import Built
+from stackloom.report.inventory import inventory
 from stackloom.cli.main import UserError, main
 from templates import spec as spec_module
 
@@ -149,7 +150,8 @@ def small_environment(folder: Path, service_name: str = "api", log_group: str = 
                 "TemplateURL": "app.json", "Tags": TAGS,
                 "Parameters": {"DesiredCount": ref("DesiredCount"), "EnableDatabase": ref("EnableDatabase")}}}}}
     manifest = {"system": "small", "environment": "dev", "region": "eu-central-1", "account_id": None,
-                "stack_name": "small-dev", "root_template": "root.json", "nested_stacks": {"App": "app.json"},
+                "production": False, "bootstrap_stack_name": "small-dev-bootstrap",
+                "bootstrap_template": "bootstrap.json", "required_parameters": [], "stack_name": "small-dev", "root_template": "root.json", "nested_stacks": {"App": "app.json"},
                 "parameters": {"DesiredCount": "3", "EnableDatabase": "false"}, "services": {}, "hosted_zone": None}
     for name, content in (("root.json", root), ("app.json", app), ("manifest.json", manifest)):
         (folder / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
@@ -157,7 +159,7 @@ def small_environment(folder: Path, service_name: str = "api", log_group: str = 
 
 
 def priced(folder: Path, params: dict | None = None, prices: dict = PRICES, **assumptions) -> cost.Estimate:
-    return cost.estimate(diagram.inventory(diagram.Built(folder, params)), prices, {**HOURS, **assumptions})
+    return cost.estimate(inventory(Built(folder, params)), prices, {**HOURS, **assumptions})
 
 
 def line(result: cost.Estimate, component: str) -> float:
@@ -369,7 +371,8 @@ def dns_environment(folder: Path) -> Path:
             "Conditions": {"BatchOn": {"Fn::Equals": [ref("EnableBatch"), "true"]}},
             "Resources": resources}
     manifest = {"system": "small", "environment": "dns", "region": "eu-central-1", "account_id": None,
-                "stack_name": "small-dns", "root_template": "root.json", "nested_stacks": {},
+                "production": False, "bootstrap_stack_name": "small-dns-bootstrap",
+                "bootstrap_template": "bootstrap.json", "required_parameters": [], "stack_name": "small-dns", "root_template": "root.json", "nested_stacks": {},
                 "parameters": {"EnableBatch": "false"}, "services": {}, "hosted_zone": "small.test"}
     for name, content in (("root.json", root), ("manifest.json", manifest)):
         (folder / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
@@ -428,13 +431,13 @@ def test_an_instance_type_missing_from_the_price_table_is_listed_not_guessed(sma
 def test_unknown_parameter_override_is_a_user_error(small):
     """GIVEN --param Nope=1 WHEN the environment is read THEN a UserError names the known parameters."""
     with pytest.raises(UserError, match="DesiredCount, EnableDatabase"):
-        diagram.Built(small, {"Nope": "1"})
+        Built(small, {"Nope": "1"})
 
 
 def test_override_outside_allowed_values_is_a_user_error(small):
     """GIVEN --param EnableDatabase=maybe WHEN the environment is read THEN a UserError lists true/false."""
     with pytest.raises(UserError, match="true, false"):
-        diagram.Built(small, {"EnableDatabase": "maybe"})
+        Built(small, {"EnableDatabase": "maybe"})
 
 
 # ------------------------------------------------------------------------------------------ the price table
@@ -453,7 +456,7 @@ def test_bundled_price_table_is_dated_and_every_figure_has_a_source():
 def test_bundled_table_prices_every_component_of_the_real_environments(built):
     """GIVEN the three environments WHEN priced with the bundled table THEN nothing they use is missing from it."""
     for target in ("bet2wealth/dev", "bet2wealth/production", "vanity-market/preprod"):
-        result = cost.estimate(diagram.inventory(diagram.Built(built / target)))
+        result = cost.estimate(inventory(Built(built / target)))
         assert not [item for item in result.unpriced if "price table" in item], (target, result.unpriced)
 
 
@@ -462,7 +465,7 @@ def test_bundled_table_prices_every_component_of_the_real_environments(built):
 
 def test_vanity_preprod_prices_nat_alb_fargate_and_the_ec2_capacity(built):
     """GIVEN vanity-market/preprod WHEN priced THEN NAT, ALB, backend on Fargate and 1 × t3.medium (yagna's host)."""
-    result = cost.estimate(diagram.inventory(diagram.Built(built / "vanity-market/preprod")))
+    result = cost.estimate(inventory(Built(built / "vanity-market/preprod")))
     components = {item.component for item in result.lines}
     assert {"NAT gateways", "ALB backend-alb", "Fargate backend", "EC2 capacity t3.medium"} <= components
     assert "Fargate yagna" not in components  # runs on the EC2 capacity provider
@@ -471,14 +474,14 @@ def test_vanity_preprod_prices_nat_alb_fargate_and_the_ec2_capacity(built):
 
 def test_vanity_preprod_with_the_database_switched_on_adds_aurora(built):
     """GIVEN EnableDatabase=true WHEN priced THEN the Aurora minimum capacity (0.5 ACU × 730 h) is in the total."""
-    result = cost.estimate(diagram.inventory(diagram.Built(built / "vanity-market/preprod", {"EnableDatabase": "true"})))
+    result = cost.estimate(inventory(Built(built / "vanity-market/preprod", {"EnableDatabase": "true"})))
     price = cost.load_prices()["prices"]["aurora_serverless_v2_acu_hour"]["usd"]
     assert line(result, "Aurora Serverless v2 minimum capacity") == round(0.5 * 730 * price, 2)
 
 
 def test_bet2wealth_dev_prices_redis_nodes_and_the_hosted_zone(built):
     """GIVEN bet2wealth/dev WHEN priced THEN 2 × cache.t4g.micro and the bet2wealth.co hosted zone are lines."""
-    result = cost.estimate(diagram.inventory(diagram.Built(built / "bet2wealth/dev")))
+    result = cost.estimate(inventory(Built(built / "bet2wealth/dev")))
     price = cost.load_prices()["prices"]["elasticache_node_hour"]["types"]["cache.t4g.micro"]["usd"]
     assert line(result, "ElastiCache redis cache.t4g.micro") == round(2 * 730 * price, 2)
     assert line(result, "Route53 hosted zone bet2wealth.co") == 0.50
@@ -490,7 +493,7 @@ def test_grouped_services_resolve_their_packed_desired_counts(tmp_path):
     folder = write(compiler.compile_environment(spec_module.parse(synthetic.spec(120))),
                             tmp_path / "out")
     assert json.loads((folder / "manifest.json").read_text())["packed_parameters"]
-    result = cost.estimate(diagram.inventory(diagram.Built(folder, {"Svc006DesiredCount": "5"})), PRICES, HOURS)
+    result = cost.estimate(inventory(Built(folder, {"Svc006DesiredCount": "5"})), PRICES, HOURS)
     fargate = {item.component: item for item in result.lines if item.component.startswith("Fargate ")}
     assert len(fargate) == 120
     assert fargate["Fargate svc-001"].quantity.startswith("2 tasks")
@@ -540,4 +543,4 @@ def test_readme_shows_the_current_estimate_of_vanity_preprod(built):
     readme = (PARAMS.parent / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Architecture diagrams and cost"):]
     block = re.search(r"```text\n(.*?)```", section, re.DOTALL).group(1)
-    assert block == cost.report(cost.estimate(diagram.inventory(diagram.Built(built / "vanity-market/preprod"))))
+    assert block == cost.report(cost.estimate(inventory(Built(built / "vanity-market/preprod"))))

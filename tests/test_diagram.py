@@ -18,7 +18,10 @@ import pytest
 
 from bench import synthetic
 from stackloom import build as compiler
-from stackloom.report import diagram
+from stackloom.cfn.evaluate import Built
+from stackloom.cli.report import architecture
+from stackloom.report import mermaid
+from stackloom.report.inventory import inventory
 from stackloom.cli.main import main
 from templates import spec as spec_module
 
@@ -79,7 +82,7 @@ def assert_rendered(source: str, folder: Path) -> None:
 
 
 def drawing(folder: Path, params: dict | None = None) -> str:
-    return diagram.mermaid(diagram.inventory(diagram.Built(folder, params)))
+    return mermaid.mermaid(inventory(Built(folder, params)))
 
 
 def node_line(source: str, identifier: str) -> str:
@@ -116,7 +119,7 @@ def disabled(source: str) -> set[str]:
 def test_every_environment_diagram_renders_to_a_png(built, tmp_path, target):
     """GIVEN a built environment WHEN its ARCHITECTURE.md diagram is rendered by mermaid-cli THEN it exits 0
     and writes a real PNG (not an error box)."""
-    _, document = diagram.architecture(built / target)
+    _, document = architecture(built / target)
     assert_rendered(mermaid_block(document), tmp_path)
 
 
@@ -147,7 +150,7 @@ def test_names_mermaid_would_read_as_syntax_are_escaped_and_still_render(tmp_pat
 
 def test_label_escapes_every_character_mermaid_reads_as_syntax():
     """GIVEN text with Mermaid syntax characters WHEN made a label THEN each becomes an entity code."""
-    assert diagram.label('a"b', "<c>|#", "[x]{y}`%") == '"a#quot;b<br/>#lt;c#gt;#124;#35;<br/>#91;x#93;#123;y#125;#96;#37;"'
+    assert mermaid.label('a"b', "<c>|#", "[x]{y}`%") == '"a#quot;b<br/>#lt;c#gt;#124;#35;<br/>#91;x#93;#123;y#125;#96;#37;"'
 
 
 # ------------------------------------------------------------------------------------------ content
@@ -220,7 +223,7 @@ def test_deploy_time_lambda_is_drawn_with_its_log_group_and_the_vpc(built):
     folder = built / "vanity-market/preprod"
     # WHEN
     source = drawing(folder)
-    _, document = diagram.architecture(folder)
+    _, document = architecture(folder)
     # THEN
     assert node_line(source, FUNCTION) == (f'{FUNCTION}("Lambda restrict default security group<br/>'
                                            f'runs at deploy time · python3.12")')
@@ -314,7 +317,7 @@ def test_large_systems_stay_within_mermaid_limits(tmp_path):
     folder = write(compiler.compile_environment(spec_module.parse(synthetic.spec(120))),
                             tmp_path / "out")
     source = drawing(folder)
-    assert len(source) < diagram.MERMAID_MAX_TEXT and diagram._edge_count(source) < diagram.MERMAID_MAX_EDGES
+    assert len(source) < mermaid.MERMAID_MAX_TEXT and mermaid._edge_count(source) < mermaid.MERMAID_MAX_EDGES
     assert sum(1 for line in source.splitlines() if re.match(r"\s*SVC_svc_\d+\[", line)) == 120
 
 
@@ -353,7 +356,7 @@ def test_no_build_without_output_is_a_usage_error(tmp_path, capsys):
 def test_committed_docs_are_up_to_date(built, target):
     """GIVEN docs/<system>-<env>.md WHEN compared with a fresh drawing THEN equal
     (regenerate: `python build.py diagram bet2wealth vanity-market --docs docs`)."""
-    _, document = diagram.architecture(built / target)
+    _, document = architecture(built / target)
     committed = DOCS / f"{target.replace('/', '-')}.md"
     assert committed.is_file() and committed.read_text(encoding="utf-8") == document, \
         f"{committed} is stale: run `python build.py diagram bet2wealth vanity-market --docs docs`"

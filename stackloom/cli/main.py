@@ -60,8 +60,8 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
 
 
 # Subcommands beyond `build` and `schema` -> the module that registers and runs them.
-COMMAND_MODULES = {"audit": "stackloom.cli.audit", "cost": "stackloom.report.cost", "deploy": "stackloom.cli.deploy",
-                   "destroy": "stackloom.cli.deploy", "diagram": "stackloom.report.diagram", "diff": "stackloom.cli.diff",
+COMMAND_MODULES = {"audit": "stackloom.cli.audit", "cost": "stackloom.cli.report", "deploy": "stackloom.cli.deploy",
+                   "destroy": "stackloom.cli.deploy", "diagram": "stackloom.cli.report", "diff": "stackloom.cli.diff",
                    "manifest": "stackloom.cli.manifest", "stack-policy": "stackloom.cli.deploy"}
 BUILT_IN = ("build", "schema")
 

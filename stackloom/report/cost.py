@@ -1,22 +1,22 @@
 """`python build.py cost SYSTEM/ENV`: the monthly on-demand cost of an environment, from its emitted templates.
 
-The same inventory as the diagram (`templates/diagram.py`: the templates evaluated with the deploy-time
-parameter values, defaults unless `--param` says otherwise) is priced from a bundled, dated table
-(`templates/prices/eu-central-1.json`, every figure with its source page). What the templates cannot
+The same inventory as the diagram (`stackloom/report/inventory.py`: the templates evaluated with the
+deploy-time parameter values, defaults unless `--param` says otherwise) is priced from a bundled, dated table
+(`stackloom/report/prices/eu-central-1.json`, every figure with its source page). Each pricer is registered in
+`stackloom.kinds` for the CloudFormation types whose records it prices (`@kinds.cost(TYPE, ...)`);
+`estimate()` runs them in registration order, the order of the lines below. What the templates cannot
 say (traffic, log volume, storage) is an assumption: each is printed with its value and can be changed with
 `--assume NAME=VALUE`. What is not priced is listed, so the total is never silently partial. The NAT
 trade-off (none / single / per-AZ) is computed for the environment's own AZ count and traffic assumption.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackloom.report import diagram
-from stackloom.report.diagram import Inventory
-from stackloom.errors import UserError
+from stackloom import kinds
+from stackloom.report.records import EXTERNAL_NETWORKS, Inventory
 
 PRICE_FILE = Path(__file__).resolve().parent / "prices" / "eu-central-1.json"
 GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
@@ -125,18 +125,13 @@ class _Pricer:
 
 
 def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str, float] | None = None) -> Estimate:
-    """Monthly on-demand estimate of an inventory (see `diagram.inventory`)."""
+    """Monthly on-demand estimate of an inventory (see `stackloom.report.inventory.inventory`)."""
     values = {name: item.value for name, item in ASSUMPTIONS.items()}
     values.update(assumptions or {})
     result = Estimate(found, prices if prices is not None else load_prices(), values)
     pricer = _Pricer(result)
-    _network(found, pricer)
-    _load_balancers(found, pricer)
-    _compute(found, pricer)
-    _stores(found, pricer)
-    _logs(found, pricer)
-    _dns(found, pricer)
-    _security(found, pricer)
+    for price in kinds.handlers("cost"):
+        price(found, pricer)
     result.unpriced += [
         "data transfer out to the internet (first 100 GB/month free, then per GB)",
         "CloudWatch Container Insights metrics" if found.container_insights else "",
@@ -148,6 +143,7 @@ def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str
     return result
 
 
+@kinds.cost("AWS::EC2::NatGateway")
 def _network(found: Inventory, pricer: _Pricer) -> None:
     nats = found.active_nats
     if not nats:
@@ -189,6 +185,7 @@ def cross_az_gb(gigabytes: float, zones: int, gateways: int) -> float:
     return gigabytes * (zones - gateways) / zones * 2
 
 
+@kinds.cost("AWS::ElasticLoadBalancingV2::LoadBalancer")
 def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
     lcu = pricer.estimate.assumptions["alb_lcu"]
     for balancer in found.load_balancers:
@@ -210,7 +207,8 @@ def fargate_monthly(cpu_units: int, memory_mib: int, tasks: int, hours: float, v
     return tasks * hours * (cpu_units / 1024 * vcpu_price + memory_mib / GIB * gb_price)
 
 
-def _compute(found: Inventory, pricer: _Pricer) -> None:
+@kinds.cost("AWS::ECS::Service")
+def _services(found: Inventory, pricer: _Pricer) -> None:
     vcpu, memory = pricer.price("fargate_vcpu_hour"), pricer.price("fargate_gb_hour")
     for service in found.services:
         if not service.active:
@@ -235,6 +233,10 @@ def _compute(found: Inventory, pricer: _Pricer) -> None:
             pricer.estimate.notes.append(f"{service.name} autoscales {service.autoscaling[0]}-{service.autoscaling[1]} "
                                          f"tasks: {_usd(top)}/month if it ran at the maximum all month "
                                          f"(the line above uses the desired count {tasks})")
+
+
+@kinds.cost("AWS::AutoScaling::AutoScalingGroup")
+def _capacity(found: Inventory, pricer: _Pricer) -> None:
     on_ec2 = [service for service in found.services if service.active and not service.fargate]
     for item in found.capacity:
         if not item.active:
@@ -273,7 +275,8 @@ def _fit(pricer: _Pricer, item, services, spec: dict) -> None:
             f"{_usd(pricer.price('ec2_instance_hour', item.instance_type) * pricer.hours)}/month")
 
 
-def _stores(found: Inventory, pricer: _Pricer) -> None:
+@kinds.cost("AWS::RDS::DBCluster")
+def _databases(found: Inventory, pricer: _Pricer) -> None:
     assumptions = pricer.estimate.assumptions
     for database in found.databases:
         lines = []
@@ -282,7 +285,7 @@ def _stores(found: Inventory, pricer: _Pricer) -> None:
             continue
         acu = pricer.price("aurora_serverless_v2_acu_hour")
         minimum = database.serverless[0]
-        lines.append((f"Aurora Serverless v2 minimum capacity",
+        lines.append(("Aurora Serverless v2 minimum capacity",
                       f"{minimum:g} ACU × {database.instances} instance{'s' if database.instances != 1 else ''} × "
                       f"{pricer.hours:g} h", f"{_rate(acu)}/ACU-h", minimum * database.instances * pricer.hours * acu,
                       "aurora_serverless_v2_acu_hour"))
@@ -305,6 +308,10 @@ def _stores(found: Inventory, pricer: _Pricer) -> None:
             pricer.estimate.switched_off.append(
                 f"Aurora {database.engine} ({database.reason}): +{_usd(would)}/month when switched on "
                 f"(minimum {minimum:g} ACU, storage and I/O assumptions)")
+
+
+@kinds.cost("AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster")
+def _caches(found: Inventory, pricer: _Pricer) -> None:
     for cache in found.caches:
         if not cache.active:
             pricer.estimate.switched_off.append(f"ElastiCache {cache.node_type} ({cache.reason})")
@@ -318,6 +325,7 @@ def _stores(found: Inventory, pricer: _Pricer) -> None:
                    "elasticache_node_hour")
 
 
+@kinds.cost("AWS::Logs::LogGroup")
 def _logs(found: Inventory, pricer: _Pricer) -> None:
     assumptions = pricer.estimate.assumptions
     ingest, storage = pricer.price("cloudwatch_logs_ingest_gb"), pricer.price("cloudwatch_logs_storage_gb_month")
@@ -340,12 +348,21 @@ def _logs(found: Inventory, pricer: _Pricer) -> None:
                f"{_rate(storage)}/GB-month", stored * storage, "cloudwatch_logs_storage_gb_month")
 
 
+@kinds.cost("AWS::Route53::RecordSet")
 def _dns(found: Inventory, pricer: _Pricer) -> None:
     zone = pricer.price("route53_hosted_zone_month")
     zones = sorted({record.zone for record in found.records if record.active})
     for name in zones:
         pricer.add(f"Route53 hosted zone {name}", "1 zone (existing; may be shared with other environments)",
                    f"{_rate(zone)}/month", zone, "route53_hosted_zone_month")
+    if any(record.active for record in found.records):
+        pricer.estimate.notes.append("queries to the Route53 alias of the load balancer are free")
+
+
+@kinds.cost("AWS::ServiceDiscovery::PrivateDnsNamespace", "AWS::ServiceDiscovery::PublicDnsNamespace",
+            "AWS::ServiceDiscovery::HttpNamespace")
+def _cloud_map(found: Inventory, pricer: _Pricer) -> None:
+    zone = pricer.price("route53_hosted_zone_month")
     instances = sum(service.desired or 0 for service in found.services if service.discovery and service.active)
     if found.namespace and found.namespace_kind == "private DNS":
         pricer.add(f"Cloud Map namespace {found.namespace}", "1 private hosted zone", f"{_rate(zone)}/month", zone,
@@ -359,15 +376,18 @@ def _dns(found: Inventory, pricer: _Pricer) -> None:
         price = pricer.price("cloud_map_instance_month")
         pricer.add("Cloud Map registered tasks", f"{instances} instance{'s' if instances != 1 else ''}",
                    f"{_rate(price)}/month", instances * price, "cloud_map_instance_month")
-    if any(record.active for record in found.records):
-        pricer.estimate.notes.append("queries to the Route53 alias of the load balancer are free")
 
 
-def _security(found: Inventory, pricer: _Pricer) -> None:
+@kinds.cost("AWS::KMS::Key")
+def _kms_keys(found: Inventory, pricer: _Pricer) -> None:
     if found.kms_keys:
         price = pricer.price("kms_key_month")
         pricer.add("KMS keys", f"{found.kms_keys} key{'s' if found.kms_keys != 1 else ''}", f"{_rate(price)}/month",
                    found.kms_keys * price, "kms_key_month")
+
+
+@kinds.cost("AWS::SecretsManager::Secret")
+def _secrets(found: Inventory, pricer: _Pricer) -> None:
     secrets = [name for name, active in found.created_secrets if active]
     if secrets:
         price = pricer.price("secrets_manager_secret_month")
@@ -407,8 +427,8 @@ def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
         + gigabytes * pricer.price("vpc_interface_endpoint_gb")
     current = len(found.active_nats)
     egress = [service.name for service in found.services if service.egress and service.active]
-    named = sorted({diagram.EXTERNAL_NETWORKS[service.repository].split("<")[0] for service in found.services
-                    if service.repository in diagram.EXTERNAL_NETWORKS and service.egress})
+    named = sorted({EXTERNAL_NETWORKS[service.repository].split("<")[0] for service in found.services
+                    if service.repository in EXTERNAL_NETWORKS and service.egress})
     options = [
         Option("none", 0, 0.0, 0.0, current == 0,
                "private subnets get no internet egress: pulling images from ECR, writing logs and reading secrets "
@@ -518,45 +538,3 @@ def as_json(result: Estimate) -> dict:
                          for option in result.nat_options],
         "sources": {key: result.prices["prices"][key].get("source") for key in result.used_prices()},
     }
-
-
-# ------------------------------------------------------------------------------------------ command
-
-
-def parse_assumptions(items: list[str] | None) -> dict[str, float]:
-    values = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or name not in ASSUMPTIONS:
-            raise UserError(f"--assume {item!r}: expected NAME=NUMBER with NAME one of {', '.join(ASSUMPTIONS)}")
-        parsed = diagram.number(value)
-        if parsed is None or parsed < 0:
-            raise UserError(f"--assume {item!r}: {value!r} is not a non-negative number")
-        values[name] = parsed
-    return values
-
-
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "cost", help="estimate the monthly on-demand cost of environments from the emitted templates")
-    diagram.add_common_arguments(parser)
-    parser.add_argument("--assume", action="append", metavar="NAME=NUMBER", default=[],
-                        help="change an assumption (repeatable), e.g. nat_gb_per_month=200; see the report for names")
-    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
-    parser.set_defaults(handler=command)
-
-
-def command(args: argparse.Namespace) -> int:
-    overrides = diagram.parse_params(args.param)
-    assumptions = parse_assumptions(args.assume)
-    results = []
-    for folder in diagram.environment_folders(args):
-        found = diagram.inventory(diagram.Built(folder, overrides))
-        results.append(estimate(found, assumptions=assumptions))
-    if args.json:
-        print(json.dumps([as_json(result) for result in results] if len(results) > 1 else as_json(results[0]),
-                         indent=2, sort_keys=True))
-    else:
-        print("\n".join(report(result) for result in results), end="")
-    return 0
