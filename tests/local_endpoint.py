@@ -1,5 +1,5 @@
 """Fixtures for tests that talk to a local CloudFormation endpoint (moto server, patched; see
-stackloom/local/endpoint.py). One server per test session on a free port of 127.0.0.1, reset before every
+stackloom/local/). One server per test session on a free port of 127.0.0.1, reset before every
 test that uses it; AWS credentials in the environment are replaced by dummy ones so nothing real is used.
 
 Use it with `from .local_endpoint import local_endpoint, local_endpoint_server  # noqa: F401`.
@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from stackloom.local.endpoint import LocalEndpoint
+from stackloom.local.server import LocalEndpoint
 
 from .helpers import PARAMS
 

@@ -1,7 +1,48 @@
-"""The local CloudFormation endpoint: moto in server mode on 127.0.0.1, patched where moto differs from AWS.
+"""A local CloudFormation endpoint: moto in server mode on 127.0.0.1, patched to behave like CloudFormation
+where the real AWS CLI and `build.py deploy` depend on it.
 
-An optional extra (`pip install 'stackloom[local]'`, also in the test extra): this module imports no moto, so
-`deploy --local` can say how to get it when it is missing.
+`python build.py deploy --local` starts one of these inside the process so a new user can try the whole
+flow without an AWS account; the tests start one per session (`tests/local_endpoint.py`).
+It only ever listens on 127.0.0.1; `python -m stackloom.local [--port N]` serves one until Ctrl-C.
+
+This package imports no moto (`require()` says how to install it when it is missing); its modules:
+
+* `server`: LocalEndpoint (ThreadedMotoServer on 127.0.0.1, reset, account ID);
+* `patches`: apply_patches, the patches of moto's parsing, nested stacks, responses and EC2;
+* `engine`: the update engine (create, update, replace, delete, roll back resources, with events);
+* `changesets`: change sets, their changes and nested change sets, parameter checks;
+* `standins`: stand-in models for types moto lacks, S3 bucket settings moto leaves out;
+* `custom`: custom resources run by their inline Python Lambda handler;
+* `common`: what those share (moto's backends, stack events, ResourceFailed).
+Templates are read through `stackloom.cfn` (dependencies, createOnly schemas, parameters, conditions).
+
+What the patches add to moto 5.2 (see ../shared/DESIGN.md, "Local CloudFormation endpoint"):
+
+* `Fn::GetAtt Nested.Outputs.X` on nested stacks.
+* Change sets that behave like CloudFormation's: parameter constraints checked on create, changes with
+  `Replacement`/`Details` (from the resource schemas' createOnlyProperties, the same data cfn-lint ships),
+  parameter-only changes, nested change sets (`IncludeNestedStacks`), and executing one refreshes the
+  stack's template, parameters and Outputs.
+* A small update engine: dependency order, in-place update or replacement, cascades through Ref/GetAtt,
+  cleanup of removed and replaced resources afterwards; nested stacks are updated in place.
+* Per-resource stack events, a failed resource with its reason, and rollback (ROLLBACK_COMPLETE after a
+  failed create, UPDATE_ROLLBACK_COMPLETE after a failed update, nested stacks included).
+* Stand-in models for resource types moto cannot create (ElastiCache, RDS DBCluster, ServiceDiscovery,
+  ECS CapacityProvider, Application Auto Scaling, ACM, Secrets Manager, ...): placeholder identifiers and
+  attributes, so full templates deploy.
+* Where moto's own models fall short: S3 bucket versioning, public access block and lifecycle are applied,
+  list-typed parameter defaults are split, generated RDS/ElastiCache names are lowercase, attributes moto
+  lacks (ALB `CanonicalHostedZoneID`, `LoadBalancerFullName`) get placeholders, and a model that crashes
+  on valid properties is replaced by a stand-in (an AWS-side error, e.g. "already exists", still fails).
+* Custom resources (`Custom::*`) backed by an inline Python Lambda function: moto would run the function in
+  Docker; here the function's own code (the ZipFile moto stored) runs in-process, its boto3 clients pointed at
+  this endpoint, and its cfnresponse-style answer is received on a one-shot 127.0.0.1 URL. Create, Update and
+  Delete requests are sent as CloudFormation sends them; a FAILED answer fails the resource with its reason.
+* A VPC's default security group has AWS's default ingress rule (all traffic from the group itself) besides
+  moto's egress rule to 0.0.0.0/0.
+* `Fn::GetAZs` for the stack's region (also `{"Ref": "AWS::Region"}`).
+* `UpdateTerminationProtection`, and `DeleteStack` refusing a protected stack.
+* Path-style `TemplateURL`s on 127.0.0.1 as well as localhost.
 """
 from __future__ import annotations
 
@@ -10,19 +51,17 @@ import importlib.util
 
 from stackloom.errors import UserError
 
-INSTALL_HINT = "pip install 'stackloom[local]' (or the test extra; ./run setup installs it)"
+MISSING_MOTO = "the local endpoint needs moto: pip install 'stackloom[local]' (or the test extra)"
 
 
 def require() -> None:
-    """Refuse, with the way to install it, when moto's server is not installed."""
-    for module in ("moto", "flask"):
-        if importlib.util.find_spec(module) is None:
-            raise UserError(f"the local endpoint needs moto in server mode ({module} is missing): {INSTALL_HINT}")
+    """Raise a UserError saying how to install moto when it is missing (this package itself needs none)."""
+    if importlib.util.find_spec("moto") is None:
+        raise UserError(MISSING_MOTO)
 
 
 def start(account_id: str | None = None):
-    """A LocalEndpoint (a context manager) answering as `account_id`; the server module is imported here,
-    only when asked for, because moto is an optional extra."""
+    """A LocalEndpoint (a context manager) answering as `account_id`. The server module is imported only
+    here, when a command asks for a local endpoint, because moto is an optional extra."""
     require()
-    server = importlib.import_module("stackloom.local.endpoint")
-    return server.LocalEndpoint(account_id=account_id)
+    return importlib.import_module("stackloom.local.server").LocalEndpoint(account_id=account_id)

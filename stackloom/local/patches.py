@@ -1,0 +1,309 @@
+"""The patches to moto 5.2 that make its CloudFormation behave like CloudFormation (apply_patches, once per
+process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
+stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
+CloudFormation API responses (IncludeNestedStacks, termination protection) and EC2's default groups."""
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from typing import Any
+from urllib.parse import urlparse
+
+from moto.cloudformation import models, parsing, responses, utils
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.security_groups import SecurityGroupBackend
+
+from stackloom.cfn.model import STACK_TYPE, dependencies
+from stackloom.cfn.parameters import as_value
+from stackloom.local.changesets import patch_backend, request
+from stackloom.local.common import (
+    ResourceFailed,
+    backend,
+    event,
+    logger,
+    physical_id,
+    reason,
+    stack_by_id,
+    stack_event,
+    template_from_url,
+    validation,
+)
+from stackloom.local.custom import custom_resource_class
+from stackloom.local.engine import create_resources, delete_stack, update_stack
+from stackloom.local.standins import AFTER_CREATE, LOWERCASE_NAMES, create_stand_in, stand_in_class
+
+_patch_lock = threading.Lock()
+_patched = False
+# Canonical hosted zone of ALBs in eu-central-1 (any well-formed ID does for a local endpoint).
+_ALB_ZONE_ID = "Z215JYRZR1TBD5"
+
+
+def apply_patches() -> None:
+    """Patch moto once per process (idempotent, thread-safe)."""
+    global _patched
+    with _patch_lock:
+        if _patched:
+            return
+        _patch_parsing()
+        _patch_stack()
+        patch_backend()
+        _patch_responses()
+        _patch_ec2()
+        _patched = True
+
+
+def _patch_ec2() -> None:
+    original_create = SecurityGroupBackend.create_security_group
+
+    def create_security_group(self, name, description, vpc_id=None, tags=None, force=False, is_default=None):
+        group = original_create(self, name, description, vpc_id=vpc_id, tags=tags, force=force, is_default=is_default)
+        if is_default:  # AWS's default group of a VPC also lets in all traffic from itself
+            self.authorize_security_group_ingress(group.id, "-1", None, None, [],
+                                                  source_groups=[{"GroupId": group.id}], vpc_id=group.vpc_id)
+        return group
+
+    SecurityGroupBackend.create_security_group = create_security_group
+
+
+def _patch_parsing() -> None:
+    original_class_from_type = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str):
+        if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+            return custom_resource_class()
+        if resource_type in parsing.NULL_MODELS:
+            return original_class_from_type(resource_type)
+        if resource_type not in parsing.get_model_map():
+            return stand_in_class(resource_type)
+        return parsing.get_model_map()[resource_type]
+
+    parsing.resource_class_from_type = resource_class_from_type
+
+    original_clean_json = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::GetAZs" in resource_json:
+            region = original_clean_json(resource_json["Fn::GetAZs"], resources_map) or resources_map["AWS::Region"]
+            return _availability_zones(resources_map._account_id, region)
+        result = original_clean_json(resource_json, resources_map)
+        if isinstance(resource_json, list):
+            # CloudFormation drops list items that are AWS::NoValue (an Fn::If branch); moto keeps them as None
+            return [item for item in result if item is not None]
+        if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::GetAtt"), list) \
+                and isinstance(result, dict) and "Fn::GetAtt" in result:
+            # moto has no value for this attribute: give a placeholder of the right shape
+            name, attribute = resource_json["Fn::GetAtt"][0], resource_json["Fn::GetAtt"][1]
+            return _placeholder_attribute(resources_map[name], attribute)
+        return result
+
+    parsing.clean_json = clean_json
+
+    original_generate_name = parsing.generate_resource_name
+
+    def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+        name = original_generate_name(resource_type, stack_name, logical_id)
+        if resource_type.startswith(LOWERCASE_NAMES):  # CloudFormation names these lowercase, at most 63 long
+            name = re.sub("-+", "-", name.lower()[:63]).strip("-")
+        return name
+
+    parsing.generate_resource_name = generate_resource_name
+
+    original_from_url = utils.get_stack_from_s3_url
+
+    def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+        parts = urlparse(template_url)
+        if parts.hostname in ("127.0.0.1", "localhost"):
+            template_url = template_url.replace(parts.netloc, f"localhost:{parts.port or 80}", 1)
+        return original_from_url(template_url, account_id=account_id, partition=partition)
+
+    for module in (utils, models, responses):
+        module.get_stack_from_s3_url = get_stack_from_s3_url
+
+    original_create = parsing.parse_and_create_resource
+
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        stack = stack_by_id(account_id, region_name, resources_map.stack_id)
+        # Create what this resource refers to first, so events come in dependency order and a failed
+        # dependency stops this resource before it starts.
+        for dependency in sorted(dependencies(logical_id, resources_map._resource_json_map)):
+            resources_map[dependency]
+        resource_type = resource_json["Type"]
+        if stack is not None:
+            event(stack, logical_id, None, resource_type, "CREATE_IN_PROGRESS")
+        try:
+            try:
+                instance = original_create(logical_id, _adapt(resource_json), resources_map, account_id, region_name)
+            except (KeyError, TypeError, AttributeError, NotImplementedError, IndexError) as limitation:
+                # moto's model for this type cannot take these properties (not an AWS error): stand in for it
+                logger.info("local endpoint: %s (%s) stands in for moto: %r", logical_id, resource_type, limitation)
+                instance = create_stand_in(logical_id, resource_json, resources_map, account_id, region_name)
+            if instance is not None:
+                instance._local_json = clean_json(copy.deepcopy(resource_json), resources_map)
+                if resource_type in AFTER_CREATE:
+                    AFTER_CREATE[resource_type](instance, instance._local_json.get("Properties", {}))
+        except ResourceFailed as failure:
+            if stack is not None and (failure.stack_id, failure.logical_id) == (stack.stack_id, logical_id):
+                event(stack, logical_id, failure.physical_id, resource_type, "CREATE_FAILED", failure.reason)
+            raise
+        except Exception as error:  # noqa: BLE001 - any model error is this resource's failure
+            why = reason(error)
+            if stack is not None:
+                event(stack, logical_id, None, resource_type, "CREATE_FAILED", why)
+            raise ResourceFailed(resources_map.stack_id, logical_id, why) from error
+        if stack is not None and instance is not None:
+            stack._local_created = getattr(stack, "_local_created", []) + [logical_id]
+            event(stack, logical_id, physical_id(instance), resource_type, "CREATE_COMPLETE")
+        return instance
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+
+    original_load_parameters = parsing.ResourceMap.load_parameters
+
+    def load_parameters(self) -> None:
+        """Also split list-typed defaults (moto splits only values that were passed in)."""
+        original_load_parameters(self)
+        for name, spec in (self._template.get("Parameters") or {}).items():
+            value = self.resolved_parameters.get(name)
+            kind = spec.get("Type", "String")
+            if isinstance(value, str) and (kind.startswith("List<") or kind == "CommaDelimitedList"):
+                self.resolved_parameters[name] = self._parsed_resources[name] = value.split(",") if value else []
+
+    parsing.ResourceMap.load_parameters = load_parameters
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name.startswith("Outputs."):
+            key = attribute_name.split(".", 1)[1]
+            output = self.output_map.get(key) if key in (self.output_map.outputs or []) else None
+            if output is None:
+                raise validation(f"Template error: stack {self.name} has no output {key}")
+            return output.value
+        raise UnformattedGetAttTemplateException()
+
+    models.Stack.get_cfn_attribute = get_cfn_attribute
+
+
+def _placeholder_attribute(instance: Any, attribute: str) -> str:
+    arn = str(getattr(instance, "arn", "") or "")
+    resource = arn.split(":", 5)[5] if arn.count(":") >= 5 else physical_id(instance)
+    if attribute == "CanonicalHostedZoneID":
+        return _ALB_ZONE_ID
+    if attribute.endswith("FullName"):
+        return resource.split("/", 1)[1] if resource.startswith("loadbalancer/") else resource
+    if attribute.endswith("Arn"):
+        return arn or physical_id(instance)
+    return physical_id(instance)
+
+
+def _adapt(resource_json: dict) -> dict:
+    """Property shapes moto's models read differently from CloudFormation."""
+    if resource_json.get("Type") == "AWS::KMS::Key" and "Tags" in resource_json.get("Properties", {}):
+        resource_json = copy.deepcopy(resource_json)
+        resource_json["Properties"]["Tags"] = [{"TagKey": tag.get("Key"), "TagValue": tag.get("Value")}
+                                               for tag in resource_json["Properties"]["Tags"]]
+    return resource_json
+
+
+def _availability_zones(account_id: str, region: str) -> list[str]:
+    try:
+        zones = ec2_backends[account_id][region].describe_availability_zones()
+        names = sorted(zone.name for zone in zones)
+    except Exception:  # noqa: BLE001 - unknown region in moto
+        names = []
+    return names or [f"{region}{letter}" for letter in "abc"]
+
+
+def _patch_stack() -> None:
+    """Nested stacks (AWS::CloudFormation::Stack resources) go through the update engine."""
+    Stack = models.Stack
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        """A nested stack: created, and rolled back + deleted when one of its resources fails."""
+        found_backend = backend(account_id, region_name)
+        properties = cloudformation_json["Properties"]
+        body = template_from_url(properties["TemplateURL"], account_id, region_name)
+        parameters = {key: as_value(value) for key, value in properties.get("Parameters", {}).items()}
+        parent_id = kwargs.get("StackId")
+        stack_id = models.generate_stack_id(resource_name, region_name, account_id)
+        stack = Stack(stack_id=stack_id, name=resource_name, template=body, parameters=parameters,
+                      account_id=account_id, region_name=region_name, cross_stack_resources=found_backend.exports)
+        stack.parent_id = parent_id
+        parent = stack_by_id(account_id, region_name, parent_id) if parent_id else None
+        stack.root_id = getattr(parent, "root_id", None) or parent_id
+        found_backend.stacks[stack_id] = stack
+        if parent is not None:
+            event(parent, kwargs.get("LogicalId", resource_name), stack_id, STACK_TYPE, "CREATE_IN_PROGRESS",
+                  "Resource creation Initiated")
+        stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+        try:
+            create_resources(stack)
+        except ResourceFailed as failure:
+            delete_stack(found_backend, stack, create_rollback=True)
+            raise ResourceFailed(parent_id or "", kwargs.get("LogicalId", resource_name),
+                                 f"Embedded stack {stack_id} was not successfully created: The following resource(s) "
+                                 f"failed to create: [{failure.logical_id}]. ", stack_id) from failure
+        return stack
+
+    Stack.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name):
+        properties = cloudformation_json["Properties"]
+        body = template_from_url(properties["TemplateURL"], account_id, region_name)
+        parameters = {key: as_value(value) for key, value in properties.get("Parameters", {}).items()}
+        update_stack(original_resource, body, parameters)
+        return original_resource
+
+    Stack.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+
+    def delete(self) -> None:
+        delete_stack(backend(self.account_id, self.region_name), self)
+
+    Stack.delete = delete
+
+
+def _patch_responses() -> None:
+    """The CloudFormation API: IncludeNestedStacks, change sets without changes, termination protection,
+    ListChangeSets without the nested change sets."""
+    Response = responses.CloudFormationResponse
+    original_create_change_set = Response.create_change_set
+
+    def create_change_set(self):
+        request.include_nested = self._get_bool_param("IncludeNestedStacks", False)
+        request.creating_change_set = True
+        try:
+            return original_create_change_set(self)
+        finally:
+            request.include_nested = request.creating_change_set = False
+
+    Response.create_change_set = create_change_set
+    original_validate = Response._validate_different_update
+
+    def _validate_different_update(self, incoming_params, stack_body, old_stack):
+        if getattr(request, "creating_change_set", False):
+            return None  # a change set without changes is created FAILED, not refused
+        return original_validate(self, incoming_params, stack_body, old_stack)
+
+    Response._validate_different_update = _validate_different_update
+
+    def update_termination_protection(self):
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        if getattr(stack, "parent_id", None):
+            raise validation("Termination protection cannot be updated for a nested stack; it follows the root stack")
+        stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
+        return ActionResult({"StackId": stack.stack_id})
+
+    Response.update_termination_protection = update_termination_protection
+
+    def list_change_sets(self):
+        name = self._get_param("StackName")
+        summaries = [item for item in self.cloudformation_backend.list_change_sets()
+                     if name in (item.stack_name, item.stack_id) and not getattr(item, "parent_change_set_id", None)]
+        return ActionResult({"Summaries": summaries})
+
+    Response.list_change_sets = list_change_sets

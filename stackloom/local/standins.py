@@ -1,0 +1,150 @@
+"""Stand-in models for resource types moto cannot create (ElastiCache, RDS DBCluster, ServiceDiscovery, ECS
+CapacityProvider, Application Auto Scaling, ACM, Secrets Manager, ...), and the settings moto's own S3
+bucket model leaves out."""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from moto.acm.models import acm_backends
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.moto_api._internal import mock_random
+from moto.s3.models import s3_backends
+
+# (Ref returns an ARN, default port) for the types whose identifier is not a plain name.
+_ARN_REF = {"AWS::CertificateManager::Certificate", "AWS::SecretsManager::Secret",
+            "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::WAFv2::WebACL"}
+_PORTS = {"AWS::ElastiCache::ReplicationGroup": 6379, "AWS::ElastiCache::CacheCluster": 6379,
+          "AWS::RDS::DBCluster": 5432, "AWS::RDS::DBInstance": 5432}
+# resource type -> its stand-in class, made on first use (see stand_in_class)
+STAND_INS: dict[str, type] = {}
+LOWERCASE_NAMES = ("AWS::RDS::", "AWS::ElastiCache::")
+
+
+def _certificate(properties: dict, account_id: str, region: str) -> str:
+    """A certificate other services can find (the ALB listener checks that it exists)."""
+    return acm_backends[account_id][region].request_certificate(
+        properties.get("DomainName", "example.com"), None, properties.get("SubjectAlternativeNames") or [], [])
+
+
+# Types whose stand-in also creates the real thing in moto, because other moto models look it up.
+# (Not S3 bucket policies: moto enforces them ignoring Conditions, so a TLS-only Deny would deny everything.)
+_BACKING = {"AWS::CertificateManager::Certificate": _certificate}
+
+
+def _bucket_settings(instance: Any, properties: dict) -> None:
+    """What moto's S3 bucket model leaves out of CloudFormation: versioning, public access block, lifecycle."""
+    backend = s3_backends[instance.account_id]["aws"]
+    name = instance.name
+    if "VersioningConfiguration" in properties:
+        backend.put_bucket_versioning(name, properties["VersioningConfiguration"].get("Status", "Suspended"))
+    if "PublicAccessBlockConfiguration" in properties:
+        backend.put_public_access_block(name, properties["PublicAccessBlockConfiguration"])
+    rules = (properties.get("LifecycleConfiguration") or {}).get("Rules") or []
+    if rules:
+        converted = []
+        for rule in rules:
+            item = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled"), "Filter": {"Prefix": rule.get("Prefix", "")}}
+            for key in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
+                if key in rule:
+                    item[key] = {k: str(v) for k, v in rule[key].items()}
+            if "ExpirationInDays" in rule:
+                item["Expiration"] = {"Days": str(rule["ExpirationInDays"])}
+            converted.append(item)
+        backend.put_bucket_lifecycle(name, converted)
+
+
+# Applied after moto created a resource of the type, with its resolved properties.
+AFTER_CREATE = {"AWS::S3::Bucket": _bucket_settings}
+
+
+def stand_in_class(resource_type: str) -> type:
+    """A model for a type moto cannot create: it remembers its properties and returns placeholder
+    identifiers and attributes (ARNs, endpoints, ports), which is all the rest of a template needs.
+
+    Made on first use, never at import: moto caches `CloudFormationModel.__subclasses__()` as its model map
+    the first time it looks a type up, and a subclass that exists by then would join that map."""
+    if resource_type in STAND_INS:
+        return STAND_INS[resource_type]
+    service = resource_type.split("::")[1].lower()
+    kind = resource_type.split("::")[2].lower()
+
+    class StandIn(CloudFormationModel):
+        def __init__(self, name: str, properties: dict, account_id: str, region: str):
+            self.name = name
+            self.properties = properties
+            self.account_id = account_id
+            self.region = region
+            self.suffix = mock_random.get_random_string(length=8, lower_case=True)
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return resource_type
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        @property
+        def arn(self) -> str:
+            return getattr(self, "backing_arn", None) or f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}/{self.name}"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn if resource_type in _ARN_REF else self.name
+
+        def get_cfn_attribute(self, attribute: str) -> Any:
+            last = attribute.split(".")[-1]
+            if last.endswith("Arn") or last == "Arn":
+                return self.arn
+            if last.endswith("Port"):
+                return str(self.properties.get("Port", _PORTS.get(resource_type, 443)))
+            if last.endswith(("Address", "Endpoint", "DNSName", "Name")) or "Endpoint" in attribute:
+                return f"{self.name.lower()}.{self.suffix}.{service}.{self.region}.amazonaws.com"
+            if last.endswith("Id"):
+                return f"{kind[:4]}-{self.suffix}"
+            return self.physical_resource_id
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            properties = cloudformation_json.get("Properties", {})
+            instance = cls(str(resource_name).lower()[:63], properties, account_id, region_name)
+            if resource_type in _BACKING:
+                instance.backing_arn = _BACKING[resource_type](properties, account_id, region_name)
+            return instance
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                            account_id, region_name):
+            original_resource.properties = cloudformation_json.get("Properties", {})
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            return None
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            return None
+
+        def is_created(self) -> bool:
+            return True
+
+    StandIn.__name__ = StandIn.__qualname__ = "StandIn" + "".join(resource_type.split("::")[1:])
+    STAND_INS[resource_type] = StandIn
+    return StandIn
+
+
+def create_stand_in(logical_id: str, resource_json: dict, resources_map, account_id: str, region: str):
+    """A stand-in instead of moto's model for one resource (moto's model could not take its properties)."""
+    # parsing's functions through the module: the patched ones
+    cleaned = parsing.clean_json(copy.deepcopy(resource_json), resources_map)
+    name = parsing.generate_resource_name(resource_json["Type"], resources_map["AWS::StackName"], logical_id)
+    instance = stand_in_class(resource_json["Type"]).create_from_cloudformation_json(name, cleaned, account_id, region)
+    instance.cf_resource_type = resource_json["Type"]
+    instance.logical_resource_id = logical_id
+    return instance
