@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Build every environment under params/ into output/ (see README.md); all logic is in stackloom/cli/main.py."""
+
 import gc
 import os
 import sys

@@ -5,6 +5,7 @@ The figures block sits between `<!-- bench:figures -->` and `<!-- /bench:figures
 fails when it is not what this script writes from the committed results, so the README never shows
 figures other than the latest measured ones.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,26 +17,38 @@ PROJECT = Path(__file__).resolve().parent.parent
 README = PROJECT / "README.md"
 RESULTS = PROJECT / "bench" / "results.json"
 BLOCK = re.compile(r"(<!-- bench:figures -->\n)(.*?)(<!-- /bench:figures -->)", re.DOTALL)
-NAMES = {"interpreter": "`python -c pass`", "floor": "floor: `import troposphere, awacs`",
-         "all": "`build.py` (all three in one process)"}
+NAMES = {
+    "interpreter": "`python -c pass`",
+    "floor": "floor: `import troposphere, awacs`",
+    "all": "`build.py` (all three in one process)",
+}
 
 
 def figures(results: dict) -> str:
     """The Markdown block: where and how it was measured, the table, the per-service cost, the targets."""
     packages = ", ".join(f"{name} {version}" for name, version in sorted(results["packages"].items()))
     machine = results["machine"]
-    lines = [f"Latest figures (`.venv/bin/{results['command']}`, {results['measured_on']}; {machine['cpus']} CPUs, "
-             f"{machine['cpu']}, Python {results['python']}, {packages}):", "",
-             "| case | median s | peak RSS MB | × bare import | × the build's troposphere/awacs imports |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"Latest figures (`.venv/bin/{results['command']}`, {results['measured_on']}; {machine['cpus']} CPUs, "
+        f"{machine['cpu']}, Python {results['python']}, {packages}):",
+        "",
+        "| case | median s | peak RSS MB | × bare import | × the build's troposphere/awacs imports |",
+        "|---|---:|---:|---:|---:|",
+    ]
     cases, ratios = results["cases"], results["floor_ratios"]["cases"]
-    for name in ("interpreter", "floor", "floor_build_modules"):            # results.json sorts its keys
+    for name in ("interpreter", "floor", "floor_build_modules"):  # results.json sorts its keys
         marks = {"floor": ("1", ""), "floor_build_modules": ("", "1")}.get(name, ("", ""))
         lines.append(_row(NAMES.get(name, _command(cases["floor"][name])), cases["floor"][name], *marks))
     for name in sorted(cases["environments"], key=lambda name: (name == "all", name)):
         case, ratio = cases["environments"][name], ratios[name]
-        lines.append(_row(NAMES.get(name, f"`build.py build {name}`"), case, f"{ratio['vs_bare_import']['ratio']:.2f}",
-                          f"{ratio['vs_build_imports']['ratio']:.2f}"))
+        lines.append(
+            _row(
+                NAMES.get(name, f"`build.py build {name}`"),
+                case,
+                f"{ratio['vs_bare_import']['ratio']:.2f}",
+                f"{ratio['vs_build_imports']['ratio']:.2f}",
+            )
+        )
     if cases["cold_all_environments"]:
         lines.append(_row("`build.py`, empty bytecode cache", cases["cold_all_environments"]))
     for size, case in sorted(cases["synthetic"].items(), key=lambda item: int(item[0])):
@@ -44,11 +57,17 @@ def figures(results: dict) -> str:
     linearity = results["linearity"]
     steps = " / ".join(f"{step['ms_per_service']:.1f}" for step in linearity["compile_only"])
     spans = " / ".join(f"{step['from']}→{step['to']}" for step in linearity["compile_only"])
-    lines += ["", f"Compile time of one more service ({spans}): {steps} ms, "
-              f"the largest {linearity['compile_only_growth']:.2f}× the smallest. "
-              f"The benchmark's own peak RSS after measuring: {results['bench_process_peak_rss_mb']:.1f} MB; a child's "
-              "figure includes the benchmark's size when the child started, so one close to it (the bare "
-              "interpreter's) is an upper bound.", "", "Targets:", ""]
+    lines += [
+        "",
+        f"Compile time of one more service ({spans}): {steps} ms, "
+        f"the largest {linearity['compile_only_growth']:.2f}× the smallest. "
+        f"The benchmark's own peak RSS after measuring: {results['bench_process_peak_rss_mb']:.1f} MB; a child's "
+        "figure includes the benchmark's size when the child started, so one close to it (the bare "
+        "interpreter's) is an upper bound.",
+        "",
+        "Targets:",
+        "",
+    ]
     for name, target in results["targets"].items():
         slowest = f" ({target['slowest']})" if "slowest" in target else ""
         lines.append(f"- {'met' if target['met'] else '**missed**'}: {name}: {target['value']}{slowest}")

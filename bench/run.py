@@ -20,6 +20,7 @@ It reports, it does not fail on noise: the exit status is 0 unless a build fails
 failure). Bytecode is cached in a temporary folder (PYTHONPYCACHEPREFIX), so the warm runs measure what a
 developer or a CI job pays on every build after its first; `cold` is one fresh-cache run of each.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,15 +69,22 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="measured runs per case after one warm-up (default 7)")
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="synthetic system sizes (default 10,50,100,200)")
-    parser.add_argument("--params", type=Path, default=PROJECT / "params", help="params folder of the real environments")
-    parser.add_argument("--results", type=Path, default=PROJECT / "bench" / "results.json", help="where to write the results")
+    parser.add_argument(
+        "--sizes", default=",".join(map(str, SIZES)), help="synthetic system sizes (default 10,50,100,200)"
+    )
+    parser.add_argument(
+        "--params", type=Path, default=PROJECT / "params", help="params folder of the real environments"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=PROJECT / "bench" / "results.json", help="where to write the results"
+    )
     parser.add_argument("--python", help="interpreter to run builds with (default: this one)")
     parser.add_argument("--cold", type=int, default=3, help="runs with an empty bytecode cache (default 3; 0 skips)")
     return parser
 
 
 # ------------------------------------------------------------------------------------------ measuring
+
 
 def measure(argv: list[str], runs: int, env: dict, warm_up: bool = True) -> dict:
     """Median wall time and peak RSS of `argv` as a fresh process, over `runs` runs."""
@@ -97,10 +105,18 @@ def measure_together(cases: dict[str, list[str]], runs: int, env: dict, warm_up:
             wall, peak = _run(argv, env)
             walls[name].append(wall)
             peaks[name].append(peak)
-    return {name: {"seconds": round(statistics.median(walls[name]), 4), "seconds_min": round(min(walls[name]), 4),
-                   "seconds_max": round(max(walls[name]), 4), "peak_rss_mb": round(statistics.median(peaks[name]), 1),
-                   "peak_rss_mb_max": round(max(peaks[name]), 1), "runs": runs, "command": _shown(argv)}
-            for name, argv in cases.items()}
+    return {
+        name: {
+            "seconds": round(statistics.median(walls[name]), 4),
+            "seconds_min": round(min(walls[name]), 4),
+            "seconds_max": round(max(walls[name]), 4),
+            "peak_rss_mb": round(statistics.median(peaks[name]), 1),
+            "peak_rss_mb_max": round(max(peaks[name]), 1),
+            "runs": runs,
+            "command": _shown(argv),
+        }
+        for name, argv in cases.items()
+    }
 
 
 def _run(argv: list[str], env: dict) -> tuple[float, float]:
@@ -152,8 +168,14 @@ def _targets_of(python: str, env: dict, params: Path) -> list[str]:
     """The environments under `params`, asked of a child: a child's peak RSS (wait4's ru_maxrss) includes its
     parent's RSS when it was spawned (Linux carries the old address space's high-water mark across exec), so
     this process must not import the compiler (~15 MB) before the measurements are done."""
-    return json.loads(_in_child(python, env, "from stackloom import params; "
-                                "print(json.dumps(sorted(params.discover(Path(sys.argv[1])))))", params))
+    return json.loads(
+        _in_child(
+            python,
+            env,
+            "from stackloom import params; " "print(json.dumps(sorted(params.discover(Path(sys.argv[1])))))",
+            params,
+        )
+    )
 
 
 def _own_peak_mb() -> float:
@@ -169,15 +191,23 @@ def _own_peak_mb() -> float:
 
 def _in_child(python: str, env: dict, code: str, *args) -> str:
     """Run `code` (json, sys and Path imported) in a fresh interpreter; its stdout."""
-    result = subprocess.run([python, "-c", "import json, sys\nfrom pathlib import Path\n" + code, *map(str, args)],
-                            cwd=PROJECT, env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [python, "-c", "import json, sys\nfrom pathlib import Path\n" + code, *map(str, args)],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 
 def build_modules(python: str, env: dict, params: Path, work: Path) -> list[str]:
     """The troposphere and awacs modules a real build imports (the floor of any troposphere compiler)."""
-    code = ("from stackloom.cli.main import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
-            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))")
+    code = (
+        "from stackloom.cli.main import main; main(['build', '-q', '--params', sys.argv[1], '--output', sys.argv[2]]);"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs'))))"
+    )
     return _in_child(python, env, code, params, work / "modules").split()
 
 
@@ -198,8 +228,9 @@ for target, path in sorted(discover(__import__('pathlib').Path(sys.argv[1])).ite
     found[target] = round(statistics.median(times), 4)
 print(json.dumps(found))
 """
-    result = subprocess.run([python, "-c", code, str(params)], cwd=PROJECT, env=env, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [python, "-c", code, str(params)], cwd=PROJECT, env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout)
 
 
@@ -214,10 +245,17 @@ def templates_of(params: Path) -> dict[str, dict]:
         manifest = json.loads(build.files[compiler.MANIFEST_FILE])
         errors = [error for usage in build.usages for error in usage.findings()[0]]
         found[target] = {
-            "templates": {usage.file_name: {"resources": usage.resources, "parameters": usage.parameters,
-                                            "outputs": usage.outputs, "mappings": usage.mappings, "bytes": usage.bytes,
-                                            **({"inline": True} if usage.inline else {})}
-                          for usage in build.usages},
+            "templates": {
+                usage.file_name: {
+                    "resources": usage.resources,
+                    "parameters": usage.parameters,
+                    "outputs": usage.outputs,
+                    "mappings": usage.mappings,
+                    "bytes": usage.bytes,
+                    **({"inline": True} if usage.inline else {}),
+                }
+                for usage in build.usages
+            },
             "services": len(build.spec.services),
             "grouped": "packed_parameters" in manifest,
             "split": sorted({name.split("-part-")[0] + ".json" for name in build.files if "-part-" in name}),
@@ -241,24 +279,43 @@ def _largest(usages) -> dict:
 
 # ------------------------------------------------------------------------------------------ the run
 
-def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_file: Path, work: Path, cold_runs: int,
-        command: str = "python bench/run.py") -> int:
+
+def run(
+    python: str,
+    runs: int,
+    sizes: tuple[int, ...],
+    params: Path,
+    results_file: Path,
+    work: Path,
+    cold_runs: int,
+    command: str = "python bench/run.py",
+) -> int:
     _WORK[:] = [work]
     env = environment(work / "pycache")
     build = [python, "build.py"]
-    print(f"stackforge benchmark: {runs} runs per case after a warm-up, medians; {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}", flush=True)
+    print(
+        f"stackforge benchmark: {runs} runs per case after a warm-up, medians; {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}",
+        flush=True,
+    )
 
     modules = build_modules(python, env, params, work)
-    floors = {"interpreter": [python, "-c", "pass"], "floor": [python, "-c", "import troposphere, awacs"],
-              "floor_build_modules": [python, "-c", "import " + ", ".join(modules)]}
+    floors = {
+        "interpreter": [python, "-c", "pass"],
+        "floor": [python, "-c", "import troposphere, awacs"],
+        "floor_build_modules": [python, "-c", "import " + ", ".join(modules)],
+    }
 
     targets = _targets_of(python, env, params)
-    builds = {target: build + ["build", target, "-q", "--params", params, "--output", work / "out"] for target in targets}
+    builds = {
+        target: build + ["build", target, "-q", "--params", params, "--output", work / "out"] for target in targets
+    }
     builds[ALL] = build + ["-q", "--params", params, "--output", work / "out"]
-    measured = measure_together({**floors, **builds}, runs, env)      # floors and builds interleaved: same machine
+    measured = measure_together({**floors, **builds}, runs, env)  # floors and builds interleaved: same machine
     cases = {name: measured[name] for name in floors}
-    cases["floor_build_modules"]["command"] = f"python -c 'import <the {len(modules)} troposphere/awacs modules a build imports>'"
+    cases["floor_build_modules"]["command"] = (
+        f"python -c 'import <the {len(modules)} troposphere/awacs modules a build imports>'"
+    )
     environments = {name: measured[name] for name in builds}
     environments[ALL]["command"] += "  (every environment in one process)"
     cold = {}
@@ -266,29 +323,39 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
         cold_env = environment(work / f"pycache-cold-{index}")
         cold.setdefault("runs", []).append(measure(builds[ALL], 1, cold_env, warm_up=False))
     if cold:
-        cold = {"seconds": round(statistics.median(run["seconds"] for run in cold["runs"]), 4),
-                "peak_rss_mb": round(statistics.median(run["peak_rss_mb"] for run in cold["runs"]), 1),
-                "runs": cold_runs, "command": cold["runs"][0]["command"] + "  (empty bytecode cache)"}
+        cold = {
+            "seconds": round(statistics.median(run["seconds"] for run in cold["runs"]), 4),
+            "peak_rss_mb": round(statistics.median(run["peak_rss_mb"] for run in cold["runs"]), 1),
+            "runs": cold_runs,
+            "command": cold["runs"][0]["command"] + "  (empty bytecode cache)",
+        }
 
     synthetic_params = work / "synthetic"
     systems: dict[int, dict] = {}
     growing = {}
     for size in sizes:
         folder = synthetic_params / f"n{size}"
-        _in_child(python, env, "from bench import synthetic; synthetic.write(Path(sys.argv[1]), int(sys.argv[2]))",
-                  folder, size)                  # in a child: PyYAML stays out of this process (see _targets_of)
+        _in_child(
+            python,
+            env,
+            "from bench import synthetic; synthetic.write(Path(sys.argv[1]), int(sys.argv[2]))",
+            folder,
+            size,
+        )  # in a child: PyYAML stays out of this process (see _targets_of)
         argv = build + ["-q", "--params", folder, "--output", work / f"out-{size}"]
         try:
             _run(argv, env)
             growing[size] = argv
         except BuildFailed as error:
             systems[size] = {"failed": str(error).strip().splitlines()[-1], "command": _shown(argv)}
-    systems.update(measure_together(growing, runs, env, warm_up=False))   # the check run above was the warm-up
+    systems.update(measure_together(growing, runs, env, warm_up=False))  # the check run above was the warm-up
     systems = dict(sorted(systems.items()))
-    parent_mb = _own_peak_mb()                                        # a lower bound of each peak above
+    parent_mb = _own_peak_mb()  # a lower bound of each peak above
 
     compile_real = in_process(python, env, params, runs)
-    compile_synthetic = in_process(python, env, synthetic_params / "all", runs) if _merge(synthetic_params, sizes) else {}
+    compile_synthetic = (
+        in_process(python, env, synthetic_params / "all", runs) if _merge(synthetic_params, sizes) else {}
+    )
 
     templates = {**templates_of(params), **templates_of(synthetic_params / "all")}
     results = {
@@ -297,8 +364,12 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
         "machine": _machine(),
         "python": platform.python_version(),
         "packages": _versions(),
-        "cases": {"floor": cases, "environments": environments, "cold_all_environments": cold,
-                  "synthetic": {str(size): value for size, value in systems.items()}},
+        "cases": {
+            "floor": cases,
+            "environments": environments,
+            "cold_all_environments": cold,
+            "synthetic": {str(size): value for size, value in systems.items()},
+        },
         "compile_only_seconds": {**compile_real, **compile_synthetic},
         "linearity": _linearity(systems, compile_synthetic),
         "bench_process_peak_rss_mb": parent_mb,
@@ -311,7 +382,8 @@ def run(python: str, runs: int, sizes: tuple[int, ...], params: Path, results_fi
     _print(results, targets, sizes)
     print(f"\nwritten: {results_file.relative_to(PROJECT) if results_file.is_relative_to(PROJECT) else results_file}")
     failed = any("failed" in value for value in systems.values()) or any(
-        system["quota_errors"] for system in templates.values())
+        system["quota_errors"] for system in templates.values()
+    )
     return 1 if failed else 0
 
 
@@ -327,13 +399,19 @@ def _merge(folder: Path, sizes) -> bool:
 
 def _linearity(systems: dict, compile_only: dict) -> dict:
     """Cost per added service between consecutive sizes, for whole processes and for compile only."""
+
     def slopes(points: list[tuple[int, float]]) -> list[dict]:
-        return [{"from": a, "to": b, "ms_per_service": round((tb - ta) * 1000 / (b - a), 2)}
-                for (a, ta), (b, tb) in zip(points, points[1:])]
+        return [
+            {"from": a, "to": b, "ms_per_service": round((tb - ta) * 1000 / (b - a), 2)}
+            for (a, ta), (b, tb) in zip(points, points[1:])
+        ]
 
     process = [(size, value["seconds"]) for size, value in sorted(systems.items()) if "seconds" in value]
-    compiled = sorted((int(key.split("/n")[1]), value) for key, value in compile_only.items()
-                      if key.startswith(f"{synthetic.SYSTEM}/n"))
+    compiled = sorted(
+        (int(key.split("/n")[1]), value)
+        for key, value in compile_only.items()
+        if key.startswith(f"{synthetic.SYSTEM}/n")
+    )
     result = {"process": slopes(process), "compile_only": slopes(compiled)}
     for key in ("process", "compile_only"):
         values = [slope["ms_per_service"] for slope in result[key]]
@@ -347,10 +425,14 @@ def _floor_ratios(results: dict, targets: list[str]) -> dict:
     median, met when at most TARGET_FLOOR_RATIO."""
     floors = results["cases"]["floor"]
     environments = results["cases"]["environments"]
-    found = {"target_ratio": TARGET_FLOOR_RATIO,
-             "floors": {key: {"seconds": floors[case]["seconds"], "command": floors[case]["command"]}
-                        for key, (case, _) in FLOORS.items()},
-             "cases": {}}
+    found = {
+        "target_ratio": TARGET_FLOOR_RATIO,
+        "floors": {
+            key: {"seconds": floors[case]["seconds"], "command": floors[case]["command"]}
+            for key, (case, _) in FLOORS.items()
+        },
+        "cases": {},
+    }
     for target in [*targets, ALL]:
         seconds = environments[target]["seconds"]
         entry = {"seconds": seconds, "command": environments[target]["command"]}
@@ -369,19 +451,27 @@ def _targets(results: dict, targets: list[str], sizes) -> dict:
     every, together = "every environment (one process each)", "python build.py (every environment in one process)"
     found = {
         f"{every} < 0.5 s": {"value": slowest, "met": slowest < TARGET_SECONDS},
-        f"{together} < 0.5 s": {"value": environments[ALL]["seconds"],
-                                "met": environments[ALL]["seconds"] < TARGET_SECONDS},
+        f"{together} < 0.5 s": {
+            "value": environments[ALL]["seconds"],
+            "met": environments[ALL]["seconds"] < TARGET_SECONDS,
+        },
         f"{every} < 100 MB": {"value": heaviest, "met": heaviest < TARGET_MB},
-        f"{together} < 100 MB": {"value": environments[ALL]["peak_rss_mb_max"],
-                                 "met": environments[ALL]["peak_rss_mb_max"] < TARGET_MB},
+        f"{together} < 100 MB": {
+            "value": environments[ALL]["peak_rss_mb_max"],
+            "met": environments[ALL]["peak_rss_mb_max"] < TARGET_MB,
+        },
     }
     for key, (_, floor_name) in FLOORS.items():
         worst = max(targets, key=lambda target: ratios[target][f"vs_{key}"]["ratio"])
         found[f"{every} within {TARGET_FLOOR_RATIO}x of {floor_name}"] = {
-            "value": ratios[worst][f"vs_{key}"]["ratio"], "slowest": worst,
-            "met": all(ratios[target][f"vs_{key}"]["met"] for target in targets)}
+            "value": ratios[worst][f"vs_{key}"]["ratio"],
+            "slowest": worst,
+            "met": all(ratios[target][f"vs_{key}"]["met"] for target in targets),
+        }
         found[f"{together} within {TARGET_FLOOR_RATIO}x of {floor_name}"] = {
-            "value": ratios[ALL][f"vs_{key}"]["ratio"], "met": ratios[ALL][f"vs_{key}"]["met"]}
+            "value": ratios[ALL][f"vs_{key}"]["ratio"],
+            "met": ratios[ALL][f"vs_{key}"]["met"],
+        }
     synthetic_cases = results["cases"]["synthetic"]
     if "100" in synthetic_cases:
         value = synthetic_cases["100"].get("seconds")
@@ -389,12 +479,15 @@ def _targets(results: dict, targets: list[str], sizes) -> dict:
     growth = results["linearity"].get("compile_only_growth")
     if growth is not None:
         found["time linear in services (compile-only cost per service, largest/smallest sizes)"] = {
-            "value": growth, "met": growth <= LINEAR_TOLERANCE}
+            "value": growth,
+            "met": growth <= LINEAR_TOLERANCE,
+        }
     systems = results["templates"]
     errors = {target: system["quota_errors"] for target, system in systems.items() if system["quota_errors"]}
     found["every emitted template within CloudFormation quotas"] = {
         "value": errors or f"{sum(len(system['templates']) for system in systems.values())} templates checked",
-        "met": not errors and not any("failed" in value for value in synthetic_cases.values())}
+        "met": not errors and not any("failed" in value for value in synthetic_cases.values()),
+    }
     return found
 
 
@@ -407,8 +500,13 @@ def _machine() -> dict:
                 break
     except OSError:
         pass
-    return {"system": platform.system(), "release": platform.release(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "cpu": model or platform.processor()}
+    return {
+        "system": platform.system(),
+        "release": platform.release(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "cpu": model or platform.processor(),
+    }
 
 
 def _versions() -> dict:
@@ -425,6 +523,7 @@ def _versions() -> dict:
 
 # ------------------------------------------------------------------------------------------ report
 
+
 def _print(results: dict, targets: list[str], sizes) -> None:
     cases = results["cases"]
     rows = [("case", "median s", "min s", "peak RSS MB", "command")]
@@ -433,8 +532,15 @@ def _print(results: dict, targets: list[str], sizes) -> None:
         if "failed" in value:
             rows.append((name, "FAILED", "", "", value["failed"]))
         else:
-            rows.append((name, f"{value['seconds']:.3f}", f"{value.get('seconds_min', value['seconds']):.3f}",
-                         f"{value['peak_rss_mb']:.1f}", value["command"]))
+            rows.append(
+                (
+                    name,
+                    f"{value['seconds']:.3f}",
+                    f"{value.get('seconds_min', value['seconds']):.3f}",
+                    f"{value['peak_rss_mb']:.1f}",
+                    value["command"],
+                )
+            )
 
     for name, value in cases["floor"].items():
         row(name, value)
@@ -448,30 +554,64 @@ def _print(results: dict, targets: list[str], sizes) -> None:
 
     print("\nper system (in-process compile; largest use of each quota over its templates):")
     rows = [("system", "services", "templates", "compile s", "resources", "parameters", "outputs", "bytes", "layout")]
-    for target, system in sorted(results["templates"].items(), key=lambda item: (item[0].split("/")[0], item[1]["services"])):
+    for target, system in sorted(
+        results["templates"].items(), key=lambda item: (item[0].split("/")[0], item[1]["services"])
+    ):
         largest = system["largest"]
-        layout = ("grouped" if system["grouped"] else "flat") + (f", split {', '.join(system['split'])}" if system["split"] else "")
-        rows.append((target, str(system["services"]), str(len(system["templates"])),
-                     f"{results['compile_only_seconds'].get(target, 0):.3f}",
-                     *[f"{largest[key][0]:,}/{largest[key][1]:,}" for key in ("resources", "parameters", "outputs", "bytes")],
-                     layout))
+        layout = ("grouped" if system["grouped"] else "flat") + (
+            f", split {', '.join(system['split'])}" if system["split"] else ""
+        )
+        rows.append(
+            (
+                target,
+                str(system["services"]),
+                str(len(system["templates"])),
+                f"{results['compile_only_seconds'].get(target, 0):.3f}",
+                *[
+                    f"{largest[key][0]:,}/{largest[key][1]:,}"
+                    for key in ("resources", "parameters", "outputs", "bytes")
+                ],
+                layout,
+            )
+        )
     _table(rows)
 
     linearity = results["linearity"]
-    print("\ncost per added service (ms):",
-          "process " + ", ".join(f"{s['from']}->{s['to']}: {s['ms_per_service']}" for s in linearity["process"]) + ";",
-          "compile only " + ", ".join(f"{s['from']}->{s['to']}: {s['ms_per_service']}" for s in linearity["compile_only"]))
+    print(
+        "\ncost per added service (ms):",
+        "process " + ", ".join(f"{s['from']}->{s['to']}: {s['ms_per_service']}" for s in linearity["process"]) + ";",
+        "compile only "
+        + ", ".join(f"{s['from']}->{s['to']}: {s['ms_per_service']}" for s in linearity["compile_only"]),
+    )
     ratios = results["floor_ratios"]
     floors = ratios["floors"]
-    print(f"\neach environment and build.py (all) against both floors (median / floor median; target <= "
-          f"{ratios['target_ratio']}x):")
+    print(
+        f"\neach environment and build.py (all) against both floors (median / floor median; target <= "
+        f"{ratios['target_ratio']}x):"
+    )
     within = f"<= {ratios['target_ratio']}x"
-    rows = [("case", "median s", f"x bare import ({floors['bare_import']['seconds']:.3f} s)", within,
-             f"x build's troposphere/awacs imports ({floors['build_imports']['seconds']:.3f} s)", within)]
+    rows = [
+        (
+            "case",
+            "median s",
+            f"x bare import ({floors['bare_import']['seconds']:.3f} s)",
+            within,
+            f"x build's troposphere/awacs imports ({floors['build_imports']['seconds']:.3f} s)",
+            within,
+        )
+    ]
     for target, entry in ratios["cases"].items():
-        rows.append((f"{target} (python build.py)" if target == ALL else target, f"{entry['seconds']:.3f}",
-                     *[cell for key in FLOORS for cell in (f"{entry[f'vs_{key}']['ratio']:.2f}",
-                                                           "met" if entry[f"vs_{key}"]["met"] else "MISSED")]))
+        rows.append(
+            (
+                f"{target} (python build.py)" if target == ALL else target,
+                f"{entry['seconds']:.3f}",
+                *[
+                    cell
+                    for key in FLOORS
+                    for cell in (f"{entry[f'vs_{key}']['ratio']:.2f}", "met" if entry[f"vs_{key}"]["met"] else "MISSED")
+                ],
+            )
+        )
     _table(rows)
     print("\ntargets:")
     for name, target in results["targets"].items():
@@ -482,8 +622,12 @@ def _print(results: dict, targets: list[str], sizes) -> None:
 def _table(rows: list[tuple]) -> None:
     widths = [max(len(str(row[index])) for row in rows) for index in range(len(rows[0]))]
     for number, row in enumerate(rows):
-        print("  ".join(str(cell).ljust(width) if index in (0, len(row) - 1) else str(cell).rjust(width)
-                        for index, (cell, width) in enumerate(zip(row, widths))).rstrip())
+        print(
+            "  ".join(
+                str(cell).ljust(width) if index in (0, len(row) - 1) else str(cell).rjust(width)
+                for index, (cell, width) in enumerate(zip(row, widths))
+            ).rstrip()
+        )
         if number == 0:
             print("  ".join("-" * width for width in widths))
 

@@ -7,6 +7,7 @@ deployed inline, so it holds at most ~28 repositories: see README, Performance.)
 
 `spec(n)` is the params file as a dict; `write(folder, n)` writes it as `<folder>/synth/n<N>.yaml`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,8 +57,11 @@ def spec(n: int) -> dict:
             "log_retention_days": 14,
         }
         if index % 4 == 1:
-            service["load_balancer"] = {"path_patterns": [f"/{name}/*"], "priority": index,
-                                        "health_check_path": f"/{name}/health"}
+            service["load_balancer"] = {
+                "path_patterns": [f"/{name}/*"],
+                "priority": index,
+                "health_check_path": f"/{name}/health",
+            }
         if index % 3 == 0:
             service["autoscaling"] = {"min_capacity": 2, "max_capacity": 6, "cpu_target_percent": 60}
         services[name] = service
@@ -67,8 +71,11 @@ def spec(n: int) -> dict:
         "region": "eu-central-1",
         "network": {"cidr": "10.40.0.0/16", "availability_zones": 3, "nat": "single"},
         "load_balancer": {"http_only": True},
-        "repositories": {service_name(index): {"name": f"{SYSTEM}-{service_name(index)}"}
-                         for index in range(1, n + 1) if own_repository(index)},
+        "repositories": {
+            service_name(index): {"name": f"{SYSTEM}-{service_name(index)}"}
+            for index in range(1, n + 1)
+            if own_repository(index)
+        },
         "services": services,
         "database": {"enabled": False, "min_capacity": 0.5, "max_capacity": 2},
         "cache": {"node_type": "cache.t4g.small", "nodes": 2, "multi_az": True},

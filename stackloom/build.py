@@ -2,6 +2,7 @@
 check them against CloudFormation's quotas and add the deploy-time parameter files and the manifest.
 `stackloom.output` writes the result; nothing here touches the disk.
 """
+
 from __future__ import annotations
 
 import gc
@@ -10,14 +11,13 @@ from pathlib import Path
 
 from troposphere import Template
 
-from templates import bootstrap, names, quotas, root, suppressions
-from templates.spec import EnvironmentSpec
-
 from stackloom import manifest as manifests
-from stackloom.manifest import ROOT_FILE, Manifest
 from stackloom.manifest import FILE_NAME as MANIFEST_FILE
+from stackloom.manifest import ROOT_FILE, Manifest
 from stackloom.params import load_spec
 from stackloom.render import as_json, render
+from templates import bootstrap, names, quotas, root, suppressions
+from templates.spec import EnvironmentSpec
 
 PARAMETERS_FILE = "parameters.json"
 OVERRIDES_FILE = "overrides.json"
@@ -57,8 +57,11 @@ def _compile(spec: EnvironmentSpec) -> Build:
         root_template = root.build(spec, stacks)
         bootstrap_template = bootstrap.build(spec)
     nested = root.all_stacks(stacks)
-    templates = {ROOT_FILE: root_template, **{stack.file_name: stack.template for stack in nested},
-                 names.BOOTSTRAP_FILE: bootstrap_template}
+    templates = {
+        ROOT_FILE: root_template,
+        **{stack.file_name: stack.template for stack in nested},
+        names.BOOTSTRAP_FILE: bootstrap_template,
+    }
     suppressions.apply(result.target, _suppressible(templates, nested))
     errors = []
     for file_name, template in templates.items():
@@ -74,12 +77,15 @@ def _compile(spec: EnvironmentSpec) -> Build:
         raise quotas.QuotaError(f"{result.target}: " + "; ".join(errors))
     result.warnings += [f"{result.target}: {note}" for note in root.notes(spec, stacks, root_template)]
     values = deploy_parameters(root_template)
-    result.files[PARAMETERS_FILE] = as_json([{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()])
+    result.files[PARAMETERS_FILE] = as_json(
+        [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
+    )
     result.files[OVERRIDES_FILE] = as_json([f"{key}={value}" for key, value in values.items()])
     missing = sorted(set(root_template.parameters) - set(values))
     if missing:
-        result.warnings.append(f"{result.target}: deploy-time parameters without a default must be given on deploy: "
-                               + ", ".join(missing))
+        result.warnings.append(
+            f"{result.target}: deploy-time parameters without a default must be given on deploy: " + ", ".join(missing)
+        )
     result.manifest = manifests.of(spec, stacks, values, missing)
     result.files[MANIFEST_FILE] = as_json(manifests.as_dict(result.manifest))
     return result
@@ -101,12 +107,13 @@ def _suppressible(templates: dict[str, Template], nested: list) -> dict[str, Tem
 
 def deploy_parameters(root_template: Template) -> dict[str, str]:
     """Root parameters with their defaults: the values `parameters.json` ships (CI overrides some)."""
-    return {name: str(parameter.properties["Default"])
-            for name, parameter in sorted(root_template.parameters.items()) if "Default" in parameter.properties}
+    return {
+        name: str(parameter.properties["Default"])
+        for name, parameter in sorted(root_template.parameters.items())
+        if "Default" in parameter.properties
+    }
 
 
 def compile_all(files: dict[str, Path]) -> list[Build]:
     """Compile every target in memory; the first bad input stops the whole build before any write."""
     return [compile_environment(load_spec(path)) for _, path in sorted(files.items())]
-
-

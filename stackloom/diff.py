@@ -26,26 +26,37 @@ Python API (the deploy command uses it): `compare(old, new, region)` -> list[Cha
 `load_environment(folder)`, `build_templates(build)` and `deployed_templates(client, stack, new)` (what is
 deployed now, nested stacks included) to get those dicts.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
-
-from botocore.exceptions import ClientError
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from stackloom import manifest as manifests
 from stackloom.cfn import model
-from stackloom.cfn.model import STACK_TYPE, is_stateful, mapping as _mapping, properties as _properties
-from stackloom.cfn.model import resources as _resources, value_references as references
+from stackloom.cfn.model import STACK_TYPE, is_stateful
+from stackloom.cfn.model import mapping as _mapping
+from stackloom.cfn.model import properties as _properties
+from stackloom.cfn.model import resources as _resources
+from stackloom.cfn.model import value_references as references
 from stackloom.cfn.schemas import create_only
 from stackloom.errors import UserError
 
 ADD, MODIFY, REPLACE, REMOVE = "add", "modify", "replace", "remove"
 ORDER = {REMOVE: 0, REPLACE: 1, MODIFY: 2, ADD: 3}
-RESOURCE_ATTRIBUTES = ("Condition", "CreationPolicy", "DeletionPolicy", "DependsOn", "Metadata", "UpdatePolicy",
-                       "UpdateReplacePolicy")
+RESOURCE_ATTRIBUTES = (
+    "Condition",
+    "CreationPolicy",
+    "DeletionPolicy",
+    "DependsOn",
+    "Metadata",
+    "UpdatePolicy",
+    "UpdateReplacePolicy",
+)
 EXIT_RISK = 2
 _MISSING = model.MISSING
 
@@ -54,15 +65,15 @@ _MISSING = model.MISSING
 class Change:
     """One resource that a deploy would touch."""
 
-    template: str                     # file name: "data.json"
+    template: str  # file name: "data.json"
     logical_id: str
-    action: str                       # add | modify | replace | remove
-    resource_type: str                # the new type (the old one for remove)
-    old_type: str | None = None       # set when the type changes
-    conditional: bool = False         # replacement only possible (conditionalCreateOnlyProperties)
-    details: tuple[str, ...] = ()     # why: changed properties, references to replaced resources
-    stack: str = ""                   # logical ID path of the nested stack holding it ("" = top-level)
-    policy: str | None = None         # UpdateReplacePolicy (replace) / DeletionPolicy (remove) in force
+    action: str  # add | modify | replace | remove
+    resource_type: str  # the new type (the old one for remove)
+    old_type: str | None = None  # set when the type changes
+    conditional: bool = False  # replacement only possible (conditionalCreateOnlyProperties)
+    details: tuple[str, ...] = ()  # why: changed properties, references to replaced resources
+    stack: str = ""  # logical ID path of the nested stack holding it ("" = top-level)
+    policy: str | None = None  # UpdateReplacePolicy (replace) / DeletionPolicy (remove) in force
 
     @property
     def path(self) -> str:
@@ -103,6 +114,7 @@ def project(value, parts: tuple[str, ...]):
 
 # ---- comparison ------------------------------------------------------------------------------------
 
+
 @dataclass
 class _Volatile:
     """Names whose value changes on deploy: per template, replaced resources, parameters, outputs."""
@@ -110,7 +122,7 @@ class _Volatile:
     replaced: dict[str, set[str]] = field(default_factory=dict)
     parameters: dict[str, set[str]] = field(default_factory=dict)
     outputs: dict[str, set[str]] = field(default_factory=dict)
-    touched: set[str] = field(default_factory=set)   # templates with a change (their nested stack is modified)
+    touched: set[str] = field(default_factory=set)  # templates with a change (their nested stack is modified)
 
     def size(self) -> int:
         groups = (self.replaced, self.parameters, self.outputs)
@@ -129,8 +141,9 @@ def compare(old: dict[str, dict], new: dict[str, dict], region: str = "us-east-1
     state = _Volatile()
     while True:
         before = state.size()
-        changes = {name: _compare_template(name, old.get(name), new.get(name), region, state, children)
-                   for name in files}
+        changes = {
+            name: _compare_template(name, old.get(name), new.get(name), region, state, children) for name in files
+        }
         state.touched |= {name for name, found in changes.items() if found}
         _propagate(old, new, children, state)
         if state.size() == before:
@@ -144,7 +157,7 @@ def compare(old: dict[str, dict], new: dict[str, dict], region: str = "us-east-1
 
 def _changed_token(name: str, state: _Volatile, children: dict[str, dict[str, str]]):
     """A predicate: does (resource or parameter, attribute) change value in this template?"""
-    replaced = state.replaced.setdefault(name, set())     # live: grows while the template is compared
+    replaced = state.replaced.setdefault(name, set())  # live: grows while the template is compared
     parameters = state.parameters.setdefault(name, set())
     links = children.get(name, {})
 
@@ -161,8 +174,9 @@ def _changed_token(name: str, state: _Volatile, children: dict[str, dict[str, st
     return changed
 
 
-def _compare_template(name: str, old: dict | None, new: dict | None, region: str, state: _Volatile,
-                      children: dict[str, dict[str, str]]) -> list[Change]:
+def _compare_template(
+    name: str, old: dict | None, new: dict | None, region: str, state: _Volatile, children: dict[str, dict[str, str]]
+) -> list[Change]:
     before, after = _resources(old), _resources(new)
     changed = _changed_token(name, state, children)
     replaced: dict[str, tuple[list[str], bool]] = {}
@@ -174,7 +188,9 @@ def _compare_template(name: str, old: dict | None, new: dict | None, region: str
         for logical_id in sorted(set(before) & set(after)):
             if logical_id in replaced:
                 continue
-            reasons, conditional = _replacement(before[logical_id], after[logical_id], region, changed, state.replaced[name])
+            reasons, conditional = _replacement(
+                before[logical_id], after[logical_id], region, changed, state.replaced[name]
+            )
             if reasons:
                 replaced[logical_id] = (reasons, conditional)
                 state.replaced[name].add(logical_id)
@@ -183,16 +199,32 @@ def _compare_template(name: str, old: dict | None, new: dict | None, region: str
     for logical_id in sorted(set(before) | set(after)):
         was, now = before.get(logical_id), after.get(logical_id)
         if now is None:
-            changes.append(Change(name, logical_id, REMOVE, was.get("Type", "?"),
-                                  policy=was.get("DeletionPolicy") or _default_policy(was)))
+            changes.append(
+                Change(
+                    name,
+                    logical_id,
+                    REMOVE,
+                    was.get("Type", "?"),
+                    policy=was.get("DeletionPolicy") or _default_policy(was),
+                )
+            )
         elif was is None:
             changes.append(Change(name, logical_id, ADD, now.get("Type", "?")))
         elif logical_id in replaced:
             reasons, conditional = replaced[logical_id]
             old_type = was.get("Type") if was.get("Type") != now.get("Type") else None
-            changes.append(Change(name, logical_id, REPLACE, now.get("Type", "?"), old_type=old_type,
-                                  conditional=conditional, details=tuple(reasons),
-                                  policy=now.get("UpdateReplacePolicy") or _default_policy(now)))
+            changes.append(
+                Change(
+                    name,
+                    logical_id,
+                    REPLACE,
+                    now.get("Type", "?"),
+                    old_type=old_type,
+                    conditional=conditional,
+                    details=tuple(reasons),
+                    policy=now.get("UpdateReplacePolicy") or _default_policy(now),
+                )
+            )
         else:
             details = _modification(was, now, changed, state.replaced[name], children.get(name, {}), state)
             if details:
@@ -230,7 +262,9 @@ def _describe(token: tuple[str, str | None], replaced: set[str]) -> str:
     return f"{text} (replaced)" if name in replaced else f"{text} (changed)"
 
 
-def _modification(was: dict, now: dict, changed, replaced: set[str], links: dict[str, str], state: _Volatile) -> list[str]:
+def _modification(
+    was: dict, now: dict, changed, replaced: set[str], links: dict[str, str], state: _Volatile
+) -> list[str]:
     details = []
     old_properties, new_properties = _properties(was), _properties(now)
     for key in sorted(set(old_properties) | set(new_properties)):
@@ -250,7 +284,9 @@ def _modification(was: dict, now: dict, changed, replaced: set[str], links: dict
     return details
 
 
-def _propagate(old: dict[str, dict], new: dict[str, dict], children: dict[str, dict[str, str]], state: _Volatile) -> None:
+def _propagate(
+    old: dict[str, dict], new: dict[str, dict], children: dict[str, dict[str, str]], state: _Volatile
+) -> None:
     """Push changed values across stack boundaries: child outputs up, parent-passed parameters down."""
     nested = {child for links in children.values() for child in links.values()}
     for name in sorted(set(old) | set(new)):
@@ -276,12 +312,16 @@ def _propagate(old: dict[str, dict], new: dict[str, dict], children: dict[str, d
             child_after = _mapping((new.get(child) or {}).get("Parameters"))
             for parameter in child_after:
                 value = new_passed.get(parameter, _MISSING)
-                if (value != old_passed.get(parameter, _MISSING) or any(changed(t) for t in references(value))
-                        or (value == _MISSING and child_before.get(parameter) != child_after.get(parameter))):
+                if (
+                    value != old_passed.get(parameter, _MISSING)
+                    or any(changed(t) for t in references(value))
+                    or (value == _MISSING and child_before.get(parameter) != child_after.get(parameter))
+                ):
                     state.parameters.setdefault(child, set()).add(parameter)
 
 
 # ---- inputs ----------------------------------------------------------------------------------------
+
 
 def build_templates(build) -> dict[str, dict]:
     """The CloudFormation templates of an in-memory `compiler.Build`, by file name."""
@@ -315,12 +355,16 @@ def baseline_folder(baseline: Path, system: str, environment: str) -> Path:
                 if which != (system, environment):
                     raise UserError(f"{candidate}: the baseline is {which[0]}/{which[1]}, not {system}/{environment}")
             return candidate
-    raise UserError(f"{baseline}: no earlier build of {system}/{environment} (expected "
-                    f"{baseline / system / environment / 'root.json'} or {baseline / 'root.json'}); "
-                    "give --baseline an output folder, e.g. a checkout of output/ from the last release")
+    raise UserError(
+        f"{baseline}: no earlier build of {system}/{environment} (expected "
+        f"{baseline / system / environment / 'root.json'} or {baseline / 'root.json'}); "
+        "give --baseline an output folder, e.g. a checkout of output/ from the last release"
+    )
 
 
-def deployed_templates(cloudformation, stack_name: str, new: dict[str, dict], root_file: str = "root.json") -> dict[str, dict]:
+def deployed_templates(
+    cloudformation, stack_name: str, new: dict[str, dict], root_file: str = "root.json"
+) -> dict[str, dict]:
     """The templates of a deployed stack and its nested stacks, keyed like `new` so `compare` can pair them:
     a nested stack under the file name the new parent gives that logical ID (others as `<LogicalId>.deployed.json`),
     its parent's TemplateURL rewritten to that key (deployed ones are S3 URLs). {} when the stack does not exist.
@@ -339,9 +383,11 @@ def deployed_templates(cloudformation, stack_name: str, new: dict[str, dict], ro
 def _add_deployed(cloudformation, stack_id: str, file_name: str, body, new: dict[str, dict], found: dict) -> None:
     template = model.parse(body)
     found[file_name] = template
-    nested = {item["LogicalResourceId"]: item.get("PhysicalResourceId")
-              for item in cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]
-              if item.get("ResourceType") == STACK_TYPE and item.get("PhysicalResourceId")}
+    nested = {
+        item["LogicalResourceId"]: item.get("PhysicalResourceId")
+        for item in cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]
+        if item.get("ResourceType") == STACK_TYPE and item.get("PhysicalResourceId")
+    }
     new_resources = _resources(new.get(file_name))
     for logical_id, physical_id in sorted(nested.items()):
         url = _properties(new_resources.get(logical_id)).get("TemplateURL")
@@ -349,11 +395,18 @@ def _add_deployed(cloudformation, stack_id: str, file_name: str, body, new: dict
         resource = _resources(template).get(logical_id)
         if resource is not None:
             resource.setdefault("Properties", {})["TemplateURL"] = child
-        _add_deployed(cloudformation, physical_id, child, cloudformation.get_template(StackName=physical_id)["TemplateBody"],
-                      new, found)
+        _add_deployed(
+            cloudformation,
+            physical_id,
+            child,
+            cloudformation.get_template(StackName=physical_id)["TemplateBody"],
+            new,
+            found,
+        )
 
 
 # ---- output ----------------------------------------------------------------------------------------
+
 
 def label(change: Change) -> str:
     return "replace?" if change.action == REPLACE and change.conditional else change.action
@@ -368,8 +421,9 @@ def render(changes: list[Change]) -> str:
         details = "; ".join(change.details)
         if change.risky:
             details = f"STATEFUL, {_policy_name(change)} {change.policy}; {details}".rstrip("; ")
-        rows.append((label(change), change.template, change.logical_id, change.resource_type.removeprefix("AWS::"),
-                     details))
+        rows.append(
+            (label(change), change.template, change.logical_id, change.resource_type.removeprefix("AWS::"), details)
+        )
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     lines = []
     for number, row in enumerate(rows):
@@ -377,15 +431,19 @@ def render(changes: list[Change]) -> str:
         if number == 0:
             lines.append("  ".join("-" * size for size in widths) + "  " + "-" * len(row[4]))
     lines = [line.rstrip() for line in lines]
-    counts = {action: sum(1 for change in changes if change.action == action) for action in (ADD, MODIFY, REPLACE, REMOVE)}
+    counts = {
+        action: sum(1 for change in changes if change.action == action) for action in (ADD, MODIFY, REPLACE, REMOVE)
+    }
     lines.append("")
     lines.append(", ".join(f"{counts[action]} to {action}" for action in (ADD, MODIFY, REPLACE, REMOVE)))
     risks = stateful_risks(changes)
     if risks:
         lines.append(f"{len(risks)} stateful resource(s) would be replaced or removed:")
         for change in risks:
-            lines.append(f"  {label(change)} {change.template} {change.logical_id} ({change.resource_type}, "
-                         f"{_policy_name(change)} {change.policy})")
+            lines.append(
+                f"  {label(change)} {change.template} {change.logical_id} ({change.resource_type}, "
+                f"{_policy_name(change)} {change.policy})"
+            )
     return "\n".join(lines)
 
 
@@ -394,5 +452,3 @@ def _policy_name(change: Change) -> str:
 
 
 # ---- command ---------------------------------------------------------------------------------------
-
-

@@ -11,6 +11,7 @@ registration order (a handler reading another kind's records registers after tha
 has at most one handler per role: registering a second one is refused. This module imports no report module
 (diff and deploy import it); the handlers land here when the report modules are imported.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ class Kind:
     """One CloudFormation resource type as the tool sees it."""
 
     type: str
-    stateful: bool = False              # replacement or removal loses data (or makes it unreadable)
-    why: str = ""                       # what would be lost, in words
+    stateful: bool = False  # replacement or removal loses data (or makes it unreadable)
+    why: str = ""  # what would be lost, in words
     deletion_protection: str | None = None  # the property with which AWS refuses a delete
 
 
@@ -68,11 +69,13 @@ def handles(role: str, *types: str) -> Callable[[Handler], Handler]:
 
     def register_handler(function: Handler) -> Handler:
         table = HANDLERS[role]
-        taken = [name for name in types if name in table] + [name for index, name in enumerate(types)
-                                                             if name in types[:index]]
+        taken = [name for name in types if name in table] + [
+            name for index, name in enumerate(types) if name in types[:index]
+        ]
         if taken:
-            owners = ", ".join(f"{name} ({getattr(table.get(name), '__qualname__', function.__qualname__)})"
-                               for name in taken)
+            owners = ", ".join(
+                f"{name} ({getattr(table.get(name), '__qualname__', function.__qualname__)})" for name in taken
+            )
             raise ValueError(f"{role} handler {function.__qualname__}: registered twice for {owners}")
         for name in types:
             table[name] = function

@@ -6,16 +6,16 @@ services are grouped (large systems, see templates/root.py), each service also n
 root list parameters that carry its image tag and desired count, and `packed_parameters` maps each list
 parameter to {service: the service stack's own parameter}; `pack_overrides` uses it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import msgspec
 
+from stackloom.errors import UserError
 from templates import names, root
 from templates.spec import EnvironmentSpec
-
-from stackloom.errors import UserError
 
 FILE_NAME = "manifest.json"
 ROOT_FILE = names.ROOT_FILE
@@ -27,9 +27,9 @@ class ServiceEntry(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tru
     stack: str
     image_parameter: str
     desired_count_parameter: str
-    repository: str | None           # the ECR repository name when the image is built here
-    image_uri: str | None            # the image when it comes from elsewhere
-    group: str | None = None         # the ServicesNN stack that holds it (grouped environments only)
+    repository: str | None  # the ECR repository name when the image is built here
+    image_uri: str | None  # the image when it comes from elsewhere
+    group: str | None = None  # the ServicesNN stack that holds it (grouped environments only)
     image_list_parameter: str | None = None
     desired_count_list_parameter: str | None = None
 
@@ -46,9 +46,9 @@ class Manifest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     bootstrap_stack_name: str
     root_template: str
     bootstrap_template: str
-    nested_stacks: dict[str, str]            # logical ID -> file, at any depth
-    parameters: dict[str, str]               # deploy-time parameters with their defaults
-    required_parameters: list[str]           # deploy-time parameters without a default
+    nested_stacks: dict[str, str]  # logical ID -> file, at any depth
+    parameters: dict[str, str]  # deploy-time parameters with their defaults
+    required_parameters: list[str]  # deploy-time parameters without a default
     services: dict[str, ServiceEntry]
     hosted_zone: str | None
     packed_parameters: dict[str, dict[str, str]] | None = None
@@ -72,21 +72,32 @@ def of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]
     for name, svc in sorted(spec.services.items()):
         group = group_of.get(names.service_stack(name))
         services[name] = ServiceEntry(
-            stack=names.service_stack(name), image_parameter=names.image_parameter(name),
+            stack=names.service_stack(name),
+            image_parameter=names.image_parameter(name),
             desired_count_parameter=names.count_parameter(name),
             repository=spec.repositories[svc.image.repository].name if svc.image.repository else None,
             image_uri=svc.image.uri,
             group=group.logical_id if group is not None else None,
             image_list_parameter=names.group_image_tags(group.logical_id) if group is not None else None,
-            desired_count_list_parameter=names.group_desired_counts(group.logical_id) if group is not None else None)
+            desired_count_list_parameter=names.group_desired_counts(group.logical_id) if group is not None else None,
+        )
     return Manifest(
-        system=spec.system, environment=spec.environment, region=spec.region, account_id=spec.account_id,
-        production=spec.production, stack_name=spec.prefix, bootstrap_stack_name=names.bootstrap_stack_name(spec),
-        root_template=ROOT_FILE, bootstrap_template=names.BOOTSTRAP_FILE,
+        system=spec.system,
+        environment=spec.environment,
+        region=spec.region,
+        account_id=spec.account_id,
+        production=spec.production,
+        stack_name=spec.prefix,
+        bootstrap_stack_name=names.bootstrap_stack_name(spec),
+        root_template=ROOT_FILE,
+        bootstrap_template=names.BOOTSTRAP_FILE,
         nested_stacks={stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
-        parameters=values, required_parameters=missing, services=services,
+        parameters=values,
+        required_parameters=missing,
+        services=services,
         hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
-        packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None)
+        packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None,
+    )
 
 
 def as_dict(manifest: Manifest) -> dict:
@@ -96,9 +107,10 @@ def as_dict(manifest: Manifest) -> dict:
 def decode(text: str | bytes, where: str = FILE_NAME) -> Manifest:
     try:
         return msgspec.json.decode(text, type=Manifest)
-    except msgspec.DecodeError as error:   # ValidationError is a DecodeError
-        raise UserError(f"{where}: not a manifest of this version of stackloom ({error}); "
-                        "rebuild with `python build.py`") from None
+    except msgspec.DecodeError as error:  # ValidationError is a DecodeError
+        raise UserError(
+            f"{where}: not a manifest of this version of stackloom ({error}); " "rebuild with `python build.py`"
+        ) from None
 
 
 def from_dict(value: dict) -> Manifest:
@@ -126,8 +138,9 @@ def field(manifest: Manifest, dotted: str):
     return value
 
 
-def pack_overrides(manifest: Manifest, overrides: dict[str, str],
-                   current: dict[str, str] | None = None) -> dict[str, str]:
+def pack_overrides(
+    manifest: Manifest, overrides: dict[str, str], current: dict[str, str] | None = None
+) -> dict[str, str]:
     """Deploy-time values for an environment whose services are grouped: `overrides` may name a service's
     own parameter (`ApiImageTag=v2`, `ApiDesiredCount=3`); those are folded into the root list parameters
     (`Services03ImageTags=api=v2,...`). Every list parameter is returned whole, merged by service name:
@@ -140,8 +153,11 @@ def pack_overrides(manifest: Manifest, overrides: dict[str, str],
     own = {parameter for entries in packed.values() for parameter in entries.values()}
     result = {key: value for key, value in overrides.items() if key not in own and key not in packed}
     for name, entries in packed.items():
-        layers = [root.unpack(manifest.parameters.get(name, "")), root.unpack((current or {}).get(name, "")),
-                  root.unpack(overrides.get(name, ""))]
+        layers = [
+            root.unpack(manifest.parameters.get(name, "")),
+            root.unpack((current or {}).get(name, "")),
+            root.unpack(overrides.get(name, "")),
+        ]
         merged = {}
         for service_name, parameter in entries.items():
             value = overrides.get(parameter)

@@ -4,6 +4,7 @@ Everything is rendered before anything is written; each file is replaced atomica
 beside it, then a rename); JSON files that a build no longer produces are removed, other files
 (ARCHITECTURE.md) are left alone.
 """
+
 from __future__ import annotations
 
 import os

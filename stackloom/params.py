@@ -3,6 +3,7 @@
 YAML is read with a safe loader that also rejects duplicate keys and alias expansion
 (a "billion laughs" file must fail fast, not eat memory).
 """
+
 from __future__ import annotations
 
 import re
@@ -24,11 +25,12 @@ class SpecError(Exception):
 
 
 try:  # libyaml tokenizes and parses in C (7x faster); composing stays in Python, where the checks below live
-    from yaml._yaml import CParser as _Parser            # and where deep nesting is a RecursionError, not a crash
+    from yaml._yaml import CParser as _Parser  # and where deep nesting is a RecursionError, not a crash
 
     def _init_parser(loader, text: str) -> None:
         _Parser.__init__(loader, text)
-except ImportError:                                     # PyYAML without libyaml: the same in pure Python
+except ImportError:  # PyYAML without libyaml: the same in pure Python
+
     class _Parser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):  # type: ignore[no-redef]
         pass
 
@@ -111,8 +113,10 @@ def _read_yaml(path: Path) -> dict:
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as error:
         raise SpecError(f"{path}: invalid YAML: {error}") from None
     if not isinstance(data, dict):
-        raise SpecError(f"{path}: the top level must be a mapping of fields (system, environment, network, services, ...), "
-                        f"got {type(data).__name__}")
+        raise SpecError(
+            f"{path}: the top level must be a mapping of fields (system, environment, network, services, ...), "
+            f"got {type(data).__name__}"
+        )
     return data
 
 
@@ -128,9 +132,11 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
             pending += [(where + (index,), item) for index, item in enumerate(value)]
         elif isinstance(value, str) and CLOUDFORMATION_SYNTAX.search(value):
             field = dotted(where) or "(top level)"
-            raise SpecError(f"{path}: {field}: {shown(value)} contains CloudFormation syntax "
-                            f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
-                            "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values")
+            raise SpecError(
+                f"{path}: {field}: {shown(value)} contains CloudFormation syntax "
+                f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
+                "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values"
+            )
 
 
 def _describe(path: Path, error: SpecInvalid) -> str:
@@ -161,7 +167,8 @@ def select(params_dir: Path, targets: list[str]) -> dict[str, Path]:
         target = target.strip("/")
         matches = {key: path for key, path in known.items() if key == target or key.split("/")[0] == target}
         if not matches:
-            raise SpecError(f"unknown target {target!r}: no {params_dir}/{target}.yaml; "
-                            f"known targets: {', '.join(known)}")
+            raise SpecError(
+                f"unknown target {target!r}: no {params_dir}/{target}.yaml; " f"known targets: {', '.join(known)}"
+            )
         chosen.update(matches)
     return chosen

@@ -1,4 +1,5 @@
 """Deterministic JSON: the bytes of every emitted file (sorted keys, two-space indent, UTF-8 as written)."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,15 @@ def _encode(value, append, indent: str) -> None:
     elif value is None:
         append("null")
     elif isinstance(value, float):
-        append("NaN" if value != value else "Infinity" if value == _INFINITY else "-Infinity" if value == -_INFINITY
-               else _float(value))
+        append(
+            "NaN"
+            if value != value
+            else "Infinity"
+            if value == _INFINITY
+            else "-Infinity"
+            if value == -_INFINITY
+            else _float(value)
+        )
     elif isinstance(value, int):
         append(_int(value))
     else:  # whatever the standard encoder makes of it (it raises TypeError for what JSON cannot hold)

@@ -1,4 +1,5 @@
 """What every stack module shares: the nested-stack record, wiring sources, tags and outputs."""
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,12 @@ def literal(text: str):
 
 def output(template: Template, name: str, value, description: str, export: bool = False) -> Output:
     return template.add_output(
-        Output(name, Value=value, Description=description,
-               **({"Export": Export(Sub("${AWS::StackName}-" + name))} if export else {}))
+        Output(
+            name,
+            Value=value,
+            Description=description,
+            **({"Export": Export(Sub("${AWS::StackName}-" + name))} if export else {}),
+        )
     )
 
 
@@ -79,6 +84,12 @@ def parameter(template: Template, name: str, description: str, type_: str = "Str
 def arn(service: str, resource: str, region: bool = True, account: bool = True) -> Sub:
     """A partition-correct ARN: arn:${AWS::Partition}:<service>:<region>:<account>:<resource>."""
     return Sub(
-        "arn:${AWS::Partition}:" + service + ":" + ("${AWS::Region}" if region else "") + ":"
-        + ("${AWS::AccountId}" if account else "") + ":" + resource
+        "arn:${AWS::Partition}:"
+        + service
+        + ":"
+        + ("${AWS::Region}" if region else "")
+        + ":"
+        + ("${AWS::AccountId}" if account else "")
+        + ":"
+        + resource
     )

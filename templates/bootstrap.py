@@ -1,12 +1,15 @@
 """The bootstrap stack, deployed once before the environment: the artifacts bucket that packaged nested
 templates are uploaded to, and the ECR repositories (so images can be pushed before services start).
 It is the CloudFormation counterpart of the seed's OpenTofu state bucket."""
+
 from __future__ import annotations
 
 from awacs.aws import PolicyDocument
-from troposphere import Ref, Template, s3 as buckets
+from troposphere import Ref, Template
+from troposphere import s3 as buckets
 
-from . import iam as policies, names, registry
+from . import iam as policies
+from . import names, registry
 from .base import RETAIN, new_template, output, tags
 from .spec import EnvironmentSpec
 
@@ -23,30 +26,51 @@ def build(spec: EnvironmentSpec) -> Template:
     repository, names.repository_uri_output(key) and names.repository_name_output(key).
     """
     template = new_template(spec, "bootstrap (artifacts bucket, ECR repositories)")
-    bucket = template.add_resource(buckets.Bucket(
-        "ArtifactsBucket",
-        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain",
-        VersioningConfiguration=buckets.VersioningConfiguration(Status="Enabled"),
-        BucketEncryption=buckets.BucketEncryption(ServerSideEncryptionConfiguration=[
-            buckets.ServerSideEncryptionRule(
-                ServerSideEncryptionByDefault=buckets.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms"),
-                BucketKeyEnabled=True)]),
-        PublicAccessBlockConfiguration=buckets.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=buckets.OwnershipControls(Rules=[buckets.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=buckets.LifecycleConfiguration(Rules=[
-            buckets.LifecycleRule(
-                Id="expire-old-versions", Status="Enabled",
-                NoncurrentVersionExpiration=buckets.NoncurrentVersionExpiration(NoncurrentDays=90),
-                AbortIncompleteMultipartUpload=buckets.AbortIncompleteMultipartUpload(DaysAfterInitiation=7)),
-        ]),
-        Tags=tags(spec, f"{spec.prefix}-artifacts"),
-    ))
-    template.add_resource(buckets.BucketPolicy(
-        "ArtifactsBucketPolicy", Bucket=Ref(bucket),
-        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[policies.deny_insecure_transport(bucket)]),
-    ))
-    output(template, names.ARTIFACTS_BUCKET_NAME, Ref(bucket), "Bucket for packaged templates (aws cloudformation package --s3-bucket)")
+    bucket = template.add_resource(
+        buckets.Bucket(
+            "ArtifactsBucket",
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy="Retain",
+            VersioningConfiguration=buckets.VersioningConfiguration(Status="Enabled"),
+            BucketEncryption=buckets.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    buckets.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=buckets.ServerSideEncryptionByDefault(SSEAlgorithm="aws:kms"),
+                        BucketKeyEnabled=True,
+                    )
+                ]
+            ),
+            PublicAccessBlockConfiguration=buckets.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+            ),
+            OwnershipControls=buckets.OwnershipControls(
+                Rules=[buckets.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            LifecycleConfiguration=buckets.LifecycleConfiguration(
+                Rules=[
+                    buckets.LifecycleRule(
+                        Id="expire-old-versions",
+                        Status="Enabled",
+                        NoncurrentVersionExpiration=buckets.NoncurrentVersionExpiration(NoncurrentDays=90),
+                        AbortIncompleteMultipartUpload=buckets.AbortIncompleteMultipartUpload(DaysAfterInitiation=7),
+                    ),
+                ]
+            ),
+            Tags=tags(spec, f"{spec.prefix}-artifacts"),
+        )
+    )
+    template.add_resource(
+        buckets.BucketPolicy(
+            "ArtifactsBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[policies.deny_insecure_transport(bucket)]),
+        )
+    )
+    output(
+        template,
+        names.ARTIFACTS_BUCKET_NAME,
+        Ref(bucket),
+        "Bucket for packaged templates (aws cloudformation package --s3-bucket)",
+    )
     registry.add(template, spec)
     return template
-

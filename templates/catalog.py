@@ -4,6 +4,7 @@ The spec checks names against these lists so a typo (`t3.mediun`, Aurora `17.99`
 field, not a template that builds and then fails lint or a deploy. The JSON files are read straight from the
 installed cfn-lint package without importing it (importing cfnlint costs half a second; one file costs ms).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -18,7 +19,7 @@ EXTENSIONS = ("data", "schemas", "extensions")
 
 def _path(folder: str, filename: str) -> Path | None:
     spec = importlib.util.find_spec("cfnlint")
-    if spec is None or spec.origin is None:      # cfn-lint missing: nothing to check against, CloudFormation will say
+    if spec is None or spec.origin is None:  # cfn-lint missing: nothing to check against, CloudFormation will say
         return None
     path = Path(spec.origin).parent.joinpath(*EXTENSIONS, folder, filename)
     return path if path.is_file() else None
@@ -75,5 +76,9 @@ def check(value: str, allowed: list[str] | None, what: str) -> None:
     if allowed is None or value in allowed:
         return
     close = difflib.get_close_matches(value, allowed, n=5, cutoff=0.6)
-    hint = f"did you mean {', '.join(close)}?" if close else f"{len(allowed)} values are allowed, e.g. {', '.join(allowed[-5:])}"
+    hint = (
+        f"did you mean {', '.join(close)}?"
+        if close
+        else f"{len(allowed)} values are allowed, e.g. {', '.join(allowed[-5:])}"
+    )
     raise ValueError(f"{what} {value!r} is not one AWS accepts ({hint})")

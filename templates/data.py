@@ -1,5 +1,6 @@
 """The data stack: the environment's stateful stores (database and cache) in one nested stack, so their
 lifecycle and stack policy are separate from the stateless services."""
+
 from __future__ import annotations
 
 from . import cache, database, names
@@ -24,8 +25,9 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     if not needed(spec):
         raise ValueError(f"{spec.prefix}: no database and no cache, so no data stack")
     template = new_template(spec, "data stores (Aurora PostgreSQL, ElastiCache Redis)")
-    subnets = parameter(template, names.PRIVATE_SUBNET_IDS, "Private subnets for the data stores",
-                        "List<AWS::EC2::Subnet::Id>")
+    subnets = parameter(
+        template, names.PRIVATE_SUBNET_IDS, "Private subnets for the data stores", "List<AWS::EC2::Subnet::Id>"
+    )
     inputs = {names.PRIVATE_SUBNET_IDS: FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS)}
     if spec.database is not None:
         database.add(template, spec, subnets, inputs)

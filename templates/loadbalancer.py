@@ -1,10 +1,12 @@
 """The public ALB: security group, listeners (HTTP, or HTTP->HTTPS redirect + HTTPS), certificate, DNS alias."""
+
 from __future__ import annotations
 
 from troposphere import GetAtt, Join, Ref, Template, certificatemanager, route53, s3
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import iam as policies, names
+from . import iam as policies
+from . import names
 from .base import RETAIN, FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -27,11 +29,14 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     """
     settings = spec.load_balancer
     template = new_template(spec, "public application load balancer")
-    subnets = parameter(template, names.PUBLIC_SUBNET_IDS, "Public subnets for the load balancer", "List<AWS::EC2::Subnet::Id>")
+    subnets = parameter(
+        template, names.PUBLIC_SUBNET_IDS, "Public subnets for the load balancer", "List<AWS::EC2::Subnet::Id>"
+    )
     inputs = {names.PUBLIC_SUBNET_IDS: FromStack(names.NETWORK, names.PUBLIC_SUBNET_IDS)}
 
-    security_group = parameter(template, names.LOAD_BALANCER_SECURITY_GROUP_ID, "Security group of the ALB",
-                               "AWS::EC2::SecurityGroup::Id")
+    security_group = parameter(
+        template, names.LOAD_BALANCER_SECURITY_GROUP_ID, "Security group of the ALB", "AWS::EC2::SecurityGroup::Id"
+    )
     inputs[names.LOAD_BALANCER_SECURITY_GROUP_ID] = FromStack(names.SECURITY, names.LOAD_BALANCER_SECURITY_GROUP_ID)
     attributes = []
     depends_on = []
@@ -44,48 +49,94 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         ]
         depends_on.append(policy.title)  # ELB checks it may write before it accepts the attribute
     protection = settings.deletion_protection if settings.deletion_protection is not None else spec.production
-    balancer = template.add_resource(elb.LoadBalancer(
-        "LoadBalancer", Name=settings.name or f"{spec.prefix}-alb"[:32], Scheme="internet-facing", Type="application",
-        Subnets=Ref(subnets), SecurityGroups=[Ref(security_group)],
-        LoadBalancerAttributes=[
-            elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=str(settings.idle_timeout_seconds)),
-            elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
-            elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(protection).lower()),
-            *attributes,
-        ],
-        **({"DependsOn": depends_on} if depends_on else {}),
-        Tags=tags(spec, settings.name or f"{spec.prefix}-alb"),
-    ))
-    not_found = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
-        StatusCode="404", ContentType="text/plain", MessageBody="Not Found"))
+    balancer = template.add_resource(
+        elb.LoadBalancer(
+            "LoadBalancer",
+            Name=settings.name or f"{spec.prefix}-alb"[:32],
+            Scheme="internet-facing",
+            Type="application",
+            Subnets=Ref(subnets),
+            SecurityGroups=[Ref(security_group)],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(
+                    Key="idle_timeout.timeout_seconds", Value=str(settings.idle_timeout_seconds)
+                ),
+                elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
+                elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(protection).lower()),
+                *attributes,
+            ],
+            **({"DependsOn": depends_on} if depends_on else {}),
+            Tags=tags(spec, settings.name or f"{spec.prefix}-alb"),
+        )
+    )
+    not_found = elb.Action(
+        Type="fixed-response",
+        FixedResponseConfig=elb.FixedResponseConfig(
+            StatusCode="404", ContentType="text/plain", MessageBody="Not Found"
+        ),
+    )
     if settings.tls:
         certificate = _certificate(template, spec, inputs)
-        listener = template.add_resource(elb.Listener(
-            "HttpsListener", LoadBalancerArn=Ref(balancer), Port=443, Protocol="HTTPS", SslPolicy=settings.ssl_policy,
-            Certificates=[elb.Certificate(CertificateArn=certificate)], DefaultActions=[not_found],
-        ))
-        template.add_resource(elb.Listener(
-            "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP",
-            DefaultActions=[elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
-                Protocol="HTTPS", Port="443", Host="#{host}", Path="/#{path}", Query="#{query}", StatusCode="HTTP_301"))],
-        ))
+        listener = template.add_resource(
+            elb.Listener(
+                "HttpsListener",
+                LoadBalancerArn=Ref(balancer),
+                Port=443,
+                Protocol="HTTPS",
+                SslPolicy=settings.ssl_policy,
+                Certificates=[elb.Certificate(CertificateArn=certificate)],
+                DefaultActions=[not_found],
+            )
+        )
+        template.add_resource(
+            elb.Listener(
+                "HttpListener",
+                LoadBalancerArn=Ref(balancer),
+                Port=80,
+                Protocol="HTTP",
+                DefaultActions=[
+                    elb.Action(
+                        Type="redirect",
+                        RedirectConfig=elb.RedirectConfig(
+                            Protocol="HTTPS",
+                            Port="443",
+                            Host="#{host}",
+                            Path="/#{path}",
+                            Query="#{query}",
+                            StatusCode="HTTP_301",
+                        ),
+                    )
+                ],
+            )
+        )
     else:
-        listener = template.add_resource(elb.Listener(
-            "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[not_found]))
+        listener = template.add_resource(
+            elb.Listener(
+                "HttpListener", LoadBalancerArn=Ref(balancer), Port=80, Protocol="HTTP", DefaultActions=[not_found]
+            )
+        )
 
     scheme = "https" if settings.tls else "http"
     host = GetAtt(balancer, "DNSName")
     if settings.dns is not None:
-        template.add_resource(route53.RecordSetType(
-            "DnsRecord", HostedZoneId=_zone_id(template, spec, inputs), Name=settings.dns.name, Type="A",
-            AliasTarget=route53.AliasTarget(DNSName=GetAtt(balancer, "DNSName"),
-                                            HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"),
-                                            EvaluateTargetHealth=True),
-        ))
+        template.add_resource(
+            route53.RecordSetType(
+                "DnsRecord",
+                HostedZoneId=_zone_id(template, spec, inputs),
+                Name=settings.dns.name,
+                Type="A",
+                AliasTarget=route53.AliasTarget(
+                    DNSName=GetAtt(balancer, "DNSName"),
+                    HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"),
+                    EvaluateTargetHealth=True,
+                ),
+            )
+        )
         host = settings.dns.name
     output(template, names.LOAD_BALANCER_ARN, Ref(balancer), "ALB ARN")
-    output(template, names.LOAD_BALANCER_FULL_NAME, GetAtt(balancer, "LoadBalancerFullName"),
-           "ALB full name (for metrics)")
+    output(
+        template, names.LOAD_BALANCER_FULL_NAME, GetAtt(balancer, "LoadBalancerFullName"), "ALB full name (for metrics)"
+    )
     output(template, names.LOAD_BALANCER_DNS_NAME, GetAtt(balancer, "DNSName"), "ALB DNS name")
     output(template, names.LISTENER_ARN, Ref(listener), "Listener that services attach their routing rules to")
     output(template, names.BASE_URL, _url(scheme, host), "Public base URL of the environment")
@@ -97,24 +148,45 @@ ACCESS_LOG_PREFIX = "alb"
 
 def _access_log_bucket(template: Template, spec: EnvironmentSpec) -> s3.BucketPolicy:
     """ALB access logs: SSE-S3 (the only encryption ALB log delivery supports), TLS-only, retained."""
-    bucket = template.add_resource(s3.Bucket(
-        "AccessLogBucket", DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain",
-        BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
-            ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
-        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=s3.OwnershipControls(Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=[s3.LifecycleRule(
-            Id="expire-access-logs", Status="Enabled",
-            ExpirationInDays=spec.load_balancer.access_log_retention_days,
-            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7))]),
-        Tags=tags(spec, f"{spec.prefix}-alb-access-logs"),
-    ))
-    return template.add_resource(s3.BucketPolicy(
-        "AccessLogBucketPolicy", Bucket=Ref(bucket),
-        PolicyDocument=policies.access_log_bucket_policy(bucket, spec.region, ACCESS_LOG_PREFIX),
-    ))
+    bucket = template.add_resource(
+        s3.Bucket(
+            "AccessLogBucket",
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy="Retain",
+            BucketEncryption=s3.BucketEncryption(
+                ServerSideEncryptionConfiguration=[
+                    s3.ServerSideEncryptionRule(
+                        ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
+                    )
+                ]
+            ),
+            VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
+            PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
+                BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True
+            ),
+            OwnershipControls=s3.OwnershipControls(
+                Rules=[s3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+            ),
+            LifecycleConfiguration=s3.LifecycleConfiguration(
+                Rules=[
+                    s3.LifecycleRule(
+                        Id="expire-access-logs",
+                        Status="Enabled",
+                        ExpirationInDays=spec.load_balancer.access_log_retention_days,
+                        NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7),
+                    )
+                ]
+            ),
+            Tags=tags(spec, f"{spec.prefix}-alb-access-logs"),
+        )
+    )
+    return template.add_resource(
+        s3.BucketPolicy(
+            "AccessLogBucketPolicy",
+            Bucket=Ref(bucket),
+            PolicyDocument=policies.access_log_bucket_policy(bucket, spec.region, ACCESS_LOG_PREFIX),
+        )
+    )
 
 
 def _url(scheme: str, host):
@@ -127,8 +199,9 @@ def _zone_id(template: Template, spec: EnvironmentSpec, inputs: dict):
     if dns.zone_id is not None:
         return dns.zone_id
     if names.HOSTED_ZONE_ID not in template.parameters:
-        parameter(template, names.HOSTED_ZONE_ID, f"Route53 hosted zone ID of {dns.zone_name}",
-                  "AWS::Route53::HostedZone::Id")
+        parameter(
+            template, names.HOSTED_ZONE_ID, f"Route53 hosted zone ID of {dns.zone_name}", "AWS::Route53::HostedZone::Id"
+        )
         inputs[names.HOSTED_ZONE_ID] = FromRoot()
     return Ref(template.parameters[names.HOSTED_ZONE_ID])
 
@@ -137,10 +210,17 @@ def _certificate(template: Template, spec: EnvironmentSpec, inputs: dict):
     settings = spec.load_balancer
     if settings.certificate_arn is not None:
         return settings.certificate_arn
-    certificate = template.add_resource(certificatemanager.Certificate(
-        "Certificate", DomainName=settings.dns.name, ValidationMethod="DNS",
-        DomainValidationOptions=[certificatemanager.DomainValidationOption(
-            DomainName=settings.dns.name, HostedZoneId=_zone_id(template, spec, inputs))],
-        Tags=tags(spec, settings.dns.name),
-    ))
+    certificate = template.add_resource(
+        certificatemanager.Certificate(
+            "Certificate",
+            DomainName=settings.dns.name,
+            ValidationMethod="DNS",
+            DomainValidationOptions=[
+                certificatemanager.DomainValidationOption(
+                    DomainName=settings.dns.name, HostedZoneId=_zone_id(template, spec, inputs)
+                )
+            ],
+            Tags=tags(spec, settings.dns.name),
+        )
+    )
     return Ref(certificate)

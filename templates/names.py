@@ -10,6 +10,7 @@ Every name here is emitted. Changing one renames a logical ID (CloudFormation re
 everything in it), an output or a parameter (the wiring, CI's overrides and the deployed parameters
 no longer line up): add names, never rename them.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -153,6 +154,7 @@ def group_desired_counts(logical_id: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ split stacks
+
 
 def part_id(logical_id: str, tier: int, bucket: int) -> str:
     """The logical ID of one part of a split stack: `<Stack>Part03`, `<Stack>Part03Tier1`."""

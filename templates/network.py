@@ -1,13 +1,14 @@
 """The VPC: public and private subnets per AZ, internet gateway, NAT (none|single|per-az), flow logs, and a
 default security group that allows nothing."""
+
 from __future__ import annotations
 
 import hashlib
 
-from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, ec2, iam, logs
-from troposphere import awslambda, cloudformation
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, awslambda, cloudformation, ec2, iam, logs
 
-from . import iam as policies, keys, names
+from . import iam as policies
+from . import keys, names
 from .base import RETAIN, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -31,10 +32,15 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     """
     template = new_template(spec, "network (VPC, subnets, NAT, flow logs) and the environment KMS key")
     key = keys.add(template, spec)
-    vpc = template.add_resource(ec2.VPC(
-        "Vpc", CidrBlock=spec.network.cidr, EnableDnsHostnames=True, EnableDnsSupport=True,
-        Tags=tags(spec, spec.network.vpc_name or f"{spec.prefix}-vpc"),
-    ))
+    vpc = template.add_resource(
+        ec2.VPC(
+            "Vpc",
+            CidrBlock=spec.network.cidr,
+            EnableDnsHostnames=True,
+            EnableDnsSupport=True,
+            Tags=tags(spec, spec.network.vpc_name or f"{spec.prefix}-vpc"),
+        )
+    )
     public, private = _add_subnets(template, spec, vpc)
     _add_internet_gateway(template, spec, vpc, public)
     _add_private_routes(template, spec, vpc, public, private)
@@ -46,8 +52,9 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     output(template, names.VPC_ID, Ref(vpc), "VPC ID")
     output(template, names.VPC_CIDR, GetAtt(vpc, "CidrBlock"), "VPC IPv4 CIDR block")
     output(template, names.PUBLIC_SUBNET_IDS, Join(",", [Ref(s) for s in public]), "Public subnet IDs, comma-separated")
-    output(template, names.PRIVATE_SUBNET_IDS, Join(",", [Ref(s) for s in private]),
-           "Private subnet IDs, comma-separated")
+    output(
+        template, names.PRIVATE_SUBNET_IDS, Join(",", [Ref(s) for s in private]), "Private subnet IDs, comma-separated"
+    )
     inputs = {names.AVAILABILITY_ZONES: OwnDefault()} if names.AVAILABILITY_ZONES in template.parameters else {}
     return NestedStack(names.NETWORK, names.NETWORK_FILE, template, inputs)
 
@@ -59,8 +66,13 @@ def _availability_zone(template: Template, spec: EnvironmentSpec, index: int):
     if isinstance(zones, int):
         return Select(index, GetAZs(""))
     if names.AVAILABILITY_ZONES not in template.parameters:
-        parameter(template, names.AVAILABILITY_ZONES, "Availability zones of the subnets, in order",
-                  "List<AWS::EC2::AvailabilityZone::Name>", Default=",".join(zones))
+        parameter(
+            template,
+            names.AVAILABILITY_ZONES,
+            "Availability zones of the subnets, in order",
+            "List<AWS::EC2::AvailabilityZone::Name>",
+            Default=",".join(zones),
+        )
     return Select(index, Ref(template.parameters[names.AVAILABILITY_ZONES]))
 
 
@@ -69,27 +81,44 @@ def _add_subnets(template: Template, spec: EnvironmentSpec, vpc: ec2.VPC):
     created: dict[str, list[ec2.Subnet]] = {"public": [], "private": []}
     for kind in ("public", "private"):
         for index, cidr in enumerate(cidrs[f"{kind}_subnets"]):
-            created[kind].append(template.add_resource(ec2.Subnet(
-                f"{kind.title()}Subnet{index + 1}",
-                VpcId=Ref(vpc), CidrBlock=str(cidr), AvailabilityZone=_availability_zone(template, spec, index),
-                MapPublicIpOnLaunch=False,
-                Tags=tags(spec, f"{spec.prefix}-{kind}-{index + 1}", Tier=kind),
-            )))
+            created[kind].append(
+                template.add_resource(
+                    ec2.Subnet(
+                        f"{kind.title()}Subnet{index + 1}",
+                        VpcId=Ref(vpc),
+                        CidrBlock=str(cidr),
+                        AvailabilityZone=_availability_zone(template, spec, index),
+                        MapPublicIpOnLaunch=False,
+                        Tags=tags(spec, f"{spec.prefix}-{kind}-{index + 1}", Tier=kind),
+                    )
+                )
+            )
     return created["public"], created["private"]
 
 
 def _add_internet_gateway(template: Template, spec: EnvironmentSpec, vpc, public):
     gateway = template.add_resource(ec2.InternetGateway("InternetGateway", Tags=tags(spec, f"{spec.prefix}-igw")))
-    attachment = template.add_resource(ec2.VPCGatewayAttachment(
-        INTERNET_GATEWAY_ATTACHMENT, VpcId=Ref(vpc), InternetGatewayId=Ref(gateway)))
-    table = template.add_resource(ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=tags(spec, f"{spec.prefix}-public")))
-    template.add_resource(ec2.Route(
-        "PublicDefaultRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
-        GatewayId=Ref(gateway), DependsOn=[attachment.title],
-    ))
+    attachment = template.add_resource(
+        ec2.VPCGatewayAttachment(INTERNET_GATEWAY_ATTACHMENT, VpcId=Ref(vpc), InternetGatewayId=Ref(gateway))
+    )
+    table = template.add_resource(
+        ec2.RouteTable("PublicRouteTable", VpcId=Ref(vpc), Tags=tags(spec, f"{spec.prefix}-public"))
+    )
+    template.add_resource(
+        ec2.Route(
+            "PublicDefaultRoute",
+            RouteTableId=Ref(table),
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=Ref(gateway),
+            DependsOn=[attachment.title],
+        )
+    )
     for index, subnet in enumerate(public):
-        template.add_resource(ec2.SubnetRouteTableAssociation(
-            f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)))
+        template.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"PublicSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table)
+            )
+        )
 
 
 def _add_private_routes(template: Template, spec: EnvironmentSpec, vpc, public, private):
@@ -99,47 +128,86 @@ def _add_private_routes(template: Template, spec: EnvironmentSpec, vpc, public, 
     for index in range(count):
         # both wait for the internet gateway's attachment: an Elastic IP for a VPC in the same template must
         # (AWS::EC2::EIP docs), and a NAT gateway created before it has no working route out
-        eip = template.add_resource(ec2.EIP(
-            f"NatEip{index + 1}", Domain="vpc", DependsOn=[INTERNET_GATEWAY_ATTACHMENT],
-            Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}")))
-        gateways.append(template.add_resource(ec2.NatGateway(
-            f"NatGateway{index + 1}", AllocationId=GetAtt(eip, "AllocationId"), SubnetId=Ref(public[index]),
-            DependsOn=[INTERNET_GATEWAY_ATTACHMENT], Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}"),
-        )))
+        eip = template.add_resource(
+            ec2.EIP(
+                f"NatEip{index + 1}",
+                Domain="vpc",
+                DependsOn=[INTERNET_GATEWAY_ATTACHMENT],
+                Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}"),
+            )
+        )
+        gateways.append(
+            template.add_resource(
+                ec2.NatGateway(
+                    f"NatGateway{index + 1}",
+                    AllocationId=GetAtt(eip, "AllocationId"),
+                    SubnetId=Ref(public[index]),
+                    DependsOn=[INTERNET_GATEWAY_ATTACHMENT],
+                    Tags=tags(spec, f"{spec.prefix}-nat-{index + 1}"),
+                )
+            )
+        )
     tables = []
     for index in range(max(count, 1)):
-        table = template.add_resource(ec2.RouteTable(
-            f"PrivateRouteTable{index + 1}", VpcId=Ref(vpc), Tags=tags(spec, f"{spec.prefix}-private-{index + 1}")))
+        table = template.add_resource(
+            ec2.RouteTable(
+                f"PrivateRouteTable{index + 1}", VpcId=Ref(vpc), Tags=tags(spec, f"{spec.prefix}-private-{index + 1}")
+            )
+        )
         tables.append(table)
         if gateways:
-            template.add_resource(ec2.Route(
-                f"PrivateDefaultRoute{index + 1}", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
-                NatGatewayId=Ref(gateways[index]),
-            ))
+            template.add_resource(
+                ec2.Route(
+                    f"PrivateDefaultRoute{index + 1}",
+                    RouteTableId=Ref(table),
+                    DestinationCidrBlock="0.0.0.0/0",
+                    NatGatewayId=Ref(gateways[index]),
+                )
+            )
     for index, subnet in enumerate(private):
-        template.add_resource(ec2.SubnetRouteTableAssociation(
-            f"PrivateSubnet{index + 1}RouteTableAssociation", SubnetId=Ref(subnet),
-            RouteTableId=Ref(tables[index % len(tables)]),
-        ))
+        template.add_resource(
+            ec2.SubnetRouteTableAssociation(
+                f"PrivateSubnet{index + 1}RouteTableAssociation",
+                SubnetId=Ref(subnet),
+                RouteTableId=Ref(tables[index % len(tables)]),
+            )
+        )
 
 
 def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):
-    group = template.add_resource(logs.LogGroup(
-        "FlowLogGroup", LogGroupName=f"/vpc/{spec.prefix}/flow-logs",
-        RetentionInDays=spec.network.flow_log_retention_days, KmsKeyId=GetAtt(key, "Arn"),
-        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
-    ))
-    role = template.add_resource(iam.Role(
-        "FlowLogRole",
-        AssumeRolePolicyDocument=policies.assume_role("vpc-flow-logs.amazonaws.com"),
-        Policies=[iam.Policy(PolicyName="write-flow-logs", PolicyDocument=policies.flow_logs_policy(GetAtt(group, "Arn")))],
-        Tags=tags(spec),
-    ))
-    template.add_resource(ec2.FlowLog(
-        "FlowLog", ResourceId=Ref(vpc), ResourceType="VPC", TrafficType="ALL",
-        LogDestinationType="cloud-watch-logs", LogGroupName=Ref(group), DeliverLogsPermissionArn=GetAtt(role, "Arn"),
-        Tags=tags(spec, f"{spec.prefix}-flow-logs"),
-    ))
+    group = template.add_resource(
+        logs.LogGroup(
+            "FlowLogGroup",
+            LogGroupName=f"/vpc/{spec.prefix}/flow-logs",
+            RetentionInDays=spec.network.flow_log_retention_days,
+            KmsKeyId=GetAtt(key, "Arn"),
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy="Retain",
+            Tags=tags(spec),
+        )
+    )
+    role = template.add_resource(
+        iam.Role(
+            "FlowLogRole",
+            AssumeRolePolicyDocument=policies.assume_role("vpc-flow-logs.amazonaws.com"),
+            Policies=[
+                iam.Policy(PolicyName="write-flow-logs", PolicyDocument=policies.flow_logs_policy(GetAtt(group, "Arn")))
+            ],
+            Tags=tags(spec),
+        )
+    )
+    template.add_resource(
+        ec2.FlowLog(
+            "FlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref(group),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            Tags=tags(spec, f"{spec.prefix}-flow-logs"),
+        )
+    )
 
 
 # ---- the VPC's default security group allows nothing ---------------------------------------------------
@@ -147,6 +215,7 @@ def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):
 # CloudFormation cannot change the rules of the default security group it gets with every VPC (ingress from
 # itself, egress to everywhere), and anything launched without a group lands in it. As AWS CDK's
 # `restrictDefaultSecurityGroup` does, a custom resource revokes both rules once the VPC exists.
+
 
 class RestrictDefaultSecurityGroup(cloudformation.CustomResource):
     resource_type = "Custom::RestrictDefaultSecurityGroup"
@@ -219,27 +288,50 @@ def restrict_function_name(spec: EnvironmentSpec) -> str:
 def _restrict_default_security_group(template: Template, spec: EnvironmentSpec, vpc, key):
     name = restrict_function_name(spec)
     group_id = GetAtt(vpc, "DefaultSecurityGroup")
-    log_group = template.add_resource(logs.LogGroup(
-        "RestrictDefaultSecurityGroupLogGroup", LogGroupName=f"/aws/lambda/{name}",
-        RetentionInDays=spec.network.flow_log_retention_days, KmsKeyId=GetAtt(key, "Arn"),
-        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
-    ))
-    role = template.add_resource(iam.Role(
-        "RestrictDefaultSecurityGroupRole",
-        AssumeRolePolicyDocument=policies.assume_role("lambda.amazonaws.com"),
-        Policies=[iam.Policy(PolicyName="revoke-default-rules",
-                             PolicyDocument=policies.restrict_default_security_group_policy(
-                                 vpc.title, GetAtt(log_group, "Arn")))],
-        Tags=tags(spec),
-    ))
-    function = template.add_resource(awslambda.Function(
-        "RestrictDefaultSecurityGroupFunction", FunctionName=name,
-        Description=f"{spec.prefix}: revokes the default rules of the VPC's default security group",
-        Runtime="python3.12", Handler="index.handler", Timeout=60, MemorySize=128,
-        Code=awslambda.Code(ZipFile=RESTRICT_DEFAULT_SECURITY_GROUP_CODE),
-        Role=GetAtt(role, "Arn"), DependsOn=[log_group.title], Tags=tags(spec),
-    ))
-    template.add_resource(RestrictDefaultSecurityGroup(
-        "RestrictDefaultSecurityGroup", ServiceToken=GetAtt(function, "Arn"), ServiceTimeout=300,
-        SecurityGroupId=group_id,
-    ))
+    log_group = template.add_resource(
+        logs.LogGroup(
+            "RestrictDefaultSecurityGroupLogGroup",
+            LogGroupName=f"/aws/lambda/{name}",
+            RetentionInDays=spec.network.flow_log_retention_days,
+            KmsKeyId=GetAtt(key, "Arn"),
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy="Retain",
+            Tags=tags(spec),
+        )
+    )
+    role = template.add_resource(
+        iam.Role(
+            "RestrictDefaultSecurityGroupRole",
+            AssumeRolePolicyDocument=policies.assume_role("lambda.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="revoke-default-rules",
+                    PolicyDocument=policies.restrict_default_security_group_policy(vpc.title, GetAtt(log_group, "Arn")),
+                )
+            ],
+            Tags=tags(spec),
+        )
+    )
+    function = template.add_resource(
+        awslambda.Function(
+            "RestrictDefaultSecurityGroupFunction",
+            FunctionName=name,
+            Description=f"{spec.prefix}: revokes the default rules of the VPC's default security group",
+            Runtime="python3.12",
+            Handler="index.handler",
+            Timeout=60,
+            MemorySize=128,
+            Code=awslambda.Code(ZipFile=RESTRICT_DEFAULT_SECURITY_GROUP_CODE),
+            Role=GetAtt(role, "Arn"),
+            DependsOn=[log_group.title],
+            Tags=tags(spec),
+        )
+    )
+    template.add_resource(
+        RestrictDefaultSecurityGroup(
+            "RestrictDefaultSecurityGroup",
+            ServiceToken=GetAtt(function, "Arn"),
+            ServiceTimeout=300,
+            SecurityGroupId=group_id,
+        )
+    )

@@ -5,6 +5,7 @@ warning. troposphere enforces the counts itself with a ValueError while a templa
 compiler lifts those limits (`unbounded()`) so that an oversized template can still be split (see
 root.py) or, failing that, reported here as a `QuotaError` naming the file instead of a traceback.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -53,19 +54,32 @@ class Usage:
             if used > limit:
                 errors.append(f"{self.file_name}: {used:,} {what}, over the CloudFormation quota of {limit:,}")
             elif used >= WARN_AT * limit:
-                warnings.append(f"{self.file_name}: {used:,} {what} is {used * 100 // limit}% of the quota of {limit:,}")
+                warnings.append(
+                    f"{self.file_name}: {used:,} {what} is {used * 100 // limit}% of the quota of {limit:,}"
+                )
         return errors, warnings
 
 
 def usage(file_name: str, template: Template, body: str, inline: bool = False) -> Usage:
-    return Usage(file_name, len(template.resources), len(template.parameters), len(template.outputs),
-                 len(template.mappings), len(body.encode("utf-8")), inline)
+    return Usage(
+        file_name,
+        len(template.resources),
+        len(template.parameters),
+        len(template.outputs),
+        len(template.mappings),
+        len(body.encode("utf-8")),
+        inline,
+    )
 
 
 def counts(template: Template) -> dict[str, int]:
     """The countable quotas of a template (no rendering): resources, parameters, outputs, mappings."""
-    return {"resources": len(template.resources), "parameters": len(template.parameters),
-            "outputs": len(template.outputs), "mappings": len(template.mappings)}
+    return {
+        "resources": len(template.resources),
+        "parameters": len(template.parameters),
+        "outputs": len(template.outputs),
+        "mappings": len(template.mappings),
+    }
 
 
 def over(template: Template) -> list[str]:

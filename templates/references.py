@@ -11,6 +11,7 @@ A reference is (name, attribute, kind):
   DEPENDS_ON, CONDITION), which a caller that wants only value references leaves out.
 `${!Literal}` is text, and a `Fn::Sub` variable of its own mapping is not a reference.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,11 @@ def references(value) -> set[Reference]:
 
 def value_references(value) -> set[tuple[str, str | None]]:
     """(name, attribute) pairs reached through Ref / Fn::GetAtt / Fn::Sub; pseudo parameters left out."""
-    return {(item.name, item.attribute) for item in references(value)
-            if item.kind in VALUE_KINDS and not item.name.startswith("AWS::")}
+    return {
+        (item.name, item.attribute)
+        for item in references(value)
+        if item.kind in VALUE_KINDS and not item.name.startswith("AWS::")
+    }
 
 
 def _collect(value, found: set[Reference]) -> None:
@@ -70,8 +74,11 @@ def _collect(value, found: set[Reference]) -> None:
                 found.add(Reference(argument[0], attribute, GETATT))
                 _collect(argument[1:], found)
         elif key == "Fn::Sub":
-            text, variables = (argument, {}) if isinstance(argument, str) else (
-                (argument + [None, None])[:2] if isinstance(argument, list) else (None, None))
+            text, variables = (
+                (argument, {})
+                if isinstance(argument, str)
+                else ((argument + [None, None])[:2] if isinstance(argument, list) else (None, None))
+            )
             variables = variables if isinstance(variables, dict) else {}
             if isinstance(text, str):
                 for name, attribute in SUB_NAME.findall(text):

@@ -24,6 +24,7 @@ environment is one root with every nested stack directly under it. Two things ou
 
 Both happen only when needed: the three real environments keep their original layout.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,11 +97,16 @@ def fit(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[NestedStack]:
 def root_counts(spec: EnvironmentSpec, stacks: list[NestedStack]) -> dict[str, int]:
     """What `build(spec, stacks)` would count, without building it: one resource per child, one parameter
     per distinct deploy-time input, the forwarded outputs."""
-    parameters = {name for stack in stacks for name, source in stack.inputs.items()
-                  if isinstance(source, FromRoot) and name in stack.template.parameters}
+    parameters = {
+        name
+        for stack in stacks
+        for name, source in stack.inputs.items()
+        if isinstance(source, FromRoot) and name in stack.template.parameters
+    }
     known = {stack.logical_id: stack for stack in stacks}
-    outputs = 1 + sum(1 for stack_id, name in _forwarded(spec)
-                      if stack_id in known and name in known[stack_id].template.outputs)
+    outputs = 1 + sum(
+        1 for stack_id, name in _forwarded(spec) if stack_id in known and name in known[stack_id].template.outputs
+    )
     return {"resources": len(stacks), "parameters": len(parameters), "outputs": outputs, "mappings": 0}
 
 
@@ -166,8 +172,10 @@ def _stack_resource(spec: EnvironmentSpec, stack: NestedStack, value) -> cloudfo
         source = stack.inputs.get(name)
         if source is None:
             # a default is no excuse: an unwired ImageTag or EnableDatabase would silently ignore the root's value
-            raise WiringError(f"{stack.logical_id}: parameter {name} is not wired (every parameter of a nested "
-                              f"stack gets its value from the root, another stack's output, or OwnDefault)")
+            raise WiringError(
+                f"{stack.logical_id}: parameter {name} is not wired (every parameter of a nested "
+                f"stack gets its value from the root, another stack's output, or OwnDefault)"
+            )
         if isinstance(source, OwnDefault):
             if "Default" not in definition.properties:
                 raise WiringError(f"{stack.logical_id}: parameter {name} is left at its default but has none")
@@ -177,10 +185,12 @@ def _stack_resource(spec: EnvironmentSpec, stack: NestedStack, value) -> cloudfo
     if unknown:
         raise WiringError(f"{stack.logical_id}: wired inputs {sorted(unknown)} are not parameters of the stack")
     return cloudformation.Stack(
-        stack.logical_id, TemplateURL=stack.file_name,
+        stack.logical_id,
+        TemplateURL=stack.file_name,
         # Deleting a nested stack deletes its resources by their own policies (stateful ones retain or
         # snapshot); the stack record itself holds nothing worth keeping.
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
         **({"Parameters": parameters} if parameters else {}),
         Tags=tags(spec),
     )
@@ -190,22 +200,29 @@ def _declare(template: Template, stack: NestedStack, definition: Parameter) -> P
     """The parent's parameter of the same name and definition (declared once, identical for every child)."""
     existing = template.parameters.get(definition.title)
     if existing is not None:
-        if existing is not definition and existing.properties != definition.properties \
-                and existing.to_dict() != definition.to_dict():
-            raise WiringError(f"{stack.logical_id}: parameter {definition.title} differs from the one other stacks declare")
+        if (
+            existing is not definition
+            and existing.properties != definition.properties
+            and existing.to_dict() != definition.to_dict()
+        ):
+            raise WiringError(
+                f"{stack.logical_id}: parameter {definition.title} differs from the one other stacks declare"
+            )
         return existing
     return template.add_parameter(Parameter(definition.title, **definition.properties))
-
-
 
 
 def _check_output(known: dict, position: dict, stack: NestedStack, name: str, source: FromStack) -> None:
     producer = known.get(source.stack)
     if producer is None:
-        raise WiringError(f"{stack.logical_id}.{name}: wired to stack {source.stack}, which this environment does not have")
+        raise WiringError(
+            f"{stack.logical_id}.{name}: wired to stack {source.stack}, which this environment does not have"
+        )
     if source.output not in producer.template.outputs:
-        raise WiringError(f"{stack.logical_id}.{name}: stack {source.stack} has no output {source.output} "
-                          f"(it has {sorted(producer.template.outputs)})")
+        raise WiringError(
+            f"{stack.logical_id}.{name}: stack {source.stack} has no output {source.output} "
+            f"(it has {sorted(producer.template.outputs)})"
+        )
     if position[source.stack] >= position[stack.logical_id]:
         raise WiringError(f"{stack.logical_id}.{name}: {source.stack} must come before {stack.logical_id}")
 
@@ -221,10 +238,20 @@ def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> 
         if child is None or name not in child.template.outputs:
             continue
         key = name if stack_id in FORWARDED else names.service_url_output(stack_id)
-        template.add_output(Output(key, Value=GetAtt(stack_id, f"Outputs.{name}"),
-                                   Description=child.template.outputs[name].properties.get("Description", name)))
-    template.add_output(Output(names.BOOTSTRAP_STACK_NAME, Value=names.bootstrap_stack_name(spec),
-                               Description="Stack holding the artifacts bucket and ECR repositories"))
+        template.add_output(
+            Output(
+                key,
+                Value=GetAtt(stack_id, f"Outputs.{name}"),
+                Description=child.template.outputs[name].properties.get("Description", name),
+            )
+        )
+    template.add_output(
+        Output(
+            names.BOOTSTRAP_STACK_NAME,
+            Value=names.bootstrap_stack_name(spec),
+            Description="Stack holding the artifacts bucket and ECR repositories",
+        )
+    )
 
 
 # ------------------------------------------------------------------------------------------ service groups
@@ -259,32 +286,52 @@ def group_services(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[Nes
             members.setdefault(group_id(by_id[stack.logical_id]), []).append((by_id[stack.logical_id], stack))
         else:
             others.append(stack)
-    return others + [_group(spec, logical_id, sorted(found, key=lambda item: item[0]))
-                     for logical_id, found in sorted(members.items())]
+    return others + [
+        _group(spec, logical_id, sorted(found, key=lambda item: item[0]))
+        for logical_id, found in sorted(members.items())
+    ]
 
 
 def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, NestedStack]]) -> ServiceGroup:
-    template = new_template(spec, f"ECS services of group {logical_id[len(GROUP_PREFIX):]} "
-                                  f"(a service's group is a hash of its name)")
+    template = new_template(
+        spec, f"ECS services of group {logical_id[len(GROUP_PREFIX):]} " f"(a service's group is a hash of its name)"
+    )
     inputs: dict = {}
     lists = {}
-    for list_of, parameter_of, what in ((names.group_image_tags, names.image_parameter, "Image tag"),
-                                        (names.group_desired_counts, names.count_parameter, "Desired task count")):
+    for list_of, parameter_of, what in (
+        (names.group_image_tags, names.image_parameter, "Image tag"),
+        (names.group_desired_counts, names.count_parameter, "Desired task count"),
+    ):
         name = list_of(logical_id)
         entries = {member: parameter_of(member) for member, _ in members}
-        defaults = {member: str(stack.template.parameters[parameter_of(member)].properties["Default"])
-                    for member, stack in members}
+        defaults = {
+            member: str(stack.template.parameters[parameter_of(member)].properties["Default"])
+            for member, stack in members
+        }
         if len(pack(defaults).encode("utf-8")) > quotas.PARAMETER_VALUE_BYTES:
-            raise quotas.QuotaError(f"{name}: the image tags and counts of {len(members)} services do not fit "
-                                    f"CloudFormation's {quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value")
-        lists[name] = (entries, template.add_parameter(Parameter(
-            name, Type="CommaDelimitedList", Default=pack(defaults),
-            Description=f"{what} of each service of this group as service=value, comma-separated "
-                        f"(every service of the group listed once)")))
+            raise quotas.QuotaError(
+                f"{name}: the image tags and counts of {len(members)} services do not fit "
+                f"CloudFormation's {quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value"
+            )
+        lists[name] = (
+            entries,
+            template.add_parameter(
+                Parameter(
+                    name,
+                    Type="CommaDelimitedList",
+                    Default=pack(defaults),
+                    Description=f"{what} of each service of this group as service=value, comma-separated "
+                    f"(every service of the group listed once)",
+                )
+            ),
+        )
         inputs[name] = FromRoot()
     packed = {name: entries for name, (entries, _) in lists.items()}
-    chosen = {parameter: (name, member, index) for name, (entries, _) in lists.items()
-              for index, (member, parameter) in enumerate(entries.items())}
+    chosen = {
+        parameter: (name, member, index)
+        for name, (entries, _) in lists.items()
+        for index, (member, parameter) in enumerate(entries.items())
+    }
 
     def value(stack: NestedStack, definition: Parameter, source):
         if definition.title in chosen and isinstance(source, FromRoot):
@@ -294,21 +341,34 @@ def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, Nest
             return Select(1, Split(f"={member}=", entry))
         previous = inputs.setdefault(definition.title, source)
         if previous != source:
-            raise WiringError(f"{stack.logical_id}.{definition.title}: wired to {source}, but another service of "
-                              f"{logical_id} wires it to {previous}")
+            raise WiringError(
+                f"{stack.logical_id}.{definition.title}: wired to {source}, but another service of "
+                f"{logical_id} wires it to {previous}"
+            )
         return Ref(_declare(template, stack, definition))
 
     for member, stack in members:
         template.add_resource(_stack_resource(spec, stack, value))
         if names.SERVICE_URL in stack.template.outputs:
-            template.add_output(Output(names.service_url_output(stack.logical_id),
-                                       Value=GetAtt(stack.logical_id, f"Outputs.{names.SERVICE_URL}"),
-                                       Description=f"Public URL of {member}"))
-    return ServiceGroup(logical_id, names.group_file(logical_id), template, inputs,
-                        members=[stack for _, stack in members], packed=packed)
+            template.add_output(
+                Output(
+                    names.service_url_output(stack.logical_id),
+                    Value=GetAtt(stack.logical_id, f"Outputs.{names.SERVICE_URL}"),
+                    Description=f"Public URL of {member}",
+                )
+            )
+    return ServiceGroup(
+        logical_id,
+        names.group_file(logical_id),
+        template,
+        inputs,
+        members=[stack for _, stack in members],
+        packed=packed,
+    )
 
 
 # ------------------------------------------------------------------------------------------ split stacks
+
 
 def split(stack: NestedStack) -> list[NestedStack]:
     """`[stack]` when it fits the quotas, else parts that each stay under 80 % of every quota (or, when no
@@ -337,18 +397,22 @@ def split(stack: NestedStack) -> list[NestedStack]:
 def _unsplittable(stack: NestedStack, graph: "_Graph", where: dict) -> str:
     """Why even the most parts do not fit: the fullest part, and the resource most of it belongs with."""
     counts = _dry_counts(stack.template, graph, where)
-    key, worst = max(((key, max(used / quotas.LIMITS[name] for name, used in found.items()))
-                      for key, found in counts.items()), key=lambda item: item[1])
+    key, worst = max(
+        ((key, max(used / quotas.LIMITS[name] for name, used in found.items())) for key, found in counts.items()),
+        key=lambda item: item[1],
+    )
     owners: dict[str, int] = {}
     for name, place in where.items():
         if place == key:
             owners[graph.owner(name)] = owners.get(graph.owner(name), 0) + 1
     owner = max(sorted(owners), key=owners.get)
     found = ", ".join(f"{used} {name}" for name, used in counts[key].items() if used)
-    return (f"{stack.file_name}: cannot be split within the quotas: even in {SPLIT_BUCKETS[-1]} parts per tier, "
-            f"the part with the {owners[owner]} resources tied to {owner} needs {found} "
-            f"({worst:.0%} of a quota). Fewer resources tied to {owner} (e.g. fewer services connecting to one "
-            f"store) would fit")
+    return (
+        f"{stack.file_name}: cannot be split within the quotas: even in {SPLIT_BUCKETS[-1]} parts per tier, "
+        f"the part with the {owners[owner]} resources tied to {owner} needs {found} "
+        f"({worst:.0%} of a quota). Fewer resources tied to {owner} (e.g. fewer services connecting to one "
+        f"store) would fit"
+    )
 
 
 def _comfortable(template: Template) -> bool:
@@ -362,8 +426,10 @@ def _within(counts: dict[str, int], share: float) -> bool:
 
 def _place(graph: "_Graph", buckets: int) -> dict[str, tuple[int, int]]:
     """Resource -> (tier, bucket): its dependency depth, and a hash of its owner."""
-    return {name: (graph.tier(name), zlib.crc32(graph.owner(name).encode("utf-8")) % buckets)
-            for name in graph.template.resources}
+    return {
+        name: (graph.tier(name), zlib.crc32(graph.owner(name).encode("utf-8")) % buckets)
+        for name in graph.template.resources
+    }
 
 
 def _dry_counts(template: Template, graph: "_Graph", where: dict) -> dict[tuple[int, int], dict[str, int]]:
@@ -383,8 +449,15 @@ def _dry_counts(template: Template, graph: "_Graph", where: dict) -> dict[tuple[
         refs, strong = graph.output_refs[name]
         homes = sorted({where[dep] for dep in refs | strong if dep in where}) or [min(resources)]
         outputs.setdefault(homes[0], set()).add(name)
-    return {key: {"resources": count, "parameters": len(parameters.get(key, ())), "outputs": len(outputs.get(key, ())),
-                  "mappings": len(template.mappings)} for key, count in resources.items()}
+    return {
+        key: {
+            "resources": count,
+            "parameters": len(parameters.get(key, ())),
+            "outputs": len(outputs.get(key, ())),
+            "mappings": len(template.mappings),
+        }
+        for key, count in resources.items()
+    }
 
 
 class _Graph:
@@ -397,8 +470,10 @@ class _Graph:
         for name, resource in template.resources.items():
             self.refs[name], self.strong[name] = _references(resource.to_dict())
         self.output_refs = {name: _references(output.to_dict()) for name, output in template.outputs.items()}
-        self.condition_refs = {name: _references(json.loads(json.dumps(condition, default=_encode)))[0]
-                               for name, condition in template.conditions.items()}
+        self.condition_refs = {
+            name: _references(json.loads(json.dumps(condition, default=_encode)))[0]
+            for name, condition in template.conditions.items()
+        }
         self._tiers: dict[str, int] = {}
         self._owners: dict[str, str] = {}
         self._resources = set(template.resources)
@@ -439,11 +514,19 @@ def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, in
     keys = sorted(set(where.values()))
     ids = {key: names.part_id(stack.logical_id, *key) for key in keys}
     files = {key: names.part_file(stack.file_name, *key) for key in keys}
-    parts = {key: StackPart(ids[key], files[key], Template(Description=f"{template.description} "
-                                                                      f"(part {key[1] + 1:02d}"
-                                                                      + (f", tier {key[0]}" if key[0] else "") + ")"),
-                            {}, source=stack)
-             for key in keys}
+    parts = {
+        key: StackPart(
+            ids[key],
+            files[key],
+            Template(
+                Description=f"{template.description} "
+                f"(part {key[1] + 1:02d}" + (f", tier {key[0]}" if key[0] else "") + ")"
+            ),
+            {},
+            source=stack,
+        )
+        for key in keys
+    }
     for part in parts.values():
         part.template.set_version()
 
@@ -471,9 +554,13 @@ def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, in
                 if export in template.outputs:
                     raise WiringError(f"{stack.logical_id}: cannot split: output {export} already exists")
                 if export not in producer.template.outputs:
-                    producer.template.add_output(Output(export, Value=Ref(name), Description=f"{name} (for another part)"))
+                    producer.template.add_output(
+                        Output(export, Value=Ref(name), Description=f"{name} (for another part)")
+                    )
                 if name not in part.template.parameters:
-                    part.template.add_parameter(Parameter(name, Type="String", Description=f"{name} of {producer.logical_id}"))
+                    part.template.add_parameter(
+                        Parameter(name, Type="String", Description=f"{name} of {producer.logical_id}")
+                    )
                     part.inputs[name] = FromStack(producer.logical_id, export)
 
     where_of = {id(part): key for key, part in parts.items()}
@@ -481,8 +568,10 @@ def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, in
         part = parts[where[name]]
         crossing = {dep for dep in graph.strong[name] if dep in where and where[dep] != where[name]}
         if crossing:
-            raise WiringError(f"{stack.logical_id}: cannot split: {name} needs {sorted(crossing)} in the same template "
-                              f"(GetAtt/DependsOn cross parts)")
+            raise WiringError(
+                f"{stack.logical_id}: cannot split: {name} needs {sorted(crossing)} in the same template "
+                f"(GetAtt/DependsOn cross parts)"
+            )
         part.template.add_resource(resource)
     for name in template.resources:  # after every resource is placed, so exports land in complete parts
         part = parts[where[name]]
@@ -503,14 +592,18 @@ def _rewire(stacks: list[NestedStack], old: str, parts: list[NestedStack]) -> li
     home = {output: part.logical_id for part in parts for output in part.template.outputs}
     result = []
     for stack in stacks:
-        inputs = {name: FromStack(home.get(source.output, old), source.output)
-                  if isinstance(source, FromStack) and source.stack == old else source
-                  for name, source in stack.inputs.items()}
+        inputs = {
+            name: FromStack(home.get(source.output, old), source.output)
+            if isinstance(source, FromStack) and source.stack == old
+            else source
+            for name, source in stack.inputs.items()
+        }
         result.append(stack if inputs == stack.inputs else replace(stack, inputs=inputs))
     return result
 
 
 # ------------------------------------------------------------------------------------------ notes
+
 
 def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Template) -> list[str]:
     """Warnings about the layout: the root nearing the point where services move into groups, and group
@@ -528,15 +621,19 @@ def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Templ
         if tight:
             most = max(count for count, _ in tight.values())
             shortest = min(longest for _, longest in tight.values())
-            found.append(f"{len(tight)} image tag lists ({', '.join(sorted(tight))}) hold up to {most} services: "
-                         f"tags of more than {shortest} characters on average would exceed CloudFormation's "
-                         f"{quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value")
+            found.append(
+                f"{len(tight)} image tag lists ({', '.join(sorted(tight))}) hold up to {most} services: "
+                f"tags of more than {shortest} characters on average would exceed CloudFormation's "
+                f"{quotas.PARAMETER_VALUE_BYTES:,}-byte parameter value"
+            )
         return found
     used = len(root_template.parameters)
     if used >= quotas.WARN_AT * quotas.LIMITS["parameters"] and spec.services:
         shared = used - 2 * len(spec.services)
         most = (quotas.LIMITS["parameters"] - shared) // 2
-        found.append(f"{names.ROOT_FILE}: {len(spec.services)} services; beyond {most} the service stacks move into "
-                     f"{GROUPS} group stacks ({GROUP_PREFIX}01…) with packed image tag and desired count "
-                     f"parameters, which replaces every service once (see README, Performance)")
+        found.append(
+            f"{names.ROOT_FILE}: {len(spec.services)} services; beyond {most} the service stacks move into "
+            f"{GROUPS} group stacks ({GROUP_PREFIX}01…) with packed image tag and desired count "
+            f"parameters, which replaces every service once (see README, Performance)"
+        )
     return found

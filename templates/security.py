@@ -3,6 +3,7 @@
 Keeping the firewall in one place makes it reviewable (one file lists who may talk to whom) and breaks the
 cycles that per-service groups would create when two services talk to each other.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,47 +63,94 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     if spec.load_balancer is not None:
         groups[names.LOAD_BALANCER_GROUP] = _load_balancer_group(template, spec, vpc_id)
     for name in sorted(spec.services):
-        groups[group_name(name)] = _group(template, spec, vpc_id, group_name(name), f"ECS service {name}",
-                                          egress_description=f"{name} egress: peers, AWS APIs, internet via NAT")
+        groups[group_name(name)] = _group(
+            template,
+            spec,
+            vpc_id,
+            group_name(name),
+            f"ECS service {name}",
+            egress_description=f"{name} egress: peers, AWS APIs, internet via NAT",
+        )
     if spec.database is not None:
-        groups[names.DATABASE_GROUP] = _group(template, spec, vpc_id, names.DATABASE_GROUP, "Aurora PostgreSQL (ingress from services only)")
+        groups[names.DATABASE_GROUP] = _group(
+            template, spec, vpc_id, names.DATABASE_GROUP, "Aurora PostgreSQL (ingress from services only)"
+        )
     if spec.cache is not None:
-        groups[names.CACHE_GROUP] = _group(template, spec, vpc_id, names.CACHE_GROUP, "Redis (ingress from services only)")
+        groups[names.CACHE_GROUP] = _group(
+            template, spec, vpc_id, names.CACHE_GROUP, "Redis (ingress from services only)"
+        )
     for flow in flows(spec):
-        template.add_resource(ec2.SecurityGroupIngress(
-            f"{flow.source}To{flow.target}Port{flow.port}",
-            GroupId=Ref(groups[flow.target]), SourceSecurityGroupId=Ref(groups[flow.source]),
-            IpProtocol="tcp", FromPort=flow.port, ToPort=flow.port, Description=flow.why,
-        ))
+        template.add_resource(
+            ec2.SecurityGroupIngress(
+                f"{flow.source}To{flow.target}Port{flow.port}",
+                GroupId=Ref(groups[flow.target]),
+                SourceSecurityGroupId=Ref(groups[flow.source]),
+                IpProtocol="tcp",
+                FromPort=flow.port,
+                ToPort=flow.port,
+                Description=flow.why,
+            )
+        )
     for key, group in groups.items():
         output(template, names.security_group_id(key), GetAtt(group, "GroupId"), f"Security group {key}")
-    return NestedStack(names.SECURITY, names.SECURITY_FILE, template,
-                       {names.VPC_ID: FromStack(names.NETWORK, names.VPC_ID)})
+    return NestedStack(
+        names.SECURITY, names.SECURITY_FILE, template, {names.VPC_ID: FromStack(names.NETWORK, names.VPC_ID)}
+    )
 
 
-def _group(template: Template, spec: EnvironmentSpec, vpc_id, key: str, what: str,
-           egress_description: str | None = None) -> ec2.SecurityGroup:
+def _group(
+    template: Template, spec: EnvironmentSpec, vpc_id, key: str, what: str, egress_description: str | None = None
+) -> ec2.SecurityGroup:
     """A group with no ingress (added as flows); stores get a loopback-only egress so they start no connection."""
-    egress = (ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description=egress_description)
-              if egress_description else
-              ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress"))
-    return template.add_resource(ec2.SecurityGroup(
-        f"{key}SecurityGroup", GroupDescription=f"{spec.prefix} {what}", VpcId=Ref(vpc_id),
-        SecurityGroupEgress=[egress], Tags=tags(spec, f"{spec.prefix}-{key.lower()}"),
-    ))
+    egress = (
+        ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="0.0.0.0/0", Description=egress_description)
+        if egress_description
+        else ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32", Description="No egress")
+    )
+    return template.add_resource(
+        ec2.SecurityGroup(
+            f"{key}SecurityGroup",
+            GroupDescription=f"{spec.prefix} {what}",
+            VpcId=Ref(vpc_id),
+            SecurityGroupEgress=[egress],
+            Tags=tags(spec, f"{spec.prefix}-{key.lower()}"),
+        )
+    )
 
 
 def _load_balancer_group(template: Template, spec: EnvironmentSpec, vpc_id) -> ec2.SecurityGroup:
     tls = spec.load_balancer.tls
-    ingress = [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=80, ToPort=80, CidrIp="0.0.0.0/0",
-                                     Description="HTTP from the internet" + (", redirected to HTTPS" if tls else ""))]
+    ingress = [
+        ec2.SecurityGroupRule(
+            IpProtocol="tcp",
+            FromPort=80,
+            ToPort=80,
+            CidrIp="0.0.0.0/0",
+            Description="HTTP from the internet" + (", redirected to HTTPS" if tls else ""),
+        )
+    ]
     if tls:
-        ingress.insert(0, ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0",
-                                                Description="HTTPS from the internet"))
-    return template.add_resource(ec2.SecurityGroup(
-        "LoadBalancerSecurityGroup", GroupDescription=f"{spec.prefix} public load balancer", VpcId=Ref(vpc_id),
-        SecurityGroupIngress=ingress,
-        SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=0, ToPort=65535, CidrIp=spec.network.cidr,
-                                                   Description="To targets inside the VPC")],
-        Tags=tags(spec, f"{spec.prefix}-alb"),
-    ))
+        ingress.insert(
+            0,
+            ec2.SecurityGroupRule(
+                IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="0.0.0.0/0", Description="HTTPS from the internet"
+            ),
+        )
+    return template.add_resource(
+        ec2.SecurityGroup(
+            "LoadBalancerSecurityGroup",
+            GroupDescription=f"{spec.prefix} public load balancer",
+            VpcId=Ref(vpc_id),
+            SecurityGroupIngress=ingress,
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="tcp",
+                    FromPort=0,
+                    ToPort=65535,
+                    CidrIp=spec.network.cidr,
+                    Description="To targets inside the VPC",
+                )
+            ],
+            Tags=tags(spec, f"{spec.prefix}-alb"),
+        )
+    )

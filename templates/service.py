@@ -3,15 +3,17 @@
 Image tag and desired count are deploy-time parameters (`<Service>ImageTag`, `<Service>DesiredCount`),
 so CI ships a new image with a parameter override and no rebuild.
 """
+
 from __future__ import annotations
 
 import re
 
-from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, applicationautoscaling as scaling
-from troposphere import ecs, iam, logs, servicediscovery
+from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, ecs, iam, logs, servicediscovery
+from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cache, database, iam as policies, names, security
+from . import cache, database, names, security
+from . import iam as policies
 from .base import RETAIN, FromRoot, FromStack, NestedStack, literal, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec
 
@@ -49,81 +51,160 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     template = new_template(spec, f"ECS service {name}")
     wiring = _Wiring(template)
     cluster_name = wiring.take(names.CLUSTER_NAME, "ECS cluster", FromStack(names.CLUSTER, names.CLUSTER_NAME))
-    subnets = wiring.take(names.PRIVATE_SUBNET_IDS, "Private subnets for the tasks",
-                          FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS), "List<AWS::EC2::Subnet::Id>")
+    subnets = wiring.take(
+        names.PRIVATE_SUBNET_IDS,
+        "Private subnets for the tasks",
+        FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS),
+        "List<AWS::EC2::Subnet::Id>",
+    )
     group_output = names.security_group_id(security.group_name(name))
-    security_group = wiring.take(group_output, "Security group of the tasks",
-                                 FromStack(names.SECURITY, group_output), "AWS::EC2::SecurityGroup::Id")
-    tag = parameter(template, image_parameter(name), f"Image tag of {name} (CI overrides it on deploy)",
-                    Default=service.image.tag, AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-    count = parameter(template, count_parameter(name), f"Desired task count of {name}", "Number",
-                      Default=str(service.desired_count), MinValue=0, MaxValue=1000)
+    security_group = wiring.take(
+        group_output,
+        "Security group of the tasks",
+        FromStack(names.SECURITY, group_output),
+        "AWS::EC2::SecurityGroup::Id",
+    )
+    tag = parameter(
+        template,
+        image_parameter(name),
+        f"Image tag of {name} (CI overrides it on deploy)",
+        Default=service.image.tag,
+        AllowedPattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    )
+    count = parameter(
+        template,
+        count_parameter(name),
+        f"Desired task count of {name}",
+        "Number",
+        Default=str(service.desired_count),
+        MinValue=0,
+        MaxValue=1000,
+    )
     wiring.inputs[tag.title] = FromRoot()
     wiring.inputs[count.title] = FromRoot()
 
-    key = wiring.take(names.ENVIRONMENT_KEY_ARN, "KMS key of the environment",
-                      FromStack(names.NETWORK, names.ENVIRONMENT_KEY_ARN))
-    log_group = template.add_resource(logs.LogGroup(
-        "LogGroup", LogGroupName=log_group_name(spec, name), RetentionInDays=service.log_retention_days,
-        KmsKeyId=Ref(key),
-        DeletionPolicy=RETAIN, UpdateReplacePolicy="Retain", Tags=tags(spec),
-    ))
+    key = wiring.take(
+        names.ENVIRONMENT_KEY_ARN, "KMS key of the environment", FromStack(names.NETWORK, names.ENVIRONMENT_KEY_ARN)
+    )
+    log_group = template.add_resource(
+        logs.LogGroup(
+            "LogGroup",
+            LogGroupName=log_group_name(spec, name),
+            RetentionInDays=service.log_retention_days,
+            KmsKeyId=Ref(key),
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy="Retain",
+            Tags=tags(spec),
+        )
+    )
     environment, secrets, secret_resources, conditional_secrets = _injected(spec, service, wiring)
-    execution_role = template.add_resource(iam.Role(
-        "ExecutionRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
-        Policies=[iam.Policy(PolicyName="start-task", PolicyDocument=policies.execution_policy(
-            GetAtt(log_group, "Arn"), _repository_arn(spec, service),
-            ssm_arns=[policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm],
-            secret_arns=[policies.secret_arn(ref.secrets_manager) for _, ref in sorted(service.secrets.items())
-                         if ref.secrets_manager] + secret_resources,
-        ))] + [If(condition, iam.Policy(PolicyName=f"read-secrets-if-{condition}",
-                                        PolicyDocument=policies.conditional_secrets_policy(arns)), NoValue)
-               for condition, arns in sorted(conditional_secrets.items())],
-        Tags=tags(spec),
-    ))
-    task_role = template.add_resource(iam.Role(
-        "TaskRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"), Tags=tags(spec)))
-    task_definition = template.add_resource(_task_definition(
-        spec, name, service, Ref(tag), log_group, execution_role, task_role, environment, secrets))
+    execution_role = template.add_resource(
+        iam.Role(
+            "ExecutionRole",
+            AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
+            Policies=[
+                iam.Policy(
+                    PolicyName="start-task",
+                    PolicyDocument=policies.execution_policy(
+                        GetAtt(log_group, "Arn"),
+                        _repository_arn(spec, service),
+                        ssm_arns=[
+                            policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm
+                        ],
+                        secret_arns=[
+                            policies.secret_arn(ref.secrets_manager)
+                            for _, ref in sorted(service.secrets.items())
+                            if ref.secrets_manager
+                        ]
+                        + secret_resources,
+                    ),
+                )
+            ]
+            + [
+                If(
+                    condition,
+                    iam.Policy(
+                        PolicyName=f"read-secrets-if-{condition}",
+                        PolicyDocument=policies.conditional_secrets_policy(arns),
+                    ),
+                    NoValue,
+                )
+                for condition, arns in sorted(conditional_secrets.items())
+            ],
+            Tags=tags(spec),
+        )
+    )
+    task_role = template.add_resource(
+        iam.Role("TaskRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"), Tags=tags(spec))
+    )
+    task_definition = template.add_resource(
+        _task_definition(spec, name, service, Ref(tag), log_group, execution_role, task_role, environment, secrets)
+    )
 
     registries, load_balancers, depends_on = [], [], []
     if service.discovery:
         namespace = wiring.take(names.NAMESPACE_ID, "Cloud Map namespace", FromStack(names.CLUSTER, names.NAMESPACE_ID))
-        registry = template.add_resource(servicediscovery.Service(
-            "DiscoveryService", Name=name, NamespaceId=Ref(namespace),
-            Description=f"{name}.{spec.namespace}",
-            DnsConfig=servicediscovery.DnsConfig(RoutingPolicy="MULTIVALUE",
-                                                 DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)]),
-            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
-            Tags=tags(spec),
-        ))
+        registry = template.add_resource(
+            servicediscovery.Service(
+                "DiscoveryService",
+                Name=name,
+                NamespaceId=Ref(namespace),
+                Description=f"{name}.{spec.namespace}",
+                DnsConfig=servicediscovery.DnsConfig(
+                    RoutingPolicy="MULTIVALUE", DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)]
+                ),
+                HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+                Tags=tags(spec),
+            )
+        )
         registries.append(ecs.ServiceRegistry(RegistryArn=GetAtt(registry, "Arn")))
         output(template, names.DISCOVERY_NAME, f"{name}.{spec.namespace}", "Private DNS name of the service")
     if service.load_balancer is not None:
         rule = _add_route(template, spec, name, service, wiring)
-        load_balancers.append(ecs.LoadBalancer(ContainerName=name, ContainerPort=service.port,
-                                               TargetGroupArn=Ref(template.resources["TargetGroup"])))
+        load_balancers.append(
+            ecs.LoadBalancer(
+                ContainerName=name, ContainerPort=service.port, TargetGroupArn=Ref(template.resources["TargetGroup"])
+            )
+        )
         depends_on.append(rule.title)
 
-    ecs_service = template.add_resource(ecs.Service(
-        "Service", ServiceName=name, Cluster=Ref(cluster_name), TaskDefinition=Ref(task_definition),
-        DesiredCount=Ref(count),
-        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(
-            CapacityProvider=_capacity_provider(service, wiring), Weight=1, Base=0)],
-        **({"PlatformVersion": "LATEST"} if service.compute != "ec2" else {}),
-        DeploymentConfiguration=ecs.DeploymentConfiguration(
-            MinimumHealthyPercent=service.min_healthy_percent, MaximumPercent=service.max_percent,
-            DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
-        ),
-        NetworkConfiguration=ecs.NetworkConfiguration(AwsvpcConfiguration=ecs.AwsvpcConfiguration(
-            AssignPublicIp="DISABLED", Subnets=Ref(subnets), SecurityGroups=[Ref(security_group)])),
-        **({"ServiceRegistries": registries} if registries else {}),
-        **({"LoadBalancers": load_balancers,
-            "HealthCheckGracePeriodSeconds": service.load_balancer.health_check_grace_seconds} if load_balancers else {}),
-        **({"DependsOn": depends_on} if depends_on else {}),
-        EnableECSManagedTags=True, PropagateTags="SERVICE", EnableExecuteCommand=False,
-        Tags=tags(spec, f"{spec.prefix}-{name}"),
-    ))
+    ecs_service = template.add_resource(
+        ecs.Service(
+            "Service",
+            ServiceName=name,
+            Cluster=Ref(cluster_name),
+            TaskDefinition=Ref(task_definition),
+            DesiredCount=Ref(count),
+            CapacityProviderStrategy=[
+                ecs.CapacityProviderStrategyItem(CapacityProvider=_capacity_provider(service, wiring), Weight=1, Base=0)
+            ],
+            **({"PlatformVersion": "LATEST"} if service.compute != "ec2" else {}),
+            DeploymentConfiguration=ecs.DeploymentConfiguration(
+                MinimumHealthyPercent=service.min_healthy_percent,
+                MaximumPercent=service.max_percent,
+                DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+            ),
+            NetworkConfiguration=ecs.NetworkConfiguration(
+                AwsvpcConfiguration=ecs.AwsvpcConfiguration(
+                    AssignPublicIp="DISABLED", Subnets=Ref(subnets), SecurityGroups=[Ref(security_group)]
+                )
+            ),
+            **({"ServiceRegistries": registries} if registries else {}),
+            **(
+                {
+                    "LoadBalancers": load_balancers,
+                    "HealthCheckGracePeriodSeconds": service.load_balancer.health_check_grace_seconds,
+                }
+                if load_balancers
+                else {}
+            ),
+            **({"DependsOn": depends_on} if depends_on else {}),
+            EnableECSManagedTags=True,
+            PropagateTags="SERVICE",
+            EnableExecuteCommand=False,
+            Tags=tags(spec, f"{spec.prefix}-{name}"),
+        )
+    )
     if service.autoscaling is not None:
         _add_autoscaling(template, service, cluster_name, ecs_service)
 
@@ -158,14 +239,21 @@ def _repository_uri(spec: EnvironmentSpec, service: ServiceSpec):
 def _repository_arn(spec: EnvironmentSpec, service: ServiceSpec):
     if service.image.repository is None:
         return None
-    return Sub("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
-               + spec.repositories[service.image.repository].name)
+    return Sub(
+        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
+        + spec.repositories[service.image.repository].name
+    )
 
 
 def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
     if service.compute == "ec2":
-        return Ref(wiring.take(names.EC2_CAPACITY_PROVIDER_NAME, "EC2 capacity provider",
-                               FromStack(names.CLUSTER, names.EC2_CAPACITY_PROVIDER_NAME)))
+        return Ref(
+            wiring.take(
+                names.EC2_CAPACITY_PROVIDER_NAME,
+                "EC2 capacity provider",
+                FromStack(names.CLUSTER, names.EC2_CAPACITY_PROVIDER_NAME),
+            )
+        )
     return "FARGATE_SPOT" if service.compute == "fargate-spot" else "FARGATE"
 
 
@@ -179,24 +267,34 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     conditional_arns: dict[str, list] = {}
     for target in sorted(service.connects_to):
         if target == "cache":
-            endpoint = wiring.take(names.CACHE_ENDPOINT, "Redis primary endpoint",
-                                   FromStack(names.DATA, names.CACHE_ENDPOINT))
-            token = wiring.take(names.CACHE_AUTH_SECRET_ARN, "Redis AUTH token secret",
-                                FromStack(names.DATA, names.CACHE_AUTH_SECRET_ARN))
+            endpoint = wiring.take(
+                names.CACHE_ENDPOINT, "Redis primary endpoint", FromStack(names.DATA, names.CACHE_ENDPOINT)
+            )
+            token = wiring.take(
+                names.CACHE_AUTH_SECRET_ARN,
+                "Redis AUTH token secret",
+                FromStack(names.DATA, names.CACHE_AUTH_SECRET_ARN),
+            )
             environment.update(REDIS_HOST=Ref(endpoint), REDIS_PORT=str(cache.PORT), REDIS_TLS="true")
             secrets["REDIS_AUTH_TOKEN"] = ecs.Secret(Name="REDIS_AUTH_TOKEN", ValueFrom=Ref(token))
             secret_arns.append(Ref(token))
         elif target == "database":
             database.add_switch(wiring.template, spec, wiring.inputs)
-            endpoint = wiring.take(names.DATABASE_ENDPOINT, "Database writer endpoint",
-                                   FromStack(names.DATA, names.DATABASE_ENDPOINT))
-            secret = wiring.take(names.DATABASE_SECRET_ARN, "Database credentials secret",
-                                 FromStack(names.DATA, names.DATABASE_SECRET_ARN))
-            environment.update(DATABASE_HOST=Ref(endpoint), DATABASE_PORT=str(database.PORT),
-                               DATABASE_NAME=spec.database.database_name)
+            endpoint = wiring.take(
+                names.DATABASE_ENDPOINT, "Database writer endpoint", FromStack(names.DATA, names.DATABASE_ENDPOINT)
+            )
+            secret = wiring.take(
+                names.DATABASE_SECRET_ARN,
+                "Database credentials secret",
+                FromStack(names.DATA, names.DATABASE_SECRET_ARN),
+            )
+            environment.update(
+                DATABASE_HOST=Ref(endpoint), DATABASE_PORT=str(database.PORT), DATABASE_NAME=spec.database.database_name
+            )
             # present only while the database exists: the whole entry comes and goes with the switch
             secrets["DATABASE_CREDENTIALS"] = If(
-                database.CONDITION, ecs.Secret(Name="DATABASE_CREDENTIALS", ValueFrom=Ref(secret)), NoValue)
+                database.CONDITION, ecs.Secret(Name="DATABASE_CREDENTIALS", ValueFrom=Ref(secret)), NoValue
+            )
             conditional_arns.setdefault(database.CONDITION, []).append(Ref(secret))
         else:
             peer = spec.services[target]
@@ -223,28 +321,61 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         Name=name,
         Image=Join(":", [_repository_uri(spec, service), tag]),
         Essential=True,
-        PortMappings=[ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in [service.port, *service.extra_ports]],
+        PortMappings=[
+            ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in [service.port, *service.extra_ports]
+        ],
         Environment=[ecs.Environment(Name=key, Value=value) for key, value in sorted(environment.items())],
         Secrets=[secret for _, secret in sorted(secrets.items())],
-        LogConfiguration=ecs.LogConfiguration(LogDriver="awslogs", Options={
-            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": name}),
+        LogConfiguration=ecs.LogConfiguration(
+            LogDriver="awslogs",
+            Options={
+                "awslogs-group": Ref(log_group),
+                "awslogs-region": Ref("AWS::Region"),
+                "awslogs-stream-prefix": name,
+            },
+        ),
         Memory=service.memory,  # hard limit: the container is killed, not the host, when it leaks
         ReadonlyRootFilesystem=service.readonly_root_filesystem,
-        **({"MountPoints": [ecs.MountPoint(ContainerPath=path, SourceVolume=volume, ReadOnly=False)
-                            for path, volume in volumes.items()]} if scratch else {}),
+        **(
+            {
+                "MountPoints": [
+                    ecs.MountPoint(ContainerPath=path, SourceVolume=volume, ReadOnly=False)
+                    for path, volume in volumes.items()
+                ]
+            }
+            if scratch
+            else {}
+        ),
         Privileged=False,
         LinuxParameters=ecs.LinuxParameters(InitProcessEnabled=True),
         **({"User": service.user} if service.user else {}),
         **({"Command": [literal(part) for part in service.command]} if service.command else {}),
-        **({"HealthCheck": ecs.HealthCheck(Command=["CMD-SHELL", *map(literal, service.health_check_command)], Interval=30,
-                                           Timeout=5, Retries=3, StartPeriod=60)} if service.health_check_command else {}),
+        **(
+            {
+                "HealthCheck": ecs.HealthCheck(
+                    Command=["CMD-SHELL", *map(literal, service.health_check_command)],
+                    Interval=30,
+                    Timeout=5,
+                    Retries=3,
+                    StartPeriod=60,
+                )
+            }
+            if service.health_check_command
+            else {}
+        ),
     )
     return ecs.TaskDefinition(
-        "TaskDefinition", Family=f"{spec.prefix}-{name}", Cpu=str(service.cpu), Memory=str(service.memory),
-        NetworkMode="awsvpc", RequiresCompatibilities=["EC2" if service.compute == "ec2" else "FARGATE"],
+        "TaskDefinition",
+        Family=f"{spec.prefix}-{name}",
+        Cpu=str(service.cpu),
+        Memory=str(service.memory),
+        NetworkMode="awsvpc",
+        RequiresCompatibilities=["EC2" if service.compute == "ec2" else "FARGATE"],
         RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
-        ExecutionRoleArn=GetAtt(execution_role, "Arn"), TaskRoleArn=GetAtt(task_role, "Arn"),
-        ContainerDefinitions=[container], Tags=tags(spec),
+        ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+        TaskRoleArn=GetAtt(task_role, "Arn"),
+        ContainerDefinitions=[container],
+        Tags=tags(spec),
         **({"Volumes": [ecs.Volume(Name=volume) for volume in volumes.values()]} if scratch else {}),
     )
 
@@ -259,48 +390,89 @@ def _volume_names(paths: list[str]) -> dict[str, str]:
 
 def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: ServiceSpec, wiring: _Wiring):
     route = service.load_balancer
-    vpc_id = wiring.take(names.VPC_ID, "VPC of the environment", FromStack(names.NETWORK, names.VPC_ID),
-                         "AWS::EC2::VPC::Id")
-    listener = wiring.take(names.LISTENER_ARN, "ALB listener to attach the routing rule to",
-                           FromStack(names.LOAD_BALANCER, names.LISTENER_ARN))
+    vpc_id = wiring.take(
+        names.VPC_ID, "VPC of the environment", FromStack(names.NETWORK, names.VPC_ID), "AWS::EC2::VPC::Id"
+    )
+    listener = wiring.take(
+        names.LISTENER_ARN,
+        "ALB listener to attach the routing rule to",
+        FromStack(names.LOAD_BALANCER, names.LISTENER_ARN),
+    )
     base_url = wiring.take(names.BASE_URL, "Public base URL", FromStack(names.LOAD_BALANCER, names.BASE_URL))
-    target_group = template.add_resource(elb.TargetGroup(
-        "TargetGroup", TargetType="ip", Protocol="HTTP", Port=service.port, VpcId=Ref(vpc_id),
-        HealthCheckEnabled=True, HealthCheckPath=route.health_check_path, HealthCheckProtocol="HTTP",
-        HealthCheckIntervalSeconds=15, HealthyThresholdCount=2, UnhealthyThresholdCount=3,
-        Matcher=elb.Matcher(HttpCode="200-399"),
-        TargetGroupAttributes=[elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds",
-                                                        Value=str(route.deregistration_delay_seconds))],
-        Tags=tags(spec, f"{spec.prefix}-{name}"),
-    ))
-    conditions = [elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=route.path_patterns))]
+    target_group = template.add_resource(
+        elb.TargetGroup(
+            "TargetGroup",
+            TargetType="ip",
+            Protocol="HTTP",
+            Port=service.port,
+            VpcId=Ref(vpc_id),
+            HealthCheckEnabled=True,
+            HealthCheckPath=route.health_check_path,
+            HealthCheckProtocol="HTTP",
+            HealthCheckIntervalSeconds=15,
+            HealthyThresholdCount=2,
+            UnhealthyThresholdCount=3,
+            Matcher=elb.Matcher(HttpCode="200-399"),
+            TargetGroupAttributes=[
+                elb.TargetGroupAttribute(
+                    Key="deregistration_delay.timeout_seconds", Value=str(route.deregistration_delay_seconds)
+                )
+            ],
+            Tags=tags(spec, f"{spec.prefix}-{name}"),
+        )
+    )
+    conditions = [
+        elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=route.path_patterns))
+    ]
     if route.host_headers:
-        conditions.append(elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=route.host_headers)))
-    rule = template.add_resource(elb.ListenerRule(
-        "ListenerRule", ListenerArn=Ref(listener), Priority=route.priority, Conditions=conditions,
-        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
-    ))
-    output(template, names.SERVICE_URL, Join("", [Ref(base_url), route.path_patterns[0].rstrip("*").rstrip("/") or "/"]),
-           "Public URL of the service")
+        conditions.append(
+            elb.Condition(Field="host-header", HostHeaderConfig=elb.HostHeaderConfig(Values=route.host_headers))
+        )
+    rule = template.add_resource(
+        elb.ListenerRule(
+            "ListenerRule",
+            ListenerArn=Ref(listener),
+            Priority=route.priority,
+            Conditions=conditions,
+            Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+        )
+    )
+    output(
+        template,
+        names.SERVICE_URL,
+        Join("", [Ref(base_url), route.path_patterns[0].rstrip("*").rstrip("/") or "/"]),
+        "Public URL of the service",
+    )
     return rule
 
 
 def _add_autoscaling(template: Template, service: ServiceSpec, cluster_name, ecs_service):
     settings = service.autoscaling
-    target = template.add_resource(scaling.ScalableTarget(
-        "ScalableTarget", ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
-        ResourceId=Join("/", ["service", Ref(cluster_name), GetAtt(ecs_service, "Name")]),
-        MinCapacity=settings.min_capacity, MaxCapacity=settings.max_capacity,
-    ))
+    target = template.add_resource(
+        scaling.ScalableTarget(
+            "ScalableTarget",
+            ServiceNamespace="ecs",
+            ScalableDimension="ecs:service:DesiredCount",
+            ResourceId=Join("/", ["service", Ref(cluster_name), GetAtt(ecs_service, "Name")]),
+            MinCapacity=settings.min_capacity,
+            MaxCapacity=settings.max_capacity,
+        )
+    )
     metrics = [("Cpu", "ECSServiceAverageCPUUtilization", settings.cpu_target_percent)]
     if settings.memory_target_percent is not None:
         metrics.append(("Memory", "ECSServiceAverageMemoryUtilization", settings.memory_target_percent))
     for label, metric, value in metrics:
-        template.add_resource(scaling.ScalingPolicy(
-            f"{label}ScalingPolicy", PolicyName=f"{label.lower()}-target-tracking", PolicyType="TargetTrackingScaling",
-            ScalingTargetId=Ref(target),
-            TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
-                PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(PredefinedMetricType=metric),
-                TargetValue=float(value), ScaleInCooldown=120, ScaleOutCooldown=60,
-            ),
-        ))
+        template.add_resource(
+            scaling.ScalingPolicy(
+                f"{label}ScalingPolicy",
+                PolicyName=f"{label.lower()}-target-tracking",
+                PolicyType="TargetTrackingScaling",
+                ScalingTargetId=Ref(target),
+                TargetTrackingScalingPolicyConfiguration=scaling.TargetTrackingScalingPolicyConfiguration(
+                    PredefinedMetricSpecification=scaling.PredefinedMetricSpecification(PredefinedMetricType=metric),
+                    TargetValue=float(value),
+                    ScaleInCooldown=120,
+                    ScaleOutCooldown=60,
+                ),
+            )
+        )

@@ -12,6 +12,7 @@ fields are valid, so a check may rely on them.
 No `from __future__ import annotations` here: msgspec would then evaluate every annotation from its text on
 the first conversion, which costs more than building them at import (13 ms against 10.5 ms, measured).
 """
+
 import ipaddress
 import re
 from typing import Annotated, Literal
@@ -26,9 +27,9 @@ __all__ = ["EnvironmentSpec", "FieldError", "SpecInvalid", "parse", "pascal"]
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
-AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"      # eu-central-1a, us-gov-west-1b
-RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")   # cost allocation and the diff rely on them
-PRODUCTION_BACKUP_DAYS = 7                                       # Aurora automated backups kept in production
+AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"  # eu-central-1a, us-gov-west-1b
+RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")  # cost allocation and the diff rely on them
+PRODUCTION_BACKUP_DAYS = 7  # Aurora automated backups kept in production
 
 # Fargate's valid CPU units and the memory (MiB) each allows.
 FARGATE_MEMORY = {
@@ -91,31 +92,54 @@ class NetworkSpec(Model):
         Meta(description="Name tag of the VPC (what the console shows). Default: <system>-<env>-vpc."),
     ] = None
     availability_zones: Annotated[
-        Annotated[list[Annotated[str, Meta(pattern=AZ_PATTERN)]], Meta(min_length=1, max_length=6)] | Annotated[int, Meta(ge=1, le=6)],
+        Annotated[list[Annotated[str, Meta(pattern=AZ_PATTERN)]], Meta(min_length=1, max_length=6)]
+        | Annotated[int, Meta(ge=1, le=6)],
         Meta(description="Either a count of AZs (picked with Fn::GetAZs at deploy time) or explicit AZ names."),
     ] = 2
-    subnet_prefix: Annotated[int, Meta(ge=16, le=28, description=(
-        "Prefix length of the generated subnets when public/private subnets are not listed."))] = 20
-    public_subnets: Annotated[list[str] | None, Meta(description=(
-        "Explicit public subnet CIDRs, one per AZ. Default: carved from `cidr`."))] = None
-    private_subnets: Annotated[list[str] | None, Meta(description=(
-        "Explicit private subnet CIDRs, one per AZ. Default: carved from `cidr`."))] = None
-    nat: Annotated[Literal["none", "single", "per-az"], Meta(description=(
-        "NAT gateways: none (private subnets have no internet egress), single (one, cheap, "
-        "not highly available), per-az (one per AZ, highly available)."))] = "single"
+    subnet_prefix: Annotated[
+        int,
+        Meta(
+            ge=16,
+            le=28,
+            description=("Prefix length of the generated subnets when public/private subnets are not listed."),
+        ),
+    ] = 20
+    public_subnets: Annotated[
+        list[str] | None, Meta(description=("Explicit public subnet CIDRs, one per AZ. Default: carved from `cidr`."))
+    ] = None
+    private_subnets: Annotated[
+        list[str] | None, Meta(description=("Explicit private subnet CIDRs, one per AZ. Default: carved from `cidr`."))
+    ] = None
+    nat: Annotated[
+        Literal["none", "single", "per-az"],
+        Meta(
+            description=(
+                "NAT gateways: none (private subnets have no internet egress), single (one, cheap, "
+                "not highly available), per-az (one per AZ, highly available)."
+            )
+        ),
+    ] = "single"
     flow_logs: Annotated[bool, Meta(description="Send VPC flow logs (all traffic) to CloudWatch Logs.")] = True
     flow_log_retention_days: Annotated[int, Meta(description="Retention of the VPC flow log group, in days.")] = 30
-    restrict_default_security_group: Annotated[bool, Meta(description=(
-        "Make the VPC's default security group allow nothing (as AWS CDK's restrictDefaultSecurityGroup): "
-        "a custom resource revokes its default rules (ingress from itself, egress to 0.0.0.0/0) at deploy time; "
-        "its function's log group keeps flow_log_retention_days. Turning it off later leaves the rules revoked."))] = True
+    restrict_default_security_group: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Make the VPC's default security group allow nothing (as AWS CDK's restrictDefaultSecurityGroup): "
+                "a custom resource revokes its default rules (ingress from itself, egress to 0.0.0.0/0) at deploy time; "
+                "its function's log group keeps flow_log_retention_days. Turning it off later leaves the rules revoked."
+            )
+        ),
+    ] = True
 
     def __post_init__(self) -> None:
         network = _parse_cidr("cidr", self.cidr)
         if not 16 <= network.prefixlen <= 24:
             raise FieldError("cidr", f"VPC CIDR prefix must be between /16 and /24, got /{network.prefixlen}")
         _check_retention("flow_log_retention_days", self.flow_log_retention_days)
-        if isinstance(self.availability_zones, list) and len(set(self.availability_zones)) != len(self.availability_zones):
+        if isinstance(self.availability_zones, list) and len(set(self.availability_zones)) != len(
+            self.availability_zones
+        ):
             raise FieldError("availability_zones", "each AZ may be listed once")
         subnets = self.subnet_cidrs()
         every = [(kind, cidr) for kind in ("public_subnets", "private_subnets") for cidr in subnets[kind]]
@@ -123,7 +147,7 @@ class NetworkSpec(Model):
             if not cidr.subnet_of(network):
                 raise FieldError(kind, f"{cidr} is not inside the VPC CIDR {network}")
         for index, (kind, cidr) in enumerate(every):
-            for other_kind, other in every[index + 1:]:
+            for other_kind, other in every[index + 1 :]:
                 if cidr.overlaps(other):
                     raise FieldError(kind, f"{cidr} overlaps {other_kind} {other}; subnets must not overlap")
 
@@ -142,15 +166,17 @@ class NetworkSpec(Model):
                 raise FieldError("subnet_prefix", f"/{self.subnet_prefix} is larger than the VPC /{vpc.prefixlen}")
             available = 2 ** (self.subnet_prefix - vpc.prefixlen)
             if available < 2 * count:
-                raise FieldError("subnet_prefix",
-                                 f"the VPC {vpc} holds {available} subnets of /{self.subnet_prefix}, "
-                                 f"but {2 * count} are needed ({count} AZs x public + private); use a longer prefix")
+                raise FieldError(
+                    "subnet_prefix",
+                    f"the VPC {vpc} holds {available} subnets of /{self.subnet_prefix}, "
+                    f"but {2 * count} are needed ({count} AZs x public + private); use a longer prefix",
+                )
             carved = vpc.subnets(new_prefix=self.subnet_prefix)
             generated = [next(carved) for _ in range(2 * count)]
         for index, kind in enumerate(("public_subnets", "private_subnets")):
             listed = getattr(self, kind)
             if listed is None:
-                result[kind] = generated[index * count:(index + 1) * count]
+                result[kind] = generated[index * count : (index + 1) * count]
                 continue
             if len(listed) != count:
                 raise FieldError(kind, f"{len(listed)} CIDRs listed for {count} availability zones; give one per AZ")
@@ -161,7 +187,9 @@ class NetworkSpec(Model):
 class DnsSpec(Model):
     """A Route53 alias record for the load balancer, and the DNS-validated certificate it gets."""
 
-    name: Annotated[str, Meta(description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.")]
+    name: Annotated[
+        str, Meta(description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.")
+    ]
     zone_name: Annotated[str, Meta(description="Route53 public hosted zone that holds the record, e.g. example.com.")]
     zone_id: Annotated[
         Annotated[str, Meta(pattern=r"^Z[A-Z0-9]{1,31}$")] | None,
@@ -186,12 +214,21 @@ class LoadBalancerSpec(Model):
         Meta(description="Existing ACM certificate ARN. With `dns`, a DNS-validated certificate is created instead."),
     ] = None
     dns: Annotated[DnsSpec | None, Meta(description="Route53 alias record (and certificate) for the ALB.")] = None
-    http_only: Annotated[bool, Meta(description=(
-        "Serve plain HTTP on port 80 with no TLS. Must be chosen explicitly when no certificate or DNS is given."))] = False
+    http_only: Annotated[
+        bool,
+        Meta(
+            description=(
+                "Serve plain HTTP on port 80 with no TLS. Must be chosen explicitly when no certificate or DNS is given."
+            )
+        ),
+    ] = False
     idle_timeout_seconds: Annotated[int, Meta(ge=1, le=4000, description="ALB idle timeout.")] = 60
-    ssl_policy: Annotated[str, Meta(description="TLS policy of the HTTPS listener (TLS 1.2+).")] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    deletion_protection: Annotated[bool | None, Meta(description=(
-        "ALB deletion protection. Default: on in production, off elsewhere."))] = None
+    ssl_policy: Annotated[str, Meta(description="TLS policy of the HTTPS listener (TLS 1.2+).")] = (
+        "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    )
+    deletion_protection: Annotated[
+        bool | None, Meta(description=("ALB deletion protection. Default: on in production, off elsewhere."))
+    ] = None
     access_logs: Annotated[bool, Meta(description="Write ALB access logs to a dedicated, retained S3 bucket.")] = True
     access_log_retention_days: Annotated[int, Meta(ge=1, le=3650, description="Days before access logs expire.")] = 90
 
@@ -214,15 +251,21 @@ class LoadBalancerSpec(Model):
 class Ec2CapacitySpec(Model):
     """An EC2 capacity provider: Auto Scaling group and launch template of ECS-optimized instances."""
 
-    instance_type: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")] = "t3.medium"
+    instance_type: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")] = (
+        "t3.medium"
+    )
     min_size: Annotated[int, Meta(ge=0, le=100, description="Minimum instances in the Auto Scaling group.")] = 1
     max_size: Annotated[int, Meta(ge=1, le=100, description="Maximum instances in the Auto Scaling group.")] = 2
-    desired_capacity: Annotated[int, Meta(ge=0, le=100, description=(
-        "Instances at creation time (ECS managed scaling adjusts it)."))] = 1
-    target_capacity_percent: Annotated[int, Meta(ge=1, le=100, description="ECS managed scaling target utilisation.")] = 100
+    desired_capacity: Annotated[
+        int, Meta(ge=0, le=100, description=("Instances at creation time (ECS managed scaling adjusts it)."))
+    ] = 1
+    target_capacity_percent: Annotated[
+        int, Meta(ge=1, le=100, description="ECS managed scaling target utilisation.")
+    ] = 100
     root_volume_gib: Annotated[int, Meta(ge=30, le=1024, description="Encrypted gp3 root volume size.")] = 30
     ami_parameter: Annotated[str, Meta(description="Public SSM parameter holding the ECS-optimized AMI ID.")] = (
-        "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id")
+        "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    )
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_capacity <= self.max_size:
@@ -234,11 +277,15 @@ class Ec2CapacitySpec(Model):
 class ClusterSpec(Model):
     """The ECS cluster, its optional EC2 capacity and its Cloud Map namespace."""
 
-    name: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None,
-                    Meta(description="ECS cluster name. Default: <system>-<env>.")] = None
+    name: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None,
+        Meta(description="ECS cluster name. Default: <system>-<env>."),
+    ] = None
     container_insights: Annotated[bool, Meta(description="Enable CloudWatch Container Insights.")] = True
-    ec2_capacity: Annotated[Ec2CapacitySpec | None, Meta(description=(
-        "EC2 capacity provider (ASG + launch template). Required when a service uses compute: ec2."))] = None
+    ec2_capacity: Annotated[
+        Ec2CapacitySpec | None,
+        Meta(description=("EC2 capacity provider (ASG + launch template). Required when a service uses compute: ec2.")),
+    ] = None
     service_discovery_namespace: Annotated[
         Annotated[str, Meta(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")] | None,
         Meta(description="Cloud Map private DNS namespace. Default: <system>-<env>.local."),
@@ -248,23 +295,42 @@ class ClusterSpec(Model):
 class RepositorySpec(Model):
     """An ECR repository, created in the bootstrap stack so images can be pushed before a deploy."""
 
-    name: Annotated[str, Meta(pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$", min_length=2,
-                              max_length=255, description="ECR repository name.")]
-    immutable_tags: Annotated[bool, Meta(description=(
-        "Forbid overwriting a tag. Turn off only for moving tags such as `latest`."))] = True
-    keep_images: Annotated[int, Meta(ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")] = 30
-    untagged_expiry_days: Annotated[int, Meta(ge=1, le=365, description=(
-        "Lifecycle policy: expire untagged images after this many days."))] = 7
+    name: Annotated[
+        str,
+        Meta(
+            pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
+            min_length=2,
+            max_length=255,
+            description="ECR repository name.",
+        ),
+    ]
+    immutable_tags: Annotated[
+        bool, Meta(description=("Forbid overwriting a tag. Turn off only for moving tags such as `latest`."))
+    ] = True
+    keep_images: Annotated[
+        int, Meta(ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")
+    ] = 30
+    untagged_expiry_days: Annotated[
+        int, Meta(ge=1, le=365, description=("Lifecycle policy: expire untagged images after this many days."))
+    ] = 7
 
 
 class ImageSpec(Model):
     """Where a service's image comes from (an ECR repository of the environment or an external URI) and its tag."""
 
-    repository: Annotated[str | None, Meta(description=(
-        "Key of a repository in `repositories` (ECR in this account/region)."))] = None
-    uri: Annotated[str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")] = None
-    tag: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description=(
-        "Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."))] = "latest"
+    repository: Annotated[
+        str | None, Meta(description=("Key of a repository in `repositories` (ECR in this account/region)."))
+    ] = None
+    uri: Annotated[
+        str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")
+    ] = None
+    tag: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            description=("Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."),
+        ),
+    ] = "latest"
 
     def __post_init__(self) -> None:
         if (self.repository is None) == (self.uri is None):
@@ -274,12 +340,17 @@ class ImageSpec(Model):
 class SecretRef(Model):
     """A secret injected as an environment variable by ECS; the task definition holds a reference, never the value."""
 
-    ssm: Annotated[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None,
-                   Meta(description="SSM parameter name (path).")] = None
-    secrets_manager: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
-                               Meta(description="Secrets Manager secret name.")] = None
-    json_key: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None, Meta(description=(
-        "Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it)."))] = None
+    ssm: Annotated[
+        Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None, Meta(description="SSM parameter name (path).")
+    ] = None
+    secrets_manager: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
+        Meta(description="Secrets Manager secret name."),
+    ] = None
+    json_key: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None,
+        Meta(description=("Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")),
+    ] = None
 
     def __post_init__(self) -> None:
         if (self.ssm is None) == (self.secrets_manager is None):
@@ -291,12 +362,17 @@ class SecretRef(Model):
 class LoadBalancerRouteSpec(Model):
     """How the load balancer reaches a service: listener rule conditions and target group health check."""
 
-    path_patterns: Annotated[list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")] = (
-        field(default_factory=lambda: ["/*"]))
+    path_patterns: Annotated[
+        list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")
+    ] = field(default_factory=lambda: ["/*"])
     host_headers: Annotated[list[str], Meta(max_length=5, description="Optional host-header conditions.")] = []
     priority: Annotated[int, Meta(ge=1, le=50000, description="Listener rule priority (unique per ALB).")] = 100
-    health_check_path: Annotated[str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")] = "/"
-    health_check_grace_seconds: Annotated[int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")] = 60
+    health_check_path: Annotated[
+        str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")
+    ] = "/"
+    health_check_grace_seconds: Annotated[
+        int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")
+    ] = 60
     deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600, description="Target deregistration delay.")] = 30
 
 
@@ -306,8 +382,9 @@ class AutoscalingSpec(Model):
     min_capacity: Annotated[int, Meta(ge=0, le=1000, description="Minimum task count.")] = 1
     max_capacity: Annotated[int, Meta(ge=1, le=1000, description="Maximum task count.")] = 4
     cpu_target_percent: Annotated[int, Meta(ge=10, le=95, description="Target average CPU utilisation.")] = 60
-    memory_target_percent: Annotated[Annotated[int, Meta(ge=10, le=95)] | None,
-                                     Meta(description="Optional target average memory utilisation.")] = None
+    memory_target_percent: Annotated[
+        Annotated[int, Meta(ge=10, le=95)] | None, Meta(description="Optional target average memory utilisation.")
+    ] = None
 
     def __post_init__(self) -> None:
         if self.min_capacity > self.max_capacity:
@@ -318,38 +395,60 @@ class ServiceSpec(Model):
     """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
 
     port: Annotated[Port, Meta(description="Container port the application listens on.")]
-    image: Annotated[ImageSpec, Meta(description=(
-        "Container image: an ECR repository of this environment or an external URI, and a tag."))]
+    image: Annotated[
+        ImageSpec,
+        Meta(description=("Container image: an ECR repository of this environment or an external URI, and a tag.")),
+    ]
     compute: Annotated[Literal["fargate", "fargate-spot", "ec2"], Meta(description="Where tasks run.")] = "fargate"
     cpu: Annotated[int, Meta(description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")] = 256
-    memory: Annotated[int, Meta(ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")] = 512
-    extra_ports: Annotated[list[Port], Meta(description=(
-        "Further container ports (TCP), reachable from `connects_to` peers only."))] = []
-    desired_count: Annotated[int, Meta(ge=0, le=1000, description=(
-        "Default of the deploy-time `<Service>DesiredCount` parameter."))] = 1
+    memory: Annotated[
+        int, Meta(ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")
+    ] = 512
+    extra_ports: Annotated[
+        list[Port], Meta(description=("Further container ports (TCP), reachable from `connects_to` peers only."))
+    ] = []
+    desired_count: Annotated[
+        int, Meta(ge=0, le=1000, description=("Default of the deploy-time `<Service>DesiredCount` parameter."))
+    ] = 1
     command: Annotated[list[str] | None, Meta(description="Override of the image's command.")] = None
     environment: Annotated[dict[EnvVarName, str], Meta(description="Plain (non-secret) environment variables.")] = {}
-    secrets: Annotated[dict[EnvVarName, SecretRef], Meta(description=(
-        "Secret environment variables, injected by ECS from SSM or Secrets Manager."))] = {}
-    load_balancer: Annotated[LoadBalancerRouteSpec | None, Meta(description=(
-        "Expose through the ALB. Default: not exposed."))] = None
+    secrets: Annotated[
+        dict[EnvVarName, SecretRef],
+        Meta(description=("Secret environment variables, injected by ECS from SSM or Secrets Manager.")),
+    ] = {}
+    load_balancer: Annotated[
+        LoadBalancerRouteSpec | None, Meta(description=("Expose through the ALB. Default: not exposed."))
+    ] = None
     discovery: Annotated[bool, Meta(description="Register in the Cloud Map namespace as <service>.<namespace>.")] = True
-    connects_to: Annotated[list[str], Meta(description=(
-        "Other services, `cache` or `database` this service talks to; opens exactly those ports."))] = []
-    autoscaling: Annotated[AutoscalingSpec | None, Meta(description=(
-        "Target-tracking autoscaling. Default: fixed desired count."))] = None
-    log_group: Annotated[Annotated[str, Meta(pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")] | None, Meta(description=(
-        "CloudWatch log group name. Default: /ecs/<system>-<env>-<service>."))] = None
+    connects_to: Annotated[
+        list[str],
+        Meta(description=("Other services, `cache` or `database` this service talks to; opens exactly those ports.")),
+    ] = []
+    autoscaling: Annotated[
+        AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
+    ] = None
+    log_group: Annotated[
+        Annotated[str, Meta(pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")] | None,
+        Meta(description=("CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")),
+    ] = None
     log_retention_days: Annotated[int, Meta(description="Log retention in days.")] = 30
-    readonly_root_filesystem: Annotated[bool, Meta(description="Mount the container root filesystem read-only.")] = False
-    writable_paths: Annotated[list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]], Meta(
-        max_length=10,
-        description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
-    )] = field(default_factory=lambda: ["/tmp"])
-    user: Annotated[Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None, Meta(description=(
-        "User (uid[:gid] or name) the container runs as. Default: the image's."))] = None
-    health_check_command: Annotated[list[str] | None, Meta(description=(
-        "Container health check command (CMD-SHELL form)."))] = None
+    readonly_root_filesystem: Annotated[bool, Meta(description="Mount the container root filesystem read-only.")] = (
+        False
+    )
+    writable_paths: Annotated[
+        list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]],
+        Meta(
+            max_length=10,
+            description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
+        ),
+    ] = field(default_factory=lambda: ["/tmp"])
+    user: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None,
+        Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
+    ] = None
+    health_check_command: Annotated[
+        list[str] | None, Meta(description=("Container health check command (CMD-SHELL form)."))
+    ] = None
     min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
     max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
 
@@ -360,8 +459,11 @@ class ServiceSpec(Model):
             if allowed is None:
                 raise FieldError("cpu", f"{self.cpu} is not a Fargate size; allowed: {sorted(FARGATE_MEMORY)}")
             if self.memory not in allowed:
-                raise FieldError("memory", f"{self.memory} does not fit Fargate cpu {self.cpu}; allowed: "
-                                 f"{allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}")
+                raise FieldError(
+                    "memory",
+                    f"{self.memory} does not fit Fargate cpu {self.cpu}; allowed: "
+                    f"{allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}",
+                )
         elif not 128 <= self.cpu <= 196608:
             raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
         for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths)):
@@ -378,20 +480,35 @@ class ServiceSpec(Model):
 class DatabaseSpec(Model):
     """Aurora PostgreSQL Serverless v2, created only while the deploy-time `EnableDatabase` switch is on."""
 
-    enabled: Annotated[bool, Meta(description=(
-        "Default of the deploy-time `EnableDatabase` switch (the cluster exists only when on)."))] = False
-    engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version.")] = "17.6"
+    enabled: Annotated[
+        bool,
+        Meta(description=("Default of the deploy-time `EnableDatabase` switch (the cluster exists only when on).")),
+    ] = False
+    engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version.")] = (
+        "17.6"
+    )
     min_capacity: Annotated[float, Meta(ge=0, le=256, description="Serverless v2 minimum ACUs.")] = 0.5
     max_capacity: Annotated[float, Meta(ge=1, le=256, description="Serverless v2 maximum ACUs.")] = 1
-    database_name: Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Initial database name.")] = "app"
-    master_username: Annotated[str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$", description=(
-        "Master user; its password is generated and kept in Secrets Manager by RDS."))] = "app_admin"
+    database_name: Annotated[
+        str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Initial database name.")
+    ] = "app"
+    master_username: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$",
+            description=("Master user; its password is generated and kept in Secrets Manager by RDS."),
+        ),
+    ] = "app_admin"
     backup_retention_days: Annotated[int, Meta(ge=1, le=35, description="Automated backup retention.")] = 7
-    deletion_protection: Annotated[bool, Meta(description=(
-        "RDS deletion protection (turn off to tear down a test cluster)."))] = True
-    monitoring_interval_seconds: Annotated[Literal[0, 1, 5, 10, 15, 30, 60], Meta(description=(
-        "Enhanced Monitoring interval (0 turns it off)."))] = 60
-    instances: Annotated[int, Meta(ge=1, le=15, description="Serverless v2 instances (2+ for a reader in another AZ).")] = 1
+    deletion_protection: Annotated[
+        bool, Meta(description=("RDS deletion protection (turn off to tear down a test cluster)."))
+    ] = True
+    monitoring_interval_seconds: Annotated[
+        Literal[0, 1, 5, 10, 15, 30, 60], Meta(description=("Enhanced Monitoring interval (0 turns it off)."))
+    ] = 60
+    instances: Annotated[
+        int, Meta(ge=1, le=15, description="Serverless v2 instances (2+ for a reader in another AZ).")
+    ] = 1
 
     def __post_init__(self) -> None:
         if self.min_capacity > self.max_capacity:
@@ -403,12 +520,17 @@ class DatabaseSpec(Model):
 class CacheSpec(Model):
     """An ElastiCache Redis replication group: encrypted in transit and at rest, AUTH token in Secrets Manager."""
 
-    node_type: Annotated[str, Meta(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type.")] = "cache.t4g.micro"
+    node_type: Annotated[str, Meta(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type.")] = (
+        "cache.t4g.micro"
+    )
     engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Redis OSS engine version.")] = "7.1"
-    nodes: Annotated[int, Meta(ge=1, le=6, description="Cache clusters in the replication group (primary + replicas).")] = 2
+    nodes: Annotated[
+        int, Meta(ge=1, le=6, description="Cache clusters in the replication group (primary + replicas).")
+    ] = 2
     multi_az: Annotated[bool, Meta(description="Multi-AZ with automatic failover (needs nodes >= 2).")] = True
-    snapshot_retention_days: Annotated[int, Meta(ge=0, le=35, description=(
-        "Daily snapshot retention (0 turns snapshots off)."))] = 1
+    snapshot_retention_days: Annotated[
+        int, Meta(ge=0, le=35, description=("Daily snapshot retention (0 turns snapshots off)."))
+    ] = 1
 
     def __post_init__(self) -> None:
         if self.multi_az and self.nodes < 2:
@@ -418,22 +540,37 @@ class CacheSpec(Model):
 class EnvironmentSpec(Model):
     """One environment of a system: a params file `params/<system>/<env>.yaml`."""
 
-    system: Annotated[str, Meta(pattern=NAME_PATTERN, description="System name, lower-case, used in every resource name.")]
-    environment: Annotated[str, Meta(pattern=NAME_PATTERN, description="Environment name (dev, preprod, production, ...).")]
+    system: Annotated[
+        str, Meta(pattern=NAME_PATTERN, description="System name, lower-case, used in every resource name.")
+    ]
+    environment: Annotated[
+        str, Meta(pattern=NAME_PATTERN, description="Environment name (dev, preprod, production, ...).")
+    ]
     network: Annotated[NetworkSpec, Meta(description="VPC layout.")]
     services: Annotated[dict[ServiceName, ServiceSpec], Meta(min_length=1, description="ECS services by name.")]
     region: Annotated[str, Meta(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region.")] = "eu-central-1"
-    account_id: Annotated[Annotated[str, Meta(pattern=r"^\d{12}$")] | None, Meta(description=(
-        "Expected AWS account (deploy refuses others)."))] = None
-    production: Annotated[bool, Meta(description=(
-        "Production safeguards: deletion protection, termination protection, stack policy."))] = False
-    tags: Annotated[dict[str, str], Meta(description=(
-        "Extra tags on every taggable resource (not System, Environment, ManagedBy or Name: those are set by stackforge)."))] = {}
-    load_balancer: Annotated[LoadBalancerSpec | None, Meta(description=(
-        "Public ALB. Required when a service has `load_balancer`."))] = None
+    account_id: Annotated[
+        Annotated[str, Meta(pattern=r"^\d{12}$")] | None,
+        Meta(description=("Expected AWS account (deploy refuses others).")),
+    ] = None
+    production: Annotated[
+        bool, Meta(description=("Production safeguards: deletion protection, termination protection, stack policy."))
+    ] = False
+    tags: Annotated[
+        dict[str, str],
+        Meta(
+            description=(
+                "Extra tags on every taggable resource (not System, Environment, ManagedBy or Name: those are set by stackforge)."
+            )
+        ),
+    ] = {}
+    load_balancer: Annotated[
+        LoadBalancerSpec | None, Meta(description=("Public ALB. Required when a service has `load_balancer`."))
+    ] = None
     cluster: Annotated[ClusterSpec, Meta(description="ECS cluster and capacity.")] = field(default_factory=ClusterSpec)
-    repositories: Annotated[dict[ServiceName, RepositorySpec], Meta(description=(
-        "ECR repositories, created in the bootstrap stack."))] = {}
+    repositories: Annotated[
+        dict[ServiceName, RepositorySpec], Meta(description=("ECR repositories, created in the bootstrap stack."))
+    ] = {}
     database: Annotated[DatabaseSpec | None, Meta(description="Aurora PostgreSQL Serverless v2.")] = None
     cache: Annotated[CacheSpec | None, Meta(description="ElastiCache Redis replication group.")] = None
 
@@ -445,20 +582,25 @@ class EnvironmentSpec(Model):
 
     def _check_tags(self) -> None:
         for key, text in self.tags.items():
-            _check_tag(f"key {key!r}", key, 1, 127)         # ECR: keys up to 127
-            _check_tag(f"{key!r} value", text, 1, 255)      # ECR: values 1 to 255
+            _check_tag(f"key {key!r}", key, 1, 127)  # ECR: keys up to 127
+            _check_tag(f"{key!r} value", text, 1, 255)  # ECR: values 1 to 255
             if key.lower().startswith("aws:"):
                 raise FieldError("tags", f"key {key!r}: the aws: prefix is reserved for AWS")
             if key in RESERVED_TAGS:
-                raise FieldError("tags", f"key {key!r} is set by stackforge on every resource "
-                                 f"(reserved: {', '.join(RESERVED_TAGS)})")
+                raise FieldError(
+                    "tags",
+                    f"key {key!r} is set by stackforge on every resource " f"(reserved: {', '.join(RESERVED_TAGS)})",
+                )
 
     def _check_references(self) -> None:
         for name, service in self.services.items():
             where = f"services.{name}"
             if service.image.repository is not None and service.image.repository not in self.repositories:
-                raise FieldError(f"{where}.image.repository", f"{service.image.repository!r} is not a key of repositories "
-                                 f"(known: {sorted(self.repositories)})")
+                raise FieldError(
+                    f"{where}.image.repository",
+                    f"{service.image.repository!r} is not a key of repositories "
+                    f"(known: {sorted(self.repositories)})",
+                )
             if service.load_balancer is not None and self.load_balancer is None:
                 raise FieldError(f"{where}.load_balancer", "the environment has no load_balancer section")
             if service.compute == "ec2" and self.cluster.ec2_capacity is None:
@@ -470,25 +612,37 @@ class EnvironmentSpec(Model):
                 if target in ("cache", "database") and getattr(self, target) is None:
                     raise FieldError(f"{where}.connects_to", f"{target!r} but the environment has no {target} section")
                 if target in self.services and not self.services[target].discovery:
-                    raise FieldError(f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name")
+                    raise FieldError(
+                        f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name"
+                    )
             for variable, secret in service.secrets.items():
                 if secret.ssm is not None and not secret.ssm.startswith(self.secret_prefix):
-                    raise FieldError(f"{where}.secrets.{variable}.ssm",
-                                     f"{secret.ssm!r} must be under {self.secret_prefix} "
-                                     "(execution roles may read only their environment's parameters)")
-                if secret.secrets_manager is not None and not ("/" + secret.secrets_manager).startswith(self.secret_prefix):
-                    raise FieldError(f"{where}.secrets.{variable}.secrets_manager",
-                                     f"{secret.secrets_manager!r} must start with {self.secret_prefix[1:]}")
+                    raise FieldError(
+                        f"{where}.secrets.{variable}.ssm",
+                        f"{secret.ssm!r} must be under {self.secret_prefix} "
+                        "(execution roles may read only their environment's parameters)",
+                    )
+                if secret.secrets_manager is not None and not ("/" + secret.secrets_manager).startswith(
+                    self.secret_prefix
+                ):
+                    raise FieldError(
+                        f"{where}.secrets.{variable}.secrets_manager",
+                        f"{secret.secrets_manager!r} must start with {self.secret_prefix[1:]}",
+                    )
         priorities: dict[int, str] = {}
         for name, service in sorted(self.services.items()):
             if service.load_balancer is not None:
                 other = priorities.setdefault(service.load_balancer.priority, name)
                 if other != name:
-                    raise FieldError(f"services.{name}.load_balancer",
-                                     f"priority {service.load_balancer.priority} is already used by {other}; "
-                                     "priorities must be unique")
+                    raise FieldError(
+                        f"services.{name}.load_balancer",
+                        f"priority {service.load_balancer.priority} is already used by {other}; "
+                        "priorities must be unique",
+                    )
         if self.load_balancer is not None and not priorities:
-            raise FieldError("load_balancer", "no service has a load_balancer route; remove the section or route a service")
+            raise FieldError(
+                "load_balancer", "no service has a load_balancer route; remove the section or route a service"
+            )
 
     def _check_production_safety(self) -> None:
         """`production: true` is a promise the templates keep: a spec cannot switch its data safety off."""
@@ -500,24 +654,38 @@ class EnvironmentSpec(Model):
         if self.database is not None and not self.database.deletion_protection:
             problems.append("database.deletion_protection: false")
         if self.database is not None and self.database.backup_retention_days < PRODUCTION_BACKUP_DAYS:
-            problems.append(f"database.backup_retention_days: {self.database.backup_retention_days} "
-                            f"(production keeps at least {PRODUCTION_BACKUP_DAYS})")
+            problems.append(
+                f"database.backup_retention_days: {self.database.backup_retention_days} "
+                f"(production keeps at least {PRODUCTION_BACKUP_DAYS})"
+            )
         if self.cache is not None and self.cache.snapshot_retention_days < 1:
             problems.append("cache.snapshot_retention_days: 0 (production keeps at least one daily snapshot)")
         if problems:
-            raise FieldError("production", "true does not allow " + "; ".join(problems)
-                             + ". Set production: false for an environment whose data may go")
+            raise FieldError(
+                "production",
+                "true does not allow "
+                + "; ".join(problems)
+                + ". Set production: false for an environment whose data may go",
+            )
 
     def _check_offered(self) -> None:
         """Names AWS must know (instance types in this region, engine versions): checked against cfn-lint's data."""
         if self.cluster.ec2_capacity is not None:
-            catalog.check(self.cluster.ec2_capacity.instance_type, catalog.ec2_instance_types(self.region),
-                          f"cluster.ec2_capacity.instance_type: in {self.region},")
+            catalog.check(
+                self.cluster.ec2_capacity.instance_type,
+                catalog.ec2_instance_types(self.region),
+                f"cluster.ec2_capacity.instance_type: in {self.region},",
+            )
         if self.database is not None:
-            catalog.check(self.database.engine_version, catalog.aurora_postgresql_versions(),
-                          "database.engine_version: Aurora PostgreSQL version")
+            catalog.check(
+                self.database.engine_version,
+                catalog.aurora_postgresql_versions(),
+                "database.engine_version: Aurora PostgreSQL version",
+            )
         if self.cache is not None:
-            catalog.check(self.cache.node_type, catalog.cache_node_types(self.region), f"cache.node_type: in {self.region},")
+            catalog.check(
+                self.cache.node_type, catalog.cache_node_types(self.region), f"cache.node_type: in {self.region},"
+            )
             catalog.check(self.cache.engine_version, catalog.redis_versions(), "cache.engine_version: Redis version")
 
     @property
@@ -554,16 +722,43 @@ def _check_tag(what: str, text: str, shortest: int, longest: int) -> None:
         raise FieldError("tags", f"{what}: {shortest} to {longest} characters, got {len(text)}")
     bad = sorted({char for char in text if not (char.isalnum() or char in TAG_SYMBOLS)})
     if bad:
-        raise FieldError("tags", f"{what}: characters {''.join(bad)!r} are not allowed in tags "
-                         "(letters, digits, spaces, _.:/=+-@)")
+        raise FieldError(
+            "tags",
+            f"{what}: characters {''.join(bad)!r} are not allowed in tags " "(letters, digits, spaces, _.:/=+-@)",
+        )
 
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 def _check_retention(where: str, value: int) -> None:
     if value not in LOG_RETENTION_DAYS:
-        raise FieldError(where, f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        raise FieldError(
+            where, f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
 
 
 def pascal(name: str) -> str:

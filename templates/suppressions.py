@@ -1,5 +1,6 @@
 """Accepted security findings: read from the one reviewed file (suppressions.yaml) and written into the
 matching resources' Metadata, where checkov (`checkov.skip`) and cfn-guard (`guard.SuppressedRules`) read them."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -32,10 +33,16 @@ class Suppression:
 @lru_cache(maxsize=1)
 def load() -> tuple[Suppression, ...]:
     entries = yaml.load(FILE.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
-    return tuple(Suppression(rules=tuple(entry["rules"]), template=entry["template"], resource=entry["resource"],
-                             reason=" ".join(entry["reason"].split()),
-                             environments=tuple(entry["environments"]) if "environments" in entry else None)
-                 for entry in entries)
+    return tuple(
+        Suppression(
+            rules=tuple(entry["rules"]),
+            template=entry["template"],
+            resource=entry["resource"],
+            reason=" ".join(entry["reason"].split()),
+            environments=tuple(entry["environments"]) if "environments" in entry else None,
+        )
+        for entry in entries
+    )
 
 
 def apply(target: str, templates: dict[str, Template]) -> list[tuple[Suppression, str]]:
@@ -47,7 +54,11 @@ def apply(target: str, templates: dict[str, Template]) -> list[tuple[Suppression
             if resource is None or not suppression.applies(target, file_name):
                 continue
             metadata = dict(getattr(resource, "Metadata", None) or {})
-            checkov = [{"id": rule, "comment": suppression.reason} for rule in suppression.rules if suppression.is_checkov(rule)]
+            checkov = [
+                {"id": rule, "comment": suppression.reason}
+                for rule in suppression.rules
+                if suppression.is_checkov(rule)
+            ]
             guard = [rule for rule in suppression.rules if not suppression.is_checkov(rule)]
             if checkov:
                 metadata.setdefault("checkov", {}).setdefault("skip", []).extend(checkov)

@@ -5,6 +5,7 @@ but it stops at the first problem and writes a key of a mapping as `[...]` (`ser
 that fails is the rare path, so only then `problems` walks the data against the types itself: every unknown
 or missing field, every bad value, each with its path (`services.backend.port`) and what is allowed.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -14,8 +15,15 @@ import typing
 
 import msgspec
 
-TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "a boolean (true or false)",
-              "object": "a mapping", "array": "a list", "null": "null (nothing)"}
+TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "a boolean (true or false)",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null (nothing)",
+}
 MAX_PROBLEMS = 10
 
 
@@ -38,8 +46,14 @@ class SpecInvalid(ValueError):
 def dotted(path: tuple) -> str:
     """`services.api.port`; a key that is not a plain word is quoted, escaped and shortened
     (`services.'Bad.Name'`, `'a\\n\\nb'`): a path is one line of a one-paragraph error."""
-    return ".".join(part if isinstance(part, str) and _WORD.fullmatch(part) and len(part) <= 60 else
-                    str(part) if isinstance(part, int) else shown(part) for part in path)
+    return ".".join(
+        part
+        if isinstance(part, str) and _WORD.fullmatch(part) and len(part) <= 60
+        else str(part)
+        if isinstance(part, int)
+        else shown(part)
+        for part in path
+    )
 
 
 _WORD = re.compile(r"[\w-]+")
@@ -50,7 +64,7 @@ def convert(data: object, kind: type):
     try:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError:
-        found = problems(data, kind)      # never empty: a part none of whose parts is to blame is blamed itself
+        found = problems(data, kind)  # never empty: a part none of whose parts is to blame is blamed itself
         more = [((), f"... and {len(found) - MAX_PROBLEMS} more")] if len(found) > MAX_PROBLEMS else []
         raise SpecInvalid(found[:MAX_PROBLEMS] + more) from None
 
@@ -78,8 +92,11 @@ def _inside(value: object, kind: object, path: tuple) -> list[tuple[tuple, str]]
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct) and isinstance(value, dict):
         fields = {field.encode_name: field for field in msgspec.structs.fields(kind)}
         found = [(path + (key,), _unknown(key, list(fields))) for key in value if key not in fields]
-        found += [(path + (name,), "required field missing") for name, field in fields.items()
-                  if field.required and name not in value]
+        found += [
+            (path + (name,), "required field missing")
+            for name, field in fields.items()
+            if field.required and name not in value
+        ]
         for name, field in fields.items():
             if name in value:
                 found += problems(value[name], field.type, path + (name,))
@@ -89,12 +106,13 @@ def _inside(value: object, kind: object, path: tuple) -> list[tuple[tuple, str]]
         key_kind, item_kind = arguments
         found = []
         for key, item in value.items():
-            found += [(path + (key,), f"not a valid name: {message}")
-                      for _, message in problems(key, key_kind, ())]
+            found += [(path + (key,), f"not a valid name: {message}") for _, message in problems(key, key_kind, ())]
             found += problems(item, item_kind, path + (key,))
         return found
     if origin is list and isinstance(value, list):
-        return [problem for index, item in enumerate(value) for problem in problems(item, arguments[0], path + (index,))]
+        return [
+            problem for index, item in enumerate(value) for problem in problems(item, arguments[0], path + (index,))
+        ]
     if origin in (typing.Union, types.UnionType):
         shaped = [member for member in arguments if _same_shape(value, member)]
         if len(shaped) == 1:

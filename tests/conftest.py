@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from stackloom import build as compiler
+from stackloom.output import write
+from stackloom.params import select
 
 from .helpers import PARAMS
-from stackloom.params import select
-from stackloom.output import write
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Small matchers over emitted CloudFormation (in the spirit of CDK's assertions): find resources by type,
 match properties partially, so each test states only what it is about."""
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,9 @@ def only(template: dict, type_: str) -> dict:
 def matches(actual, expected) -> bool:
     """Partial match: dicts need the expected keys (recursively), lists need each expected item somewhere."""
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and all(key in actual and matches(actual[key], value) for key, value in expected.items())
+        return isinstance(actual, dict) and all(
+            key in actual and matches(actual[key], value) for key, value in expected.items()
+        )
     if isinstance(expected, list):
         return isinstance(actual, list) and all(any(matches(item, want) for item in actual) for want in expected)
     return actual == expected
@@ -61,8 +64,11 @@ def base_spec(**overrides) -> dict:
         "load_balancer": {"http_only": True},
         "repositories": {"api": {"name": "acme-api"}},
         "services": {
-            "api": {"port": 8080, "image": {"repository": "api", "tag": "v1"},
-                    "load_balancer": {"health_check_path": "/health"}},
+            "api": {
+                "port": 8080,
+                "image": {"repository": "api", "tag": "v1"},
+                "load_balancer": {"health_check_path": "/health"},
+            },
         },
     }
     spec.update(overrides)

@@ -6,6 +6,7 @@ cfn-guard and the Control Tower rules ship inside the PyPI wheel `cdklabs-cdk-va
 read suppression Metadata themselves, so a failure is counted as suppressed here only when the failing
 resource's `Metadata.guard.SuppressedRules` names the rule.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,9 +23,8 @@ from pathlib import Path
 import cfnlint.version
 from cfnlint.core import get_rules
 
-from templates.suppressions import load
-
 from stackloom.audit import lint
+from templates.suppressions import load
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
@@ -63,6 +63,7 @@ class ToolReport:
 
 # ---- cfn-lint ---------------------------------------------------------------------------------------
 
+
 def run_cfnlint(files: list[Path], region: str) -> ToolReport:
     report = ToolReport("cfn-lint", cfnlint.version.__version__)
     report.rules = len(get_rules([], list(lint.IGNORE_CHECKS), list(lint.INCLUDE_CHECKS), False))
@@ -77,6 +78,7 @@ def run_cfnlint(files: list[Path], region: str) -> ToolReport:
 
 # ---- checkov ----------------------------------------------------------------------------------------
 
+
 def run_checkov(files: list[Path]) -> ToolReport:
     binary = Path(sys.executable).with_name("checkov")
     if not binary.exists():
@@ -84,8 +86,15 @@ def run_checkov(files: list[Path]) -> ToolReport:
         if found is None:
             raise AuditToolMissing("checkov is not installed; run `./run setup`")
         binary = Path(found)
-    command = [str(binary), "--framework", "cloudformation", "--skip-download",
-               "--output", "json", *[arg for path in files for arg in ("--file", str(path))]]
+    command = [
+        str(binary),
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--output",
+        "json",
+        *[arg for path in files for arg in ("--file", str(path))],
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode not in (0, 1):
         raise AuditToolMissing(f"checkov failed ({result.returncode}): {result.stderr.strip()[:500]}")
@@ -103,36 +112,54 @@ def run_checkov(files: list[Path]) -> ToolReport:
             for item in items:
                 resource = item["resource"].split(".")[-1]
                 label = _label(Path(item["file_abs_path"]))
-                report.findings.append(Finding(
-                    "checkov", item["check_id"], label, resource, item["check_name"],
-                    suppressed_because=_reason(item["check_id"], resource, label) if status == "skipped" else None,
-                ))
-        rules.update(item["check_id"] for key in ("passed_checks", "failed_checks", "skipped_checks")
-                     for item in results[key])
+                report.findings.append(
+                    Finding(
+                        "checkov",
+                        item["check_id"],
+                        label,
+                        resource,
+                        item["check_name"],
+                        suppressed_because=_reason(item["check_id"], resource, label) if status == "skipped" else None,
+                    )
+                )
+        rules.update(
+            item["check_id"] for key in ("passed_checks", "failed_checks", "skipped_checks") for item in results[key]
+        )
     report.rules = len(rules)
     return report
 
 
 # ---- cfn-guard + Control Tower rules ----------------------------------------------------------------
 
+
 def guard_tools() -> tuple[Path, Path, str]:
     """(binary, rules folder, version), unpacked once from the installed wheel into the environment."""
     spec = importlib.util.find_spec("cdklabs")
     locations = list(spec.submodule_search_locations or []) if spec else []
-    archives = [archive for location in locations
-                for archive in sorted((Path(location) / "cdk_validator_cfnguard" / "_jsii").glob("*.tgz"))]
+    archives = [
+        archive
+        for location in locations
+        for archive in sorted((Path(location) / "cdk_validator_cfnguard" / "_jsii").glob("*.tgz"))
+    ]
     if not archives:
-        raise AuditToolMissing("the cfn-guard rules wheel is not installed; run `./run setup` "
-                               "(pip install --no-deps cdklabs-cdk-validator-cfnguard)")
+        raise AuditToolMissing(
+            "the cfn-guard rules wheel is not installed; run `./run setup` "
+            "(pip install --no-deps cdklabs-cdk-validator-cfnguard)"
+        )
     archive = archives[-1]
     target = Path(sys.prefix) / "share" / f"stackforge-{archive.stem}"
-    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine().lower()]
+    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[
+        platform.machine().lower()
+    ]
     binary = target / "package" / "bin" / "ubuntu" / machine / "cfn-guard"
     if not binary.exists():
         with tarfile.open(archive) as bundle:
-            members = [m for m in bundle.getmembers()
-                       if m.name.startswith(("package/rules/control-tower/", "package/guard-version.json"))
-                       or m.name == f"package/bin/ubuntu/{machine}/cfn-guard"]
+            members = [
+                m
+                for m in bundle.getmembers()
+                if m.name.startswith(("package/rules/control-tower/", "package/guard-version.json"))
+                or m.name == f"package/bin/ubuntu/{machine}/cfn-guard"
+            ]
             bundle.extractall(target, members=members, filter="data")
         binary.chmod(0o755)
     version = json.loads((target / "package" / "guard-version.json").read_text())["version"]
@@ -141,8 +168,18 @@ def guard_tools() -> tuple[Path, Path, str]:
 
 def run_guard(files: list[Path]) -> ToolReport:
     binary, rules, version = guard_tools()
-    command = [str(binary), "validate", "--rules", str(rules), "--structured", "--show-summary", "none",
-               "--output-format", "json", *[arg for path in files for arg in ("--data", str(path))]]
+    command = [
+        str(binary),
+        "validate",
+        "--rules",
+        str(rules),
+        "--structured",
+        "--show-summary",
+        "none",
+        "--output-format",
+        "json",
+        *[arg for path in files for arg in ("--data", str(path))],
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if not result.stdout.strip().startswith("["):
         raise AuditToolMissing(f"cfn-guard failed ({result.returncode}): {result.stderr.strip()[:500]}")
@@ -162,10 +199,16 @@ def run_guard(files: list[Path]) -> ToolReport:
                 metadata = (template or {}).get("Resources", {}).get(resource, {}).get("Metadata", {})
                 suppressed = rule in metadata.get("guard", {}).get("SuppressedRules", [])
                 label = _label(Path(outcome["name"]))
-                report.findings.append(Finding(
-                    "cfn-guard", rule, label, resource, _guard_message(failure),
-                    suppressed_because=_reason(rule, resource, label) if suppressed else None,
-                ))
+                report.findings.append(
+                    Finding(
+                        "cfn-guard",
+                        rule,
+                        label,
+                        resource,
+                        _guard_message(failure),
+                        suppressed_because=_reason(rule, resource, label) if suppressed else None,
+                    )
+                )
     report.rules = len(names)
     return report
 
@@ -186,13 +229,17 @@ def _reason(rule: str, resource: str, label: str) -> str:
 
     system, env, file_name = label.split("/")
     for suppression in load():
-        if rule in suppression.rules and suppression.resource == resource and \
-                suppression.applies(f"{system}/{env}", file_name):
+        if (
+            rule in suppression.rules
+            and suppression.resource == resource
+            and suppression.applies(f"{system}/{env}", file_name)
+        ):
             return suppression.reason
     return "NOT IN suppressions.yaml"
 
 
 # ---- the whole audit --------------------------------------------------------------------------------
+
 
 def audit(env_dirs: list[Path], region: str = "eu-central-1") -> list[ToolReport]:
     files = [path for env_dir in env_dirs for path in lint.template_files(env_dir)]
@@ -203,8 +250,10 @@ def summary_table(reports: list[ToolReport], templates: int) -> str:
     lines = ["| tool | version | rules run | passed | failed | suppressed |", "|---|---|---|---|---|---|"]
     for report in reports:
         passed = f"{report.passed} templates clean of {templates}" if report.tool == "cfn-lint" else str(report.passed)
-        lines.append(f"| {report.tool} | {report.version} | {report.rules} | {passed} | {len(report.failed)} | "
-                     f"{len(report.suppressed)} |")
+        lines.append(
+            f"| {report.tool} | {report.version} | {report.rules} | {passed} | {len(report.failed)} | "
+            f"{len(report.suppressed)} |"
+        )
     return "\n".join(lines)
 
 
@@ -212,7 +261,9 @@ def suppression_table(reports: list[ToolReport]) -> str:
     rows = {}
     for report in reports:
         for finding in report.suppressed:
-            rows.setdefault((finding.tool, finding.rule, finding.resource, finding.suppressed_because), set()).add(finding.file)
+            rows.setdefault((finding.tool, finding.rule, finding.resource, finding.suppressed_because), set()).add(
+                finding.file
+            )
     lines = ["| tool | rule | resource | files | reason |", "|---|---|---|---|---|"]
     for (tool, rule, resource, reason), files in sorted(rows.items()):
         lines.append(f"| {tool} | {rule} | {resource} | {len(files)} | {reason} |")
@@ -226,10 +277,13 @@ START, END = "<!-- audit:start -->", "<!-- audit:end -->"
 
 
 def figures(reports: list[ToolReport], templates: int, targets: list[str]) -> str:
-    return (f"Last run over {templates} templates of {', '.join(targets)} "
-            "(`python build.py audit --write-security-md`):\n\n"
-            + summary_table(reports, templates) + "\n\nSuppressed findings and their reasons "
-            "(from `templates/suppressions.yaml`):\n\n" + suppression_table(reports))
+    return (
+        f"Last run over {templates} templates of {', '.join(targets)} "
+        "(`python build.py audit --write-security-md`):\n\n"
+        + summary_table(reports, templates)
+        + "\n\nSuppressed findings and their reasons "
+        "(from `templates/suppressions.yaml`):\n\n" + suppression_table(reports)
+    )
 
 
 def write_figures(path: Path, reports: list[ToolReport], templates: int, targets: list[str]) -> None:

@@ -4,6 +4,7 @@ I3011 (DeletionPolicy/UpdateReplacePolicy on stateful resources), I3013 (backup 
 mandatory. W3002 ("may only work with `package`") is ignored: relative TemplateURLs are the point of nested
 templates that `aws cloudformation package` uploads. `.cfnlintrc` carries the same settings for the CLI.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,12 @@ def template_files(env_dir: Path) -> list[Path]:
 def lint_files(paths: list[Path], region: str = "eu-central-1") -> dict[Path, list[str]]:
     """Path -> findings as `RULE message (line)`; an empty list means clean."""
     # fresh lists each time: cfn-lint extends the lists it is given
-    config = ManualArgs(regions=[region], include_checks=list(INCLUDE_CHECKS),
-                        mandatory_checks=list(MANDATORY_CHECKS), ignore_checks=list(IGNORE_CHECKS))
+    config = ManualArgs(
+        regions=[region],
+        include_checks=list(INCLUDE_CHECKS),
+        mandatory_checks=list(MANDATORY_CHECKS),
+        ignore_checks=list(IGNORE_CHECKS),
+    )
     results = {}
     for path in paths:
         matches = lint(path.read_text(encoding="utf-8"), config=config)

@@ -13,6 +13,7 @@ The two condition evaluators are kept apart on purpose: `conditions()` is two-va
 must decide to create a stack: `Fn::Not` of an unknown is false, `Fn::Equals` compares a missing
 parameter's name) and `Stack.condition()` three-valued (a report greys out only what is surely off).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,10 @@ from pathlib import Path
 from typing import Iterator
 
 from stackloom import manifest as manifests
-from stackloom.manifest import pack_overrides
 from stackloom.cfn.parameters import as_value, is_list_type, problem
 from stackloom.errors import UserError
 from stackloom.kinds import STACK_TYPE
+from stackloom.manifest import pack_overrides
 from templates.root import unpack
 
 
@@ -45,7 +46,7 @@ def conditions(template: dict, values: dict[str, str]) -> dict[str, bool]:
         return as_value(node)
 
     def truth(node) -> bool:
-        (operator, arguments), = node.items() if isinstance(node, dict) and len(node) == 1 else ((None, None),)
+        ((operator, arguments),) = node.items() if isinstance(node, dict) and len(node) == 1 else ((None, None),)
         if operator == "Fn::Equals":
             return value_of(arguments[0]) == value_of(arguments[1])
         if operator == "Fn::Not":
@@ -153,15 +154,22 @@ def as_list(value) -> list:
     return [value]
 
 
-
 # ------------------------------------------------------------------------------------------ evaluation
 
 
 class Stack:
     """One template of the environment, evaluated with the parameter values its parent hands it."""
 
-    def __init__(self, built: "Built", file: str, template: dict, parent: "Stack | None" = None,
-                 logical_id: str | None = None, inputs: dict | None = None, values: dict | None = None):
+    def __init__(
+        self,
+        built: "Built",
+        file: str,
+        template: dict,
+        parent: "Stack | None" = None,
+        logical_id: str | None = None,
+        inputs: dict | None = None,
+        values: dict | None = None,
+    ):
         self.built = built
         self.file = file
         self.template = template
@@ -176,8 +184,14 @@ class Stack:
             if resource.get("Type") == STACK_TYPE:
                 child_file = resource.get("Properties", {}).get("TemplateURL")
                 if isinstance(child_file, str):
-                    self.children[child_id] = Stack(built, child_file, built.load(child_file), self, child_id,
-                                                    resource.get("Properties", {}).get("Parameters", {}))
+                    self.children[child_id] = Stack(
+                        built,
+                        child_file,
+                        built.load(child_file),
+                        self,
+                        child_id,
+                        resource.get("Properties", {}).get("Parameters", {}),
+                    )
 
     # -- structure
     @property
@@ -250,7 +264,7 @@ class Stack:
             return {"true": True, "false": False}.get(expression.lower())
         if not isinstance(expression, dict) or len(expression) != 1:
             return None
-        (function, argument), = expression.items()
+        ((function, argument),) = expression.items()
         if function == "Condition":
             return self.condition(argument)
         if function == "Fn::Equals":
@@ -280,7 +294,7 @@ class Stack:
             return result
         if isinstance(value, dict):
             if len(value) == 1:
-                (key, argument), = value.items()
+                ((key, argument),) = value.items()
                 if key == "Ref":
                     return self.ref(argument)
                 if key.startswith("Fn::"):
@@ -307,12 +321,14 @@ class Stack:
     def getatt(self, logical_id: str, attribute: str):
         child = self.children.get(logical_id)
         if child is not None and attribute.startswith("Outputs."):
-            return child.output(attribute[len("Outputs."):])
+            return child.output(attribute[len("Outputs.") :])
         return Pointer(self.file, logical_id, attribute)
 
     def output(self, name: str):
         definition = self.template.get("Outputs", {}).get(name)
-        return Unknown(f"{self.logical_id}.Outputs.{name}") if definition is None else self.eval(definition.get("Value"))
+        return (
+            Unknown(f"{self.logical_id}.Outputs.{name}") if definition is None else self.eval(definition.get("Value"))
+        )
 
     def _function(self, function: str, argument):
         if function == "Fn::GetAtt":
@@ -420,17 +436,28 @@ class Built:
         self.values = self._root_values(root_template, self.overrides)
         self.root = Stack(self, root_file, root_template, values=self.values)
         bootstrap_file = self.manifest.bootstrap_template
-        self.bootstrap = (Stack(self, bootstrap_file, self.load(bootstrap_file), values={})
-                          if bootstrap_file and (self.folder / bootstrap_file).is_file() else None)
+        self.bootstrap = (
+            Stack(self, bootstrap_file, self.load(bootstrap_file), values={})
+            if bootstrap_file and (self.folder / bootstrap_file).is_file()
+            else None
+        )
 
     @property
     def what_if(self) -> "Built":
         """The same environment with every condition true (shares the loaded templates)."""
         if self._what_if is None:
             self._what_if = Built.__new__(Built)
-            self._what_if.__dict__.update(folder=self.folder, optimistic=True, _what_if=None, _cache=self._cache,
-                                          manifest=self.manifest, region=self.region, account_id=self.account_id,
-                                          overrides=self.overrides, values=self.values)
+            self._what_if.__dict__.update(
+                folder=self.folder,
+                optimistic=True,
+                _what_if=None,
+                _cache=self._cache,
+                manifest=self.manifest,
+                region=self.region,
+                account_id=self.account_id,
+                overrides=self.overrides,
+                values=self.values,
+            )
             root = self.root
             self._what_if.root = Stack(self._what_if, root.file, root.template, values=self.values)
             self._what_if.bootstrap = None
@@ -467,14 +494,18 @@ class Built:
         for name, value in sorted(overrides.items()):
             definition = declared.get(name, own.get(name))
             if definition is None:
-                raise UserError(f"--param {name}: not a deploy-time parameter of {self.manifest.stack_name}; "
-                                f"known: {', '.join(sorted(set(declared) | set(own))) or 'none'}")
+                raise UserError(
+                    f"--param {name}: not a deploy-time parameter of {self.manifest.stack_name}; "
+                    f"known: {', '.join(sorted(set(declared) | set(own))) or 'none'}"
+                )
             refused = _refused(name, definition, value)
             if refused:
                 raise UserError(f"--param {name}={value}: {refused}")
         if overrides and packed:
             overrides = pack_overrides(self.manifest, overrides)
-        values = {name: as_value(definition["Default"]) for name, definition in declared.items() if "Default" in definition}
+        values = {
+            name: as_value(definition["Default"]) for name, definition in declared.items() if "Default" in definition
+        }
         values.update(overrides)
         return values
 
@@ -521,9 +552,13 @@ class Built:
             default = defaults.get(name, {}).get("Default")
             if name in packed:  # a group's list: only the services whose value was overridden
                 before = unpack(str(default))
-                parts += [f"{packed[name].get(service, service)}={count} (--param)"
-                          for service, count in sorted(unpack(value).items()) if before.get(service) != count]
+                parts += [
+                    f"{packed[name].get(service, service)}={count} (--param)"
+                    for service, count in sorted(unpack(value).items())
+                    if before.get(service) != count
+                ]
                 continue
-            parts.append(f"{name}={value}" + (" (default)" if default is not None and str(default) == value
-                                                 else " (--param)"))
+            parts.append(
+                f"{name}={value}" + (" (default)" if default is not None and str(default) == value else " (--param)")
+            )
         return ", ".join(parts)

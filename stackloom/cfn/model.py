@@ -3,10 +3,12 @@
 Templates are plain dicts (parsed JSON). Every helper tolerates a malformed template (a baseline written
 by hand, a deployed template of another tool): a missing or non-mapping section reads as empty.
 """
+
 from __future__ import annotations
 
 import json
 
+from stackloom.kinds import STACK_TYPE, is_stateful  # noqa: F401 - re-exported with the model
 from templates.references import (  # noqa: F401 - re-exported: the tool's one reference walker
     CONDITION,
     DEPENDS_ON,
@@ -17,8 +19,6 @@ from templates.references import (  # noqa: F401 - re-exported: the tool's one r
     references,
     value_references,
 )
-
-from stackloom.kinds import STACK_TYPE, is_stateful  # noqa: F401 - re-exported with the model
 
 ROOT_FILE = "root.json"
 MISSING = "<absent>"
@@ -88,8 +88,11 @@ def stack_paths(links: dict[str, dict[str, str]]) -> dict[str, str]:
 
 def dependencies(name: str, found: dict[str, dict]) -> set[str]:
     """The resources of `found` that resource `name` needs first: what it references, and its DependsOn."""
-    return {item.name for item in references(found[name])
-            if item.kind != CONDITION and item.name in found and item.name != name}
+    return {
+        item.name
+        for item in references(found[name])
+        if item.kind != CONDITION and item.name in found and item.name != name
+    }
 
 
 def dependency_order(found: dict[str, dict], cycle=ValueError) -> list[str]:

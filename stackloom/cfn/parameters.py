@@ -3,6 +3,7 @@
 The local endpoint raises these messages as CloudFormation's ValidationError; `diagram`/`cost --param`
 and `deploy --param` report them as user errors before anything is sent.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,9 @@ def unknown(template: dict, given: dict) -> list[str]:
 
 
 def missing(template: dict, given: dict) -> list[str]:
-    return sorted(name for name, definition in declared(template).items()
-                  if name not in given and "Default" not in definition)
+    return sorted(
+        name for name, definition in declared(template).items() if name not in given and "Default" not in definition
+    )
 
 
 def problem(name: str, definition: dict, value: str) -> str | None:

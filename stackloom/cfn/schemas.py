@@ -3,6 +3,7 @@
 cfn-lint is imported here, at module top: only `diff`, `deploy`, `plan` and the local endpoint import this
 module, never `build` (which must not pay for cfn-lint's import).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -17,7 +18,7 @@ def schema(region: str, resource_type: str) -> dict:
     """The provider schema of a type in a region ({} for an unknown or custom type)."""
     try:
         return PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
-    except KeyError:   # a region cfn-lint does not know
+    except KeyError:  # a region cfn-lint does not know
         return schema(FALLBACK_REGION, resource_type) if region != FALLBACK_REGION else {}
     except Exception:  # noqa: BLE001 - unknown or custom type: cfn-lint raises its own ResourceNotFoundError
         return {}

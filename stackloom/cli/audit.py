@@ -1,4 +1,5 @@
 """`audit [TARGET ...]`: cfn-lint, checkov and cfn-guard over the emitted templates (engine: stackloom.audit)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,11 +11,14 @@ from stackloom.cli.common import add_common
 from stackloom.errors import UserError
 from stackloom.output import write
 from stackloom.params import select
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("audit", help="run cfn-lint, checkov and cfn-guard (Control Tower rules) on output/")
     parser.add_argument("targets", nargs="*", metavar="TARGET", help="system/env or system (default: all)")
-    parser.add_argument("--write-security-md", action="store_true",
-                        help="rewrite the figures in SECURITY.md from this run")
+    parser.add_argument(
+        "--write-security-md", action="store_true", help="rewrite the figures in SECURITY.md from this run"
+    )
     add_common(parser)
     parser.set_defaults(handler=command)
 

@@ -1,5 +1,6 @@
 """`deploy`, `destroy` and `stack-policy`: options, confirmation on the terminal, exit codes.
 The engines are stackloom.deploy.*; this module only parses, asks and prints."""
+
 from __future__ import annotations
 
 import argparse
@@ -30,60 +31,114 @@ from stackloom.errors import UserError
 
 def add_parser(subparsers) -> None:
     deploy = subparsers.add_parser(
-        "deploy", help="build, package and deploy one environment through a change set",
+        "deploy",
+        help="build, package and deploy one environment through a change set",
         description="Build SYSTEM/ENV, ensure its bootstrap stack, upload its templates, show the change set, "
-                    "execute it with live events and print the outputs.")
+        "execute it with live events and print the outputs.",
+    )
     deploy.add_argument("target", metavar="SYSTEM/ENV", help="the environment, e.g. bet2wealth/dev")
-    deploy.add_argument("--image", action="append", default=[], metavar="SERVICE=IMAGE",
-                        help="deploy this image for a service: a tag, or a full URI of the service's repository "
-                             "(repeatable)")
-    deploy.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="set a deploy-time parameter, e.g. BackendDesiredCount=3 (repeatable)")
+    deploy.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="SERVICE=IMAGE",
+        help="deploy this image for a service: a tag, or a full URI of the service's repository " "(repeatable)",
+    )
+    deploy.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a deploy-time parameter, e.g. BackendDesiredCount=3 (repeatable)",
+    )
     deploy.add_argument("-y", "--yes", action="store_true", help="execute without asking (CI)")
-    deploy.add_argument("--allow-replace", action="store_true",
-                        help="allow a change set that replaces or removes stateful resources (databases, buckets, logs, ...)")
-    deploy.add_argument("--bootstrap-only", action="store_true",
-                        help="deploy only the bootstrap stack (artifacts bucket, ECR repositories), e.g. before the "
-                             "first image push")
+    deploy.add_argument(
+        "--allow-replace",
+        action="store_true",
+        help="allow a change set that replaces or removes stateful resources (databases, buckets, logs, ...)",
+    )
+    deploy.add_argument(
+        "--bootstrap-only",
+        action="store_true",
+        help="deploy only the bootstrap stack (artifacts bucket, ECR repositories), e.g. before the "
+        "first image push",
+    )
     _add_target_options(deploy)
     add_common(deploy)
     deploy.set_defaults(handler=deploy_command)
 
     destroy = subparsers.add_parser(
-        "destroy", help="delete one environment's stack (production only with --force)",
+        "destroy",
+        help="delete one environment's stack (production only with --force)",
         description="Delete the stack of SYSTEM/ENV with live events. Resources with DeletionPolicy "
-                    "Retain/Snapshot are kept. Production environments are refused without --force.")
+        "Retain/Snapshot are kept. Production environments are refused without --force.",
+    )
     destroy.add_argument("target", metavar="SYSTEM/ENV")
-    destroy.add_argument("--force", action="store_true",
-                         help="allow destroying a production environment (turns its termination protection off)")
-    destroy.add_argument("--include-bootstrap", action="store_true",
-                         help="also delete the bootstrap stack (its bucket and repositories are retained)")
+    destroy.add_argument(
+        "--force",
+        action="store_true",
+        help="allow destroying a production environment (turns its termination protection off)",
+    )
+    destroy.add_argument(
+        "--include-bootstrap",
+        action="store_true",
+        help="also delete the bootstrap stack (its bucket and repositories are retained)",
+    )
     destroy.add_argument("-y", "--yes", action="store_true", help="do not ask")
     _add_target_options(destroy)
-    destroy.add_argument("--params", type=Path, default=Path("params"), metavar="DIR",
-                         help="folder of <system>/<env>.yaml spec files (default: params)")
+    destroy.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params"),
+        metavar="DIR",
+        help="folder of <system>/<env>.yaml spec files (default: params)",
+    )
     destroy.set_defaults(handler=destroy_command)
 
     policy = subparsers.add_parser(
-        "stack-policy", help="print the stack policy a production deploy sets (for aws cloudformation set-stack-policy)")
+        "stack-policy", help="print the stack policy a production deploy sets (for aws cloudformation set-stack-policy)"
+    )
     policy.add_argument("target", metavar="SYSTEM/ENV")
-    policy.add_argument("--stack", default="", metavar="PATH",
-                        help="a nested stack's logical ID (e.g. Data), 'bootstrap', or empty for the root")
-    policy.add_argument("--params", type=Path, default=Path("params"), metavar="DIR",
-                        help="folder of <system>/<env>.yaml spec files (default: params)")
+    policy.add_argument(
+        "--stack",
+        default="",
+        metavar="PATH",
+        help="a nested stack's logical ID (e.g. Data), 'bootstrap', or empty for the root",
+    )
+    policy.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params"),
+        metavar="DIR",
+        help="folder of <system>/<env>.yaml spec files (default: params)",
+    )
     policy.set_defaults(handler=stack_policy_command)
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--endpoint-url", metavar="URL",
-                       help="deploy to this CloudFormation-compatible endpoint only (e.g. http://127.0.0.1:5000)")
-    where.add_argument("--local", action="store_true",
-                       help="start an embedded local endpoint (moto) on 127.0.0.1 for this run: no AWS account needed")
-    parser.add_argument("--region", help="AWS region; must be the spec's region, which the templates are built for "
-                                         "(AZ names, instance types, the ELB log account) (default: the spec's region)")
-    parser.add_argument("--poll", type=float, default=None, metavar="SECONDS",
-                        help=f"seconds between status checks (default {DEFAULT_POLL:g}, {LOCAL_POLL:g} locally)")
+    where.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="deploy to this CloudFormation-compatible endpoint only (e.g. http://127.0.0.1:5000)",
+    )
+    where.add_argument(
+        "--local",
+        action="store_true",
+        help="start an embedded local endpoint (moto) on 127.0.0.1 for this run: no AWS account needed",
+    )
+    parser.add_argument(
+        "--region",
+        help="AWS region; must be the spec's region, which the templates are built for "
+        "(AZ names, instance types, the ELB log account) (default: the spec's region)",
+    )
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"seconds between status checks (default {DEFAULT_POLL:g}, {LOCAL_POLL:g} locally)",
+    )
 
 
 def interactive() -> bool:
@@ -135,9 +190,14 @@ def deploy_command(args) -> int:
     manifest = environment.manifest
     with connect(target_region(args.region, manifest), args.endpoint_url, args.local, manifest.account_id) as aws:
         check_account(aws, manifest)
-        poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL)
-        options = DeployOptions(yes=args.yes, allow_replace=args.allow_replace, poll=poll,
-                                bootstrap_only=args.bootstrap_only, confirm=_ask)
+        poll = (
+            args.poll
+            if args.poll is not None
+            else (LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL)
+        )
+        options = DeployOptions(
+            yes=args.yes, allow_replace=args.allow_replace, poll=poll, bootstrap_only=args.bootstrap_only, confirm=_ask
+        )
         if aws.local and manifest.hosted_zone:
             seed_hosted_zone(aws, manifest.hosted_zone, console)
         return deploy(aws, environment, overrides, options, console)
@@ -155,9 +215,21 @@ def destroy_command(args) -> int:
     console = Console()
     with connect(target_region(args.region, manifest), args.endpoint_url, args.local, manifest.account_id) as aws:
         check_account(aws, manifest)
-        poll = args.poll if args.poll is not None else (LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL)
-        return destroy(aws, environment, console, force=args.force, yes=args.yes,
-                       include_bootstrap=args.include_bootstrap, poll=poll, confirm=_ask)
+        poll = (
+            args.poll
+            if args.poll is not None
+            else (LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL)
+        )
+        return destroy(
+            aws,
+            environment,
+            console,
+            force=args.force,
+            yes=args.yes,
+            include_bootstrap=args.include_bootstrap,
+            poll=poll,
+            confirm=_ask,
+        )
 
 
 def stack_policy_command(args) -> int:
@@ -170,8 +242,10 @@ def stack_policy_command(args) -> int:
         policies = stack_policy.environment_policies(lambda name: json.loads(files[name]), manifest.root_template)
         path = tuple(part for part in args.stack.split("/") if part)
         if path not in policies:
-            raise UserError(f"--stack {args.stack!r}: no such stack; choose from: "
-                            + ", ".join(["(root)", "bootstrap"] + ["/".join(key) for key in policies if key]))
+            raise UserError(
+                f"--stack {args.stack!r}: no such stack; choose from: "
+                + ", ".join(["(root)", "bootstrap"] + ["/".join(key) for key in policies if key])
+            )
         document = policies[path]
     print(policy_json(document))
     return 0

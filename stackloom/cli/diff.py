@@ -1,4 +1,5 @@
 """`diff SYSTEM/ENV --baseline DIR`: a fresh build against an earlier output folder (engine: stackloom.diff)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,19 +17,33 @@ from stackloom.diff import (
 )
 from stackloom.errors import UserError
 from stackloom.params import load_spec, select
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "diff", help="compare a fresh build with an earlier output/ tree; exit 2 if stateful resources would be "
-                     "replaced or removed",
+        "diff",
+        help="compare a fresh build with an earlier output/ tree; exit 2 if stateful resources would be "
+        "replaced or removed",
         description="List per resource what deploying a fresh build over an earlier one would add, modify, replace "
-                    "or remove (createOnly properties from cfn-lint's resource schemas, replacements followed through "
-                    "Ref/GetAtt/Sub and nested stack outputs). Exit 2 when a stateful resource would be replaced or "
-                    "removed, 0 otherwise.")
+        "or remove (createOnly properties from cfn-lint's resource schemas, replacements followed through "
+        "Ref/GetAtt/Sub and nested stack outputs). Exit 2 when a stateful resource would be replaced or "
+        "removed, 0 otherwise.",
+    )
     parser.add_argument("target", metavar="SYSTEM/ENV", help="one environment, e.g. vanity-market/preprod")
-    parser.add_argument("--baseline", type=Path, required=True, metavar="DIR",
-                        help="earlier output folder (DIR/<system>/<env>/root.json) or that environment's folder")
-    parser.add_argument("--params", type=Path, default=DEFAULT_PARAMS, metavar="DIR",
-                        help="folder of <system>/<env>.yaml spec files (default: params)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="earlier output folder (DIR/<system>/<env>/root.json) or that environment's folder",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=DEFAULT_PARAMS,
+        metavar="DIR",
+        help="folder of <system>/<env>.yaml spec files (default: params)",
+    )
     parser.set_defaults(handler=command)
 
 

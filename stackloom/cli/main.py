@@ -3,6 +3,7 @@
 User errors (bad params, unknown targets, quota overruns) print one paragraph and exit 2, never a traceback.
 Each subcommand lives in its own module with `add_parser(subparsers)`; this file only dispatches.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,14 +12,13 @@ import sys
 from pathlib import Path
 
 from stackloom import build as compiler
-from stackloom.params import SpecError
+from stackloom.cli.common import DEFAULT_OUTPUT, DEFAULT_PARAMS, EXIT_USAGE, add_common  # noqa: F401
+from stackloom.errors import UserError
+from stackloom.output import write
+from stackloom.params import SpecError, select
 from templates.quotas import QuotaError
 from templates.root import WiringError
 
-from stackloom.cli.common import DEFAULT_OUTPUT, DEFAULT_PARAMS, EXIT_USAGE, add_common  # noqa: F401
-from stackloom.errors import UserError
-from stackloom.params import select
-from stackloom.output import write
 
 def build_command(args: argparse.Namespace) -> int:
     builds = compiler.compile_all(select(args.params, args.targets))
@@ -47,12 +47,24 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
     rows = [("environment", "template", "resources", "params", "outputs", "bytes")]
     for build in builds:
         for usage in build.usages:
-            rows.append((build.target, usage.file_name, str(usage.resources), str(usage.parameters),
-                         str(usage.outputs), f"{usage.bytes:,}"))
+            rows.append(
+                (
+                    build.target,
+                    usage.file_name,
+                    str(usage.resources),
+                    str(usage.parameters),
+                    str(usage.outputs),
+                    f"{usage.bytes:,}",
+                )
+            )
     widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
     for number, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) if index < 2 else cell.rjust(width)
-                        for index, (cell, width) in enumerate(zip(row, widths))))
+        print(
+            "  ".join(
+                cell.ljust(width) if index < 2 else cell.rjust(width)
+                for index, (cell, width) in enumerate(zip(row, widths))
+            )
+        )
         if number == 0:
             print("  ".join("-" * width for width in widths))
     stacks = sum(len(build.usages) for build in builds)
@@ -60,9 +72,16 @@ def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
 
 
 # Subcommands beyond `build` and `schema` -> the module that registers and runs them.
-COMMAND_MODULES = {"audit": "stackloom.cli.audit", "cost": "stackloom.cli.report", "deploy": "stackloom.cli.deploy",
-                   "destroy": "stackloom.cli.deploy", "diagram": "stackloom.cli.report", "diff": "stackloom.cli.diff",
-                   "manifest": "stackloom.cli.manifest", "stack-policy": "stackloom.cli.deploy"}
+COMMAND_MODULES = {
+    "audit": "stackloom.cli.audit",
+    "cost": "stackloom.cli.report",
+    "deploy": "stackloom.cli.deploy",
+    "destroy": "stackloom.cli.deploy",
+    "diagram": "stackloom.cli.report",
+    "diff": "stackloom.cli.diff",
+    "manifest": "stackloom.cli.manifest",
+    "stack-policy": "stackloom.cli.deploy",
+}
 BUILT_IN = ("build", "schema")
 
 
@@ -105,7 +124,7 @@ def _command_first(argv: list[str]) -> list[str]:
             return argv
         index += 2 if argv[index] in VALUED_COMMON_OPTIONS else 1
     if index < len(argv) and argv[index] in commands:
-        return [argv[index], *argv[:index], *argv[index + 1:]]
+        return [argv[index], *argv[:index], *argv[index + 1 :]]
     return ["build", *argv]
 
 

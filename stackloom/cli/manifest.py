@@ -1,5 +1,6 @@
 """`manifest SYSTEM/ENV [FIELD]`: read a built environment's manifest.json through its typed definition
 (the CI workflow asks it for a service's repository instead of parsing the file itself)."""
+
 from __future__ import annotations
 
 import json
@@ -12,15 +13,27 @@ from stackloom.errors import UserError
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "manifest", help="print a built environment's manifest, or one field of it (for scripts and CI)",
+        "manifest",
+        help="print a built environment's manifest, or one field of it (for scripts and CI)",
         description="Print output/SYSTEM/ENV/manifest.json as read through its typed definition, or one field by "
-                    "dotted path: `manifest bet2wealth/dev services.backend.repository` prints the repository name. "
-                    "Text values print bare, anything else as JSON.")
+        "dotted path: `manifest bet2wealth/dev services.backend.repository` prints the repository name. "
+        "Text values print bare, anything else as JSON.",
+    )
     parser.add_argument("target", metavar="SYSTEM/ENV", help="a built environment, e.g. bet2wealth/dev")
-    parser.add_argument("field", nargs="?", default="", metavar="FIELD",
-                        help="dotted path of one field, e.g. stack_name or services.backend.repository")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
-                        help="folder the environment was built into (default: output)")
+    parser.add_argument(
+        "field",
+        nargs="?",
+        default="",
+        metavar="FIELD",
+        help="dotted path of one field, e.g. stack_name or services.backend.repository",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        metavar="DIR",
+        help="folder the environment was built into (default: output)",
+    )
     parser.set_defaults(handler=command)
 
 

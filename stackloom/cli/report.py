@@ -3,6 +3,7 @@
 Only argument parsing and files here: the engines (`stackloom.cfn.evaluate.Built`, `stackloom.report.inventory`,
 `.mermaid`, `.markdown`, `.cost`) know nothing of argparse or the CLI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def environment_folders(args: argparse.Namespace) -> list[Path]:
         for target in args.targets:
             found = sorted(path.parent for path in (args.output / target.strip("/")).glob("**/manifest.json"))
             if not found:
-                raise UserError(f"{args.output / target}: no built environment (run `python build.py {target}` "
-                                f"or drop --no-build)")
+                raise UserError(
+                    f"{args.output / target}: no built environment (run `python build.py {target}` "
+                    f"or drop --no-build)"
+                )
             folders += found
         return folders
     builds = compile_all(select(args.params, args.targets))
@@ -56,20 +59,30 @@ def environment_folders(args: argparse.Namespace) -> list[Path]:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("targets", nargs="+", metavar="TARGET", help="system/env (e.g. vanity-market/preprod) or system")
-    parser.add_argument("--param", action="append", metavar="NAME=VALUE", default=[],
-                        help="deploy-time parameter value instead of its default (repeatable), e.g. EnableDatabase=true")
-    parser.add_argument("--no-build", action="store_true",
-                        help="read output/ as it is instead of building the targets first")
+    parser.add_argument(
+        "targets", nargs="+", metavar="TARGET", help="system/env (e.g. vanity-market/preprod) or system"
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        default=[],
+        help="deploy-time parameter value instead of its default (repeatable), e.g. EnableDatabase=true",
+    )
+    parser.add_argument(
+        "--no-build", action="store_true", help="read output/ as it is instead of building the targets first"
+    )
     add_common(parser)
 
 
 def add_diagram_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "diagram", help="write output/<system>/<env>/ARCHITECTURE.md: a Mermaid diagram of the emitted templates")
+        "diagram", help="write output/<system>/<env>/ARCHITECTURE.md: a Mermaid diagram of the emitted templates"
+    )
     add_common_arguments(parser)
-    parser.add_argument("--docs", type=Path, metavar="DIR",
-                        help="also write DIR/<system>-<env>.md (the committed copies live in docs/)")
+    parser.add_argument(
+        "--docs", type=Path, metavar="DIR", help="also write DIR/<system>-<env>.md (the committed copies live in docs/)"
+    )
     parser.add_argument("--stdout", action="store_true", help="print the Mermaid source instead of writing files")
     parser.set_defaults(handler=diagram_command)
 
@@ -78,9 +91,11 @@ def architecture(folder: Path, overrides: dict[str, str] | None = None) -> tuple
     """(inventory, ARCHITECTURE.md text) of one built environment folder."""
     found = inventory(Built(folder, overrides))
     estimate = cost.estimate(found)
-    summary = (f"Estimated on-demand cost with these parameters: **${estimate.total:,.2f} per month** "
-               f"(prices {cost.PRICES_LABEL(estimate.prices)}); `python build.py cost {found.system}/{found.environment}` "
-               f"prints every line, assumption and the NAT trade-off.")
+    summary = (
+        f"Estimated on-demand cost with these parameters: **${estimate.total:,.2f} per month** "
+        f"(prices {cost.PRICES_LABEL(estimate.prices)}); `python build.py cost {found.system}/{found.environment}` "
+        f"prints every line, assumption and the NAT trade-off."
+    )
     return found, markdown(found, mermaid(found), summary)
 
 
@@ -98,8 +113,10 @@ def diagram_command(args: argparse.Namespace) -> int:
         for path in written:
             if not path.exists() or path.read_text(encoding="utf-8") != document:
                 path.write_text(document, encoding="utf-8")
-        print(f"{found.system}/{found.environment}: {len(found.services)} service(s) -> "
-              + ", ".join(str(path) for path in written))
+        print(
+            f"{found.system}/{found.environment}: {len(found.services)} service(s) -> "
+            + ", ".join(str(path) for path in written)
+        )
     return 0
 
 
@@ -119,10 +136,16 @@ def parse_assumptions(items: list[str] | None) -> dict[str, float]:
 
 def add_cost_parser(subparsers) -> None:
     parser = subparsers.add_parser(
-        "cost", help="estimate the monthly on-demand cost of environments from the emitted templates")
+        "cost", help="estimate the monthly on-demand cost of environments from the emitted templates"
+    )
     add_common_arguments(parser)
-    parser.add_argument("--assume", action="append", metavar="NAME=NUMBER", default=[],
-                        help="change an assumption (repeatable), e.g. nat_gb_per_month=200; see the report for names")
+    parser.add_argument(
+        "--assume",
+        action="append",
+        metavar="NAME=NUMBER",
+        default=[],
+        help="change an assumption (repeatable), e.g. nat_gb_per_month=200; see the report for names",
+    )
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(handler=cost_command)
 
@@ -135,8 +158,13 @@ def cost_command(args: argparse.Namespace) -> int:
         found = inventory(Built(folder, overrides))
         results.append(cost.estimate(found, assumptions=assumptions))
     if args.json:
-        print(json.dumps([cost.as_json(result) for result in results] if len(results) > 1 else cost.as_json(results[0]),
-                         indent=2, sort_keys=True))
+        print(
+            json.dumps(
+                [cost.as_json(result) for result in results] if len(results) > 1 else cost.as_json(results[0]),
+                indent=2,
+                sort_keys=True,
+            )
+        )
     else:
         print("\n".join(cost.report(result) for result in results), end="")
     return 0

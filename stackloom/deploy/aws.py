@@ -1,5 +1,6 @@
 """The AWS boundary of deploy and destroy: boto3 clients for exactly one target (AWS, an endpoint given,
 or an embedded local endpoint), and the checks that the target is the environment's region and account."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -11,7 +12,6 @@ from botocore.config import Config
 from stackloom import local
 from stackloom.errors import UserError
 from stackloom.manifest import Manifest
-
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -26,10 +26,14 @@ class Aws:
         self.session = boto3.Session(region_name=region)
         if endpoint_url and is_loopback(endpoint_url) and self.session.get_credentials() is None:
             # a local endpoint takes any credentials; never fall back to real ones for it
-            self.session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                         region_name=region)
-        self.config = Config(ignore_configured_endpoint_urls=True, user_agent_extra="stackforge",
-                             retries={"mode": "standard", "max_attempts": 8})
+            self.session = boto3.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+            )
+        self.config = Config(
+            ignore_configured_endpoint_urls=True,
+            user_agent_extra="stackforge",
+            retries={"mode": "standard", "max_attempts": 8},
+        )
         self._clients: dict = {}
 
     def client(self, service: str):
@@ -70,9 +74,11 @@ def connect(region: str, endpoint_url: str | None = None, use_local: bool = Fals
 def target_region(requested: str | None, manifest: Manifest) -> str:
     """The spec's region; `--region` may only repeat it (templates built for one region fail in another)."""
     if requested and requested != manifest.region:
-        raise UserError(f"--region {requested}: {manifest.system}/{manifest.environment} is built for "
-                        f"{manifest.region} (region in its spec: AZ names, instance types and the ELB log account "
-                        f"are that region's); change the spec's region and rebuild to deploy elsewhere")
+        raise UserError(
+            f"--region {requested}: {manifest.system}/{manifest.environment} is built for "
+            f"{manifest.region} (region in its spec: AZ names, instance types and the ELB log account "
+            f"are that region's); change the spec's region and rebuild to deploy elsewhere"
+        )
     return manifest.region
 
 
@@ -84,6 +90,8 @@ def check_account(aws: Aws, manifest: Manifest) -> None:
         return
     actual = aws.client("sts").get_caller_identity()["Account"]
     if actual != expected:
-        raise UserError(f"{manifest.system}/{manifest.environment} belongs to AWS account {expected} "
-                        f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
-                        f"touch it; use credentials for {expected}")
+        raise UserError(
+            f"{manifest.system}/{manifest.environment} belongs to AWS account {expected} "
+            f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
+            f"touch it; use credentials for {expected}"
+        )

@@ -5,6 +5,7 @@ printing events, and report the outcome.
 The gate reads the change set's own `Action` and `Replacement` field ("True" or "Conditional") for the
 types `stackloom.kinds` marks stateful, at every nesting level (`IncludeNestedStacks`).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,16 +15,21 @@ from datetime import datetime, timezone
 
 from botocore.exceptions import ClientError, WaiterError
 
-from stackloom.deploy import events as stack_events
 from stackloom.cfn.model import STACK_TYPE, is_stateful
+from stackloom.deploy import events as stack_events
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")
 # A stack in one of these states after a failed first deploy (or an abandoned change set) holds nothing:
 # CloudFormation only allows deleting it, so the next deploy removes it and starts over.
 RECREATE_STATES = ("ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "ROLLBACK_FAILED")
-UPDATABLE_STATES = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE",
-                    "IMPORT_ROLLBACK_COMPLETE")
+UPDATABLE_STATES = (
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_COMPLETE",
+)
 SYMBOLS = {"Add": "+", "Modify": "~", "Replace": "±", "Remove": "-", "Import": "<", "Dynamic": "?"}
 
 
@@ -33,12 +39,12 @@ class DeployError(Exception):
 
 @dataclass
 class Change:
-    path: str                # "ServiceBackend/TaskDefinition"
-    action: str              # Add | Modify | Remove | Import | Dynamic
+    path: str  # "ServiceBackend/TaskDefinition"
+    action: str  # Add | Modify | Remove | Import | Dynamic
     resource_type: str
     replacement: str | None  # "True" | "False" | "Conditional" for Modify
     details: list = field(default_factory=list)
-    nested: bool = False     # a nested stack whose own changes are listed under it
+    nested: bool = False  # a nested stack whose own changes are listed under it
 
     @property
     def replaces(self) -> bool:
@@ -74,7 +80,7 @@ class Change:
 class Plan:
     stack_name: str
     change_set_id: str
-    kind: str                # CREATE | UPDATE
+    kind: str  # CREATE | UPDATE
     changes: list[Change]
     stack_id: str = ""
 
@@ -97,11 +103,11 @@ class StackRequest:
     name: str
     template_url: str | None = None
     template_body: str | None = None
-    parameters: dict[str, str] = field(default_factory=dict)   # values to set
-    keep: list[str] = field(default_factory=list)              # parameters that keep their current value
+    parameters: dict[str, str] = field(default_factory=dict)  # values to set
+    keep: list[str] = field(default_factory=list)  # parameters that keep their current value
     tags: dict[str, str] = field(default_factory=dict)
     nested: bool = False
-    expected_resources: int = 0                                # for the progress count of a first deploy
+    expected_resources: int = 0  # for the progress count of a first deploy
 
 
 class Console:
@@ -145,9 +151,15 @@ def create(cloudformation, request: StackRequest, existing: dict | None, poll: f
     name = "stackforge-" + datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
     parameters = [{"ParameterKey": key, "ParameterValue": value} for key, value in sorted(request.parameters.items())]
     parameters += [{"ParameterKey": key, "UsePreviousValue": True} for key in sorted(request.keep)]
-    arguments = dict(StackName=request.name, ChangeSetName=name, ChangeSetType=kind, Parameters=parameters,
-                     Capabilities=CAPABILITIES, Tags=[{"Key": k, "Value": v} for k, v in sorted(request.tags.items())],
-                     Description=f"stackforge deploy of {request.name}")
+    arguments = dict(
+        StackName=request.name,
+        ChangeSetName=name,
+        ChangeSetType=kind,
+        Parameters=parameters,
+        Capabilities=CAPABILITIES,
+        Tags=[{"Key": k, "Value": v} for k, v in sorted(request.tags.items())],
+        Description=f"stackforge deploy of {request.name}",
+    )
     if request.template_url:
         arguments["TemplateURL"] = request.template_url
     else:
@@ -162,7 +174,8 @@ def create(cloudformation, request: StackRequest, existing: dict | None, poll: f
         raise DeployError(f"{request.name}: change set refused: {_message(error)}") from error
     try:
         cloudformation.get_waiter("change_set_create_complete").wait(
-            ChangeSetName=created["Id"], StackName=request.name, WaiterConfig={"Delay": poll, "MaxAttempts": 720})
+            ChangeSetName=created["Id"], StackName=request.name, WaiterConfig={"Delay": poll, "MaxAttempts": 720}
+        )
     except WaiterError as error:
         described = cloudformation.describe_change_set(ChangeSetName=created["Id"], StackName=request.name)
         reason = described.get("StatusReason") or str(error)
@@ -170,8 +183,13 @@ def create(cloudformation, request: StackRequest, existing: dict | None, poll: f
         if any(text in reason for text in NO_CHANGE_REASONS):
             return None
         raise DeployError(f"{request.name}: change set failed: {reason}") from error
-    return Plan(stack_name=request.name, change_set_id=created["Id"], kind=kind, stack_id=created["StackId"],
-                changes=list(describe(cloudformation, created["Id"], request.name)))
+    return Plan(
+        stack_name=request.name,
+        change_set_id=created["Id"],
+        kind=kind,
+        stack_id=created["StackId"],
+        changes=list(describe(cloudformation, created["Id"], request.name)),
+    )
 
 
 def describe(cloudformation, change_set_id: str, stack_name: str | None = None, prefix: str = ""):
@@ -185,9 +203,14 @@ def describe(cloudformation, change_set_id: str, stack_name: str | None = None, 
             resource = item.get("ResourceChange", {})
             nested_id = resource.get("ChangeSetId")
             path = f"{prefix}{resource.get('LogicalResourceId', '?')}"
-            yield Change(path=path, action=resource.get("Action", "?"), resource_type=resource.get("ResourceType", ""),
-                         replacement=resource.get("Replacement"), details=resource.get("Details", []),
-                         nested=bool(nested_id) and resource.get("ResourceType") == STACK_TYPE)
+            yield Change(
+                path=path,
+                action=resource.get("Action", "?"),
+                resource_type=resource.get("ResourceType", ""),
+                replacement=resource.get("Replacement"),
+                details=resource.get("Details", []),
+                nested=bool(nested_id) and resource.get("ResourceType") == STACK_TYPE,
+            )
             if nested_id:
                 yield from describe(cloudformation, nested_id, None, f"{path}/")
 
@@ -195,8 +218,10 @@ def describe(cloudformation, change_set_id: str, stack_name: str | None = None, 
 def render(plan: Plan, console: Console, nested_sizes: dict[str, int] | None = None) -> None:
     """Print the plan: one line per change, replacements of stateful resources highlighted."""
     counts = plan.counts()
-    summary = ", ".join(f"{counts[key]} to {verb}" for key, verb in
-                        (("Add", "add"), ("Modify", "modify"), ("Replace", "replace"), ("Remove", "remove")))
+    summary = ", ".join(
+        f"{counts[key]} to {verb}"
+        for key, verb in (("Add", "add"), ("Modify", "modify"), ("Replace", "replace"), ("Remove", "remove"))
+    )
     console(console.bold(f"{plan.stack_name} ({'new stack' if plan.kind == 'CREATE' else 'update'}): {summary}"))
     for change in plan.changes:
         symbol = SYMBOLS.get(change.kind, "?")
@@ -239,13 +264,17 @@ class Outcome:
     ok: bool
     status: str
     failure: stack_events.Event | None = None
-    retained: list = field(default_factory=list)   # resources a rollback kept (DELETE_SKIPPED)
+    retained: list = field(default_factory=list)  # resources a rollback kept (DELETE_SKIPPED)
 
 
 def execute(cloudformation, plan: Plan, console: Console, poll: float, expected: int = 0) -> Outcome:
     """Execute the change set and print events until the stack is done (or rolled back)."""
-    stream = stack_events.EventStream(cloudformation, plan.stack_id or plan.stack_name, printer=console,
-                                      expected=expected or sum(1 for change in plan.changes if not change.nested))
+    stream = stack_events.EventStream(
+        cloudformation,
+        plan.stack_id or plan.stack_name,
+        printer=console,
+        expected=expected or sum(1 for change in plan.changes if not change.nested),
+    )
     stream.prime()
     cloudformation.execute_change_set(ChangeSetName=plan.change_set_id, StackName=plan.stack_name)
     waiter = "stack_create_complete" if plan.kind == "CREATE" else "stack_update_complete"
@@ -254,8 +283,13 @@ def execute(cloudformation, plan: Plan, console: Console, poll: float, expected:
     status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
     if not ok and status.endswith("_IN_PROGRESS"):
         # still rolling back: wait until it is back where it was
-        stack_events.wait(cloudformation, "stack_rollback_complete" if plan.kind == "UPDATE" else "stack_create_complete",
-                          plan.stack_name, stream, poll)
+        stack_events.wait(
+            cloudformation,
+            "stack_rollback_complete" if plan.kind == "UPDATE" else "stack_create_complete",
+            plan.stack_name,
+            stream,
+            poll,
+        )
         stack = describe_stack(cloudformation, plan.stack_id or plan.stack_name)
         status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
     if ok:

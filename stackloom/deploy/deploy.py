@@ -13,6 +13,7 @@ given, or with `--local` an embedded local endpoint on 127.0.0.1 (templates/loca
 Endpoints from the environment or ~/.aws/config (AWS_ENDPOINT_URL) are ignored, so nothing is deployed
 anywhere by accident.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,20 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackloom import diff, kinds
-from stackloom.deploy import changeset
-from stackloom.deploy import events as stack_events
-
 from stackloom.build import Build, compile_all
-
-from stackloom.deploy import stack_policy
+from stackloom.cfn import model
+from stackloom.deploy import changeset, stack_policy
+from stackloom.deploy import events as stack_events
+from stackloom.deploy.aws import Aws
 from stackloom.deploy.changeset import Console, DeployError, StackRequest
 from stackloom.deploy.packaging import package
-from stackloom.cfn import model
-from stackloom.deploy.aws import Aws
 from stackloom.errors import UserError
-from stackloom.params import select
-from stackloom.output import write
 from stackloom.manifest import Manifest, ServiceEntry, pack_overrides
+from stackloom.output import write
+from stackloom.params import select
 
 EXIT_FAILED = 1
 DEFAULT_POLL = 5.0
@@ -45,6 +43,7 @@ LOCAL_POLL = 0.5
 
 
 # ---------------------------------------------------------------------------------------------- inputs
+
 
 @dataclass
 class Environment:
@@ -61,8 +60,10 @@ def load_environment(params_dir: Path, target: str, output_dir: Path | None) -> 
     """Compile exactly one environment (and write it to output_dir when given)."""
     selected = select(params_dir, [target])
     if len(selected) != 1:
-        raise UserError(f"{target!r} names {len(selected)} environments ({', '.join(selected)}); "
-                        f"deploy one at a time: SYSTEM/ENV")
+        raise UserError(
+            f"{target!r} names {len(selected)} environments ({', '.join(selected)}); "
+            f"deploy one at a time: SYSTEM/ENV"
+        )
     build = compile_all(selected)[0]
     folder = write(build, output_dir) if output_dir is not None else None
     return Environment(build=build, manifest=build.manifest, folder=folder)
@@ -79,16 +80,20 @@ def parameter_overrides(manifest: Manifest, images: list[str], params: list[str]
         if not sep or not value:
             raise UserError(f"--image {item!r}: expected SERVICE=TAG or SERVICE=REPOSITORY_URI:TAG")
         if service not in services:
-            raise UserError(f"--image {item!r}: {manifest.system}/{manifest.environment} has no service "
-                            f"{service!r}; services: {', '.join(sorted(services))}")
+            raise UserError(
+                f"--image {item!r}: {manifest.system}/{manifest.environment} has no service "
+                f"{service!r}; services: {', '.join(sorted(services))}"
+            )
         overrides[services[service].image_parameter] = image_tag(service, services[service], value)
     for item in params:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"--param {item!r}: expected KEY=VALUE")
         if key not in declared:
-            raise UserError(f"--param {key}: not a deploy-time parameter of {manifest.system}/"
-                            f"{manifest.environment}; parameters: {', '.join(sorted(declared))}")
+            raise UserError(
+                f"--param {key}: not a deploy-time parameter of {manifest.system}/"
+                f"{manifest.environment}; parameters: {', '.join(sorted(declared))}"
+            )
         overrides[key] = value
     return overrides
 
@@ -104,11 +109,16 @@ def image_tag(service: str, info: ServiceEntry, value: str) -> str:
     if not repository or "/" in tag:
         raise UserError(f"--image {service}={value}: no tag; expected REPOSITORY_URI:TAG")
     expected = info.repository or info.image_uri
-    matches = (repository.endswith("/" + expected) and ".dkr.ecr." in repository) if info.repository \
+    matches = (
+        (repository.endswith("/" + expected) and ".dkr.ecr." in repository)
+        if info.repository
         else repository == expected
+    )
     if not matches:
-        raise UserError(f"--image {service}={value}: {service} runs images of {expected}; "
-                        f"this environment deploys tags of that repository only")
+        raise UserError(
+            f"--image {service}={value}: {service} runs images of {expected}; "
+            f"this environment deploys tags of that repository only"
+        )
     return tag
 
 
@@ -119,11 +129,15 @@ def hosted_zone_id(aws: Aws, zone_name: str) -> str:
     matches = [zone for zone in zones if zone["Name"].lower() == wanted]
     public = [zone for zone in matches if not zone.get("Config", {}).get("PrivateZone")]
     if not public:
-        raise UserError(f"no public Route53 hosted zone named {zone_name} in this account; create it, or pass "
-                        f"--param HostedZoneId=Z...")
+        raise UserError(
+            f"no public Route53 hosted zone named {zone_name} in this account; create it, or pass "
+            f"--param HostedZoneId=Z..."
+        )
     if len(public) > 1:
-        raise UserError(f"{len(public)} public hosted zones are named {zone_name}: choose one with "
-                        f"--param HostedZoneId=" + " or ".join(zone["Id"].split("/")[-1] for zone in public))
+        raise UserError(
+            f"{len(public)} public hosted zones are named {zone_name}: choose one with "
+            f"--param HostedZoneId=" + " or ".join(zone["Id"].split("/")[-1] for zone in public)
+        )
     return public[0]["Id"].split("/")[-1]
 
 
@@ -139,23 +153,31 @@ class DeployOptions:
     bootstrap_only: bool = False
 
 
-def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], options: DeployOptions,
-           console: Console) -> int:
+def deploy(
+    aws: Aws, environment: Environment, overrides: dict[str, str], options: DeployOptions, console: Console
+) -> int:
     manifest = environment.manifest
     folder = environment.folder
     production = bool(manifest.production)
     cloudformation = aws.client("cloudformation")
-    console(console.bold(f"deploy {environment.target} -> {aws.describe()}")
-            + (console.red("  [production]") if production else ""))
+    console(
+        console.bold(f"deploy {environment.target} -> {aws.describe()}")
+        + (console.red("  [production]") if production else "")
+    )
     tags = {"System": manifest.system, "Environment": manifest.environment, "ManagedBy": "stackforge"}
 
     # 1. bootstrap: artifacts bucket and ECR repositories, before anything that needs them
     bootstrap_body = (folder / manifest.bootstrap_template).read_text()
     bootstrap = StackRequest(name=manifest.bootstrap_stack_name, template_body=bootstrap_body, tags=tags)
-    code = deploy_stack(cloudformation, bootstrap, options, console,
-                        policies={(): stack_policy.policy(json.loads(bootstrap_body))} if production else None,
-                        templates=(_built(folder, [manifest.bootstrap_template]), manifest.bootstrap_template),
-                        region=aws.region)
+    code = deploy_stack(
+        cloudformation,
+        bootstrap,
+        options,
+        console,
+        policies={(): stack_policy.policy(json.loads(bootstrap_body))} if production else None,
+        templates=(_built(folder, [manifest.bootstrap_template]), manifest.bootstrap_template),
+        region=aws.region,
+    )
     if code:
         return code
     bootstrap_outputs = changeset.outputs(cloudformation, bootstrap.name)
@@ -169,15 +191,17 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     # 2. package: nested templates (and the root) under content-addressed keys
 
     packaged = package(aws.client("s3"), bucket, manifest.stack_name, folder, manifest.root_template)
-    console(f"packaged {len(packaged.urls)} templates to s3://{bucket}/{manifest.stack_name}/ "
-            f"({len(packaged.uploaded)} new, {len(packaged.urls) - len(packaged.uploaded)} unchanged)")
+    console(
+        f"packaged {len(packaged.urls)} templates to s3://{bucket}/{manifest.stack_name}/ "
+        f"({len(packaged.uploaded)} new, {len(packaged.urls) - len(packaged.uploaded)} unchanged)"
+    )
 
     # 3. parameters: given ones; for an existing stack the others keep their current values
     existing = changeset.describe_stack(cloudformation, manifest.stack_name)
     current = {item["ParameterKey"]: item.get("ParameterValue") for item in (existing or {}).get("Parameters") or []}
     if existing and existing["StackStatus"] in changeset.RECREATE_STATES:
         current = {}
-    values = pack_overrides(manifest, overrides, current)   # unchanged unless services are grouped
+    values = pack_overrides(manifest, overrides, current)  # unchanged unless services are grouped
     for name in manifest.required_parameters:
         if name not in values:
             if name == "HostedZoneId" and manifest.hosted_zone:
@@ -192,25 +216,52 @@ def deploy(aws: Aws, environment: Environment, overrides: dict[str, str], option
     _print_parameters(console, values, keep, current)
 
     # 4. the environment stack
-    sizes = {logical_id: len(packaged.templates[file_name].get("Resources", {}))
-             for logical_id, file_name in manifest.nested_stacks.items() if file_name in packaged.templates}
-    request = StackRequest(name=manifest.stack_name, template_url=packaged.root_url, parameters=values, keep=keep,
-                           tags=tags, nested=True,
-                           expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()))
-    policies = (stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest.root_template)
-                if production else None)
+    sizes = {
+        logical_id: len(packaged.templates[file_name].get("Resources", {}))
+        for logical_id, file_name in manifest.nested_stacks.items()
+        if file_name in packaged.templates
+    }
+    request = StackRequest(
+        name=manifest.stack_name,
+        template_url=packaged.root_url,
+        parameters=values,
+        keep=keep,
+        tags=tags,
+        nested=True,
+        expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()),
+    )
+    policies = (
+        stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest.root_template)
+        if production
+        else None
+    )
     files = [manifest.root_template, *manifest.nested_stacks.values()]
-    code = deploy_stack(cloudformation, request, options, console, policies=policies, nested_sizes=sizes,
-                        templates=(_built(folder, files), manifest.root_template), region=aws.region)
+    code = deploy_stack(
+        cloudformation,
+        request,
+        options,
+        console,
+        policies=policies,
+        nested_sizes=sizes,
+        templates=(_built(folder, files), manifest.root_template),
+        region=aws.region,
+    )
     if code:
         return code
     print_outputs(console, changeset.outputs(cloudformation, request.name), bootstrap_outputs)
     return 0
 
 
-def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, console: Console,
-                 policies: dict | None = None, nested_sizes: dict | None = None,
-                 templates: tuple[dict[str, dict], str] | None = None, region: str = "") -> int:
+def deploy_stack(
+    cloudformation,
+    request: StackRequest,
+    options: DeployOptions,
+    console: Console,
+    policies: dict | None = None,
+    nested_sizes: dict | None = None,
+    templates: tuple[dict[str, dict], str] | None = None,
+    region: str = "",
+) -> int:
     """One stack through a change set; returns the exit code (0 deployed or unchanged, 1 not). With `templates`
     (the stack's built templates by file name, and its top file), the deployed templates are also compared with
     them as `build.py diff` does, so a stateful replacement the change set does not spell out is refused too."""
@@ -235,27 +286,42 @@ def deploy_stack(cloudformation, request: StackRequest, options: DeployOptions, 
     protected = protected_removals(plan, deployed, templates[1]) if deployed else []
     if protected:
         changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)
-        console(console.red(
-            f"cannot remove {', '.join(protected)}: deletion protection is on in the deployed stack, so AWS would "
-            f"refuse the delete. Turn it off first (database.deletion_protection: false in a non-production spec), "
-            f"deploy that, then deploy this change with --allow-replace."))
+        console(
+            console.red(
+                f"cannot remove {', '.join(protected)}: deletion protection is on in the deployed stack, so AWS would "
+                f"refuse the delete. Turn it off first (database.deletion_protection: false in a non-production spec), "
+                f"deploy that, then deploy this change with --allow-replace."
+            )
+        )
         return EXIT_FAILED
     if risks:
-        console(console.yellow("the templates replace or remove stateful resources (as `build.py diff` reports): "
-                               + ", ".join(f"{risk.path} ({risk.resource_type}, {risk.action})" for risk in risks)))
+        console(
+            console.yellow(
+                "the templates replace or remove stateful resources (as `build.py diff` reports): "
+                + ", ".join(f"{risk.path} ({risk.resource_type}, {risk.action})" for risk in risks)
+            )
+        )
     if (plan.dangerous or risks) and not options.allow_replace:
         changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)
-        names = ", ".join(sorted({f"{change.path} ({change.resource_type})" for change in plan.dangerous}
-                                 | {f"{risk.path} ({risk.resource_type})" for risk in risks}))
-        console(console.red(f"refusing to replace or remove stateful resources: {names}. Their data would be "
-                            f"lost. Check the change, then rerun with --allow-replace to proceed."))
+        names = ", ".join(
+            sorted(
+                {f"{change.path} ({change.resource_type})" for change in plan.dangerous}
+                | {f"{risk.path} ({risk.resource_type})" for risk in risks}
+            )
+        )
+        console(
+            console.red(
+                f"refusing to replace or remove stateful resources: {names}. Their data would be "
+                f"lost. Check the change, then rerun with --allow-replace to proceed."
+            )
+        )
         return EXIT_FAILED
     if not options.yes and not options.confirm(f"Execute this change set on {request.name}?"):
         changeset.discard(cloudformation, plan.change_set_id, request.name, plan.kind)
         console("cancelled: change set deleted, nothing changed")
         return EXIT_FAILED
     if policies and plan.kind == "UPDATE":
-        _protect(cloudformation, request.name, policies, console)   # in force before the update runs
+        _protect(cloudformation, request.name, policies, console)  # in force before the update runs
     expected = request.expected_resources if plan.kind == "CREATE" else 0
     outcome = changeset.execute(cloudformation, plan, console, options.poll, expected)
     if not outcome.ok:
@@ -271,12 +337,18 @@ def _report_failure(console: Console, stack_name: str, outcome: changeset.Outcom
     failure = outcome.failure
     where = f"{failure.path} ({failure.resource_type}): {failure.reason}" if failure else "no failed resource reported"
     console(console.red(f"{stack_name}: deploy failed at {where}"))
-    console(console.red(f"{stack_name} is {outcome.status}"
-                        + (": rolled back" if "ROLLBACK_COMPLETE" in outcome.status else "")))
+    console(
+        console.red(
+            f"{stack_name} is {outcome.status}" + (": rolled back" if "ROLLBACK_COMPLETE" in outcome.status else "")
+        )
+    )
     if outcome.retained:
-        console(console.yellow(
-            "kept by DeletionPolicy during the rollback (a named one blocks the next deploy until it is deleted): "
-            + ", ".join(f"{event.path} ({event.physical_id})" for event in outcome.retained)))
+        console(
+            console.yellow(
+                "kept by DeletionPolicy during the rollback (a named one blocks the next deploy until it is deleted): "
+                + ", ".join(f"{event.path} ({event.physical_id})" for event in outcome.retained)
+            )
+        )
 
 
 def _protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:
@@ -290,8 +362,10 @@ def _protect(cloudformation, stack_name: str, policies: dict, console: Console) 
             continue
         cloudformation.set_stack_policy(StackName=stack, StackPolicyBody=changeset.policy_json(document))
         applied += 1
-    console(f"{stack_name}: termination protection on, stack policy set on {applied} stack(s) "
-            f"(denies Update:Replace and Update:Delete of stateful resources)")
+    console(
+        f"{stack_name}: termination protection on, stack policy set on {applied} stack(s) "
+        f"(denies Update:Replace and Update:Delete of stateful resources)"
+    )
 
 
 def nested_stacks(cloudformation, stack_name: str, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
@@ -320,9 +394,11 @@ def _print_parameters(console: Console, values: dict, keep: list, current: dict)
 
 def print_outputs(console: Console, outputs: dict[str, str], bootstrap: dict[str, str] | None = None) -> None:
     first = ("BaseUrl", "LoadBalancerDnsName")
-    ordered = [key for key in first if key in outputs] + sorted(
-        key for key in outputs if key not in first and key.endswith("Url")) + sorted(
-        key for key in outputs if key not in first and not key.endswith("Url"))
+    ordered = (
+        [key for key in first if key in outputs]
+        + sorted(key for key in outputs if key not in first and key.endswith("Url"))
+        + sorted(key for key in outputs if key not in first and not key.endswith("Url"))
+    )
     if ordered:
         console(console.bold("outputs:"))
         width = max(len(key) for key in ordered)

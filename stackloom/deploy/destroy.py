@@ -1,4 +1,5 @@
 """Delete an environment's stacks with live events; what a delete keeps (Retain/Snapshot) is said first."""
+
 from __future__ import annotations
 
 import json
@@ -12,9 +13,16 @@ from stackloom.deploy.deploy import DEFAULT_POLL, EXIT_FAILED, Environment, dele
 from stackloom.errors import UserError
 
 
-def destroy(aws: Aws, environment: Environment, console: Console, force: bool = False, yes: bool = False,
-            include_bootstrap: bool = False, poll: float = DEFAULT_POLL,
-            confirm: Callable[[str], bool] = lambda question: False) -> int:
+def destroy(
+    aws: Aws,
+    environment: Environment,
+    console: Console,
+    force: bool = False,
+    yes: bool = False,
+    include_bootstrap: bool = False,
+    poll: float = DEFAULT_POLL,
+    confirm: Callable[[str], bool] = lambda question: False,
+) -> int:
     """Delete the environment's stack (and with `include_bootstrap` its bootstrap stack); `confirm` asks
     before each delete unless `yes`. Production stacks (termination protection) need `force`."""
     manifest = environment.manifest
@@ -32,7 +40,9 @@ def destroy(aws: Aws, environment: Environment, console: Console, force: bool = 
         if stack.get("EnableTerminationProtection"):
             if not force:
                 raise UserError(f"{name} has termination protection on: pass --force to turn it off and delete it")
-        if not yes and not confirm(f"Delete stack {name} and everything in it (except: {', '.join(kept[name]) or 'nothing'})?"):
+        if not yes and not confirm(
+            f"Delete stack {name} and everything in it (except: {', '.join(kept[name]) or 'nothing'})?"
+        ):
             console("cancelled: nothing deleted")
             return EXIT_FAILED
         if stack.get("EnableTerminationProtection"):
@@ -48,8 +58,10 @@ def destroy(aws: Aws, environment: Environment, console: Console, force: bool = 
 def retained_resources(build: Build) -> dict[str, list[str]]:
     """Per stack name, the resources a delete keeps (DeletionPolicy Retain or Snapshot)."""
     manifest = build.manifest
-    files = {manifest.stack_name: [manifest.root_template, *manifest.nested_stacks.values()],
-             manifest.bootstrap_stack_name: [manifest.bootstrap_template]}
+    files = {
+        manifest.stack_name: [manifest.root_template, *manifest.nested_stacks.values()],
+        manifest.bootstrap_stack_name: [manifest.bootstrap_template],
+    }
     result = {}
     for stack_name, file_names in files.items():
         kept = []
@@ -62,5 +74,3 @@ def retained_resources(build: Build) -> dict[str, list[str]]:
                     kept.append(f"{logical_id} (final snapshot)")
         result[stack_name] = kept
     return result
-
-

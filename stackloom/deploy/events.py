@@ -3,6 +3,7 @@ events of the stack and of every nested stack it starts are printed in order wit
 When it fails, `first_failure` finds the resource that caused it (inside nested stacks too), not the
 nested stack that merely reports "Embedded stack ... was not successfully created".
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,21 +17,25 @@ from stackloom.cfn.model import STACK_TYPE
 
 DONE_SUFFIXES = ("_COMPLETE", "_FAILED", "_SKIPPED")
 # Failures that only echo another resource's failure.
-ECHO_REASONS = ("Resource creation cancelled", "Resource update cancelled", "Embedded stack",
-                "The following resource(s) failed")
+ECHO_REASONS = (
+    "Resource creation cancelled",
+    "Resource update cancelled",
+    "Embedded stack",
+    "The following resource(s) failed",
+)
 
 
 @dataclass
 class Event:
     stack_id: str
-    path: str           # "ServiceBackend/LogGroup" for a resource of a nested stack
+    path: str  # "ServiceBackend/LogGroup" for a resource of a nested stack
     logical_id: str
     resource_type: str
     status: str
     reason: str
     physical_id: str
     timestamp: datetime
-    is_stack: bool      # the event of a stack itself (root or nested), not of a resource in it
+    is_stack: bool  # the event of a stack itself (root or nested), not of a resource in it
 
     @property
     def failed(self) -> bool:
@@ -43,11 +48,11 @@ class EventStream:
 
     cloudformation: object
     root: str
-    since: datetime | None = None   # events before this are history; None: every event is new
+    since: datetime | None = None  # events before this are history; None: every event is new
     printer: object = None
     expected: int = 0
     seen: set = field(default_factory=set)
-    stacks: dict = field(default_factory=dict)     # stack id/name -> path prefix ("" for the root)
+    stacks: dict = field(default_factory=dict)  # stack id/name -> path prefix ("" for the root)
     events: list = field(default_factory=list)
     done: set = field(default_factory=set)
 
@@ -116,13 +121,25 @@ class EventStream:
         resource_type = raw.get("ResourceType", "")
         physical_id = raw.get("PhysicalResourceId") or ""
         is_stack = resource_type == STACK_TYPE and logical_id == raw.get("StackName")
-        if resource_type == STACK_TYPE and not is_stack and physical_id.startswith("arn:") and physical_id not in self.stacks:
+        if (
+            resource_type == STACK_TYPE
+            and not is_stack
+            and physical_id.startswith("arn:")
+            and physical_id not in self.stacks
+        ):
             self.stacks[physical_id] = f"{prefix}{logical_id}/"
         path = prefix.rstrip("/") if is_stack else f"{prefix}{logical_id}"
-        return Event(stack_id=raw.get("StackId", stack), path=path, logical_id=logical_id,
-                     resource_type=resource_type, status=raw.get("ResourceStatus", ""),
-                     reason=raw.get("ResourceStatusReason") or "", physical_id=physical_id,
-                     timestamp=timestamp, is_stack=is_stack)
+        return Event(
+            stack_id=raw.get("StackId", stack),
+            path=path,
+            logical_id=logical_id,
+            resource_type=resource_type,
+            status=raw.get("ResourceStatus", ""),
+            reason=raw.get("ResourceStatusReason") or "",
+            physical_id=physical_id,
+            timestamp=timestamp,
+            is_stack=is_stack,
+        )
 
     def render(self, event: Event) -> str:
         elapsed = time.monotonic() - self.started
@@ -132,15 +149,17 @@ class EventStream:
         return f"{elapsed:6.0f}s {progress} {event.path or event.logical_id:<44} {event.status:<28}{reason}".rstrip()
 
 
-def wait(cloudformation, waiter_name: str, stack: str, stream: EventStream, poll: float,
-         max_attempts: int = 720) -> bool:
+def wait(
+    cloudformation, waiter_name: str, stack: str, stream: EventStream, poll: float, max_attempts: int = 720
+) -> bool:
     """Run the boto3 waiter in a thread and print events until it returns; True when it succeeded."""
     outcome: dict = {}
 
     def run() -> None:
         try:
             cloudformation.get_waiter(waiter_name).wait(
-                StackName=stack, WaiterConfig={"Delay": poll, "MaxAttempts": max_attempts})
+                StackName=stack, WaiterConfig={"Delay": poll, "MaxAttempts": max_attempts}
+            )
             outcome["ok"] = True
         except WaiterError as error:
             outcome["error"] = error
@@ -157,8 +176,11 @@ def wait(cloudformation, waiter_name: str, stack: str, stream: EventStream, poll
 def first_failure(events: list[Event]) -> Event | None:
     """The earliest failed resource that is a cause, not an echo (a nested stack reporting its child)."""
     failed = [event for event in events if event.failed]
-    causes = [event for event in failed
-              if not event.is_stack and event.resource_type != STACK_TYPE and not event.reason.startswith(ECHO_REASONS)]
+    causes = [
+        event
+        for event in failed
+        if not event.is_stack and event.resource_type != STACK_TYPE and not event.reason.startswith(ECHO_REASONS)
+    ]
     for group in (causes, [event for event in failed if not event.is_stack], failed):
         if group:
             return min(group, key=lambda event: event.timestamp)

@@ -6,6 +6,7 @@ Nested stacks are found by their relative `TemplateURL` (what `build.py` emits) 
 so a nested stack with its own children works too. The root template is uploaded as well (it may exceed
 the 51,200-byte inline limit) and deployed by URL.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,6 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from stackloom.cfn.model import STACK_TYPE
-
 
 
 @dataclass

@@ -8,6 +8,7 @@ own: the root denies `Update:Replace`/`Update:Delete` on the nested stacks that 
 each nested stack denies them on its stateful resources. Everything else may be updated.
 (Stack policies are not IAM policies: plain JSON, `LogicalResourceId/<id>` resources.)
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,14 @@ def policy(template: dict, nested: dict[str, dict] | None = None) -> dict:
     statements = [{"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}]
     ids = protected_ids(template, nested or {})
     if ids:
-        statements.append({"Effect": "Deny", "Action": DENIED_ACTIONS, "Principal": "*",
-                           "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in ids]})
+        statements.append(
+            {
+                "Effect": "Deny",
+                "Action": DENIED_ACTIONS,
+                "Principal": "*",
+                "Resource": [f"LogicalResourceId/{logical_id}" for logical_id in ids],
+            }
+        )
     return {"Statement": statements}
 
 

@@ -44,6 +44,7 @@ What the patches add to moto 5.2 (see ../shared/DESIGN.md, "Local CloudFormation
 * `UpdateTerminationProtection`, and `DeleteStack` refusing a protected stack.
 * Path-style `TemplateURL`s on 127.0.0.1 as well as localhost.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ schemas' createOnly properties, the data cfn-lint ships); parameter-only changes
 (`IncludeNestedStacks`) are made for modified nested stacks; executing one runs the update engine and
 refreshes the stack's template, parameters and Outputs. Also `DeleteStack` refusing a protected stack.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,18 @@ def patch_backend() -> None:
     Backend = models.CloudFormationBackend
     original_create_change_set = Backend.create_change_set
 
-    def create_change_set(self, stack_name, change_set_name, template, parameters, description, change_set_type,
-                          notification_arns=None, tags=None, role_arn=None):
+    def create_change_set(
+        self,
+        stack_name,
+        change_set_name,
+        template,
+        parameters,
+        description,
+        change_set_type,
+        notification_arns=None,
+        tags=None,
+        role_arn=None,
+    ):
         template_dict = models.Stack.parse_template(template)
         if not isinstance(template_dict, dict) or not template_dict.get("Resources"):
             raise validation("Template format error: At least one Resources member must be defined.")
@@ -51,28 +62,53 @@ def patch_backend() -> None:
         existing = [stack for stack in self.stacks.values() if stack.name == stack_name]
         if change_set_type == "CREATE" and existing:
             if existing[0].status != "REVIEW_IN_PROGRESS":
-                raise validation(f"Stack [{stack_name}] already exists and cannot be created again with the "
-                                 f"changeSet [{change_set_name}].")
+                raise validation(
+                    f"Stack [{stack_name}] already exists and cannot be created again with the "
+                    f"changeSet [{change_set_name}]."
+                )
             self.stacks.pop(existing[0].stack_id)
         if change_set_type == "UPDATE":
             if not existing:
                 raise validation(f"Stack [{stack_name}] does not exist")
             status = existing[0].status
-            if not status.endswith("_COMPLETE") or status in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE") or "IN_PROGRESS" in status:
+            if (
+                not status.endswith("_COMPLETE")
+                or status in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE")
+                or "IN_PROGRESS" in status
+            ):
                 raise validation(f"Stack:{existing[0].stack_id} is in {status} state and can not be updated.")
         change_set_id, stack_id = original_create_change_set(
-            self, stack_name=stack_name, change_set_name=change_set_name, template=template, parameters=parameters,
-            description=description, change_set_type=change_set_type, notification_arns=notification_arns,
-            tags=tags, role_arn=role_arn)
+            self,
+            stack_name=stack_name,
+            change_set_name=change_set_name,
+            template=template,
+            parameters=parameters,
+            description=description,
+            change_set_type=change_set_type,
+            notification_arns=notification_arns,
+            tags=tags,
+            role_arn=role_arn,
+        )
         change_set = self.change_sets[change_set_id]
         stack = self.stacks[stack_id]
-        unchanged = (change_set_type == "UPDATE" and stack.template_dict == template_dict
-                     and cfn_parameters.values(stack.template_dict, stack.parameters)
-                     == cfn_parameters.values(template_dict, parameters))
+        unchanged = (
+            change_set_type == "UPDATE"
+            and stack.template_dict == template_dict
+            and cfn_parameters.values(stack.template_dict, stack.parameters)
+            == cfn_parameters.values(template_dict, parameters)
+        )
         if unchanged:
-            change_set.status, change_set.execution_status, change_set.status_reason = "FAILED", "UNAVAILABLE", NO_CHANGES
+            change_set.status, change_set.execution_status, change_set.status_reason = (
+                "FAILED",
+                "UNAVAILABLE",
+                NO_CHANGES,
+            )
         else:
-            change_set.status, change_set.execution_status, change_set.status_reason = "CREATE_COMPLETE", "AVAILABLE", None
+            change_set.status, change_set.execution_status, change_set.status_reason = (
+                "CREATE_COMPLETE",
+                "AVAILABLE",
+                None,
+            )
         change_set.include_nested_stacks = getattr(request, "include_nested", False)
         for nested in getattr(change_set, "nested_change_sets", []):
             nested.status, nested.execution_status = change_set.status, change_set.execution_status
@@ -85,8 +121,10 @@ def patch_backend() -> None:
         if getattr(change_set, "parent_change_set_id", None):
             raise validation("Nested change sets are executed by executing their root change set")
         if change_set.execution_status != "AVAILABLE":
-            raise validation(f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution "
-                             f"status of [{change_set.execution_status}]")
+            raise validation(
+                f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current execution "
+                f"status of [{change_set.execution_status}]"
+            )
         stack = self.stacks[change_set.stack_id]
         failed = False
         if change_set.change_set_type == "CREATE":
@@ -120,7 +158,8 @@ def patch_backend() -> None:
 
     def delete_stack_request(self, name_or_stack_id):
         stack = self.stacks.get(name_or_stack_id) or next(
-            (item for item in self.stacks.values() if item.name == name_or_stack_id), None)
+            (item for item in self.stacks.values() if item.name == name_or_stack_id), None
+        )
         if stack is None:
             return
         if stack.enable_termination_protection:
@@ -146,8 +185,9 @@ def check_parameters(template_dict: dict, given: dict[str, str], account_id: str
         raise validation(f"Parameters: [{', '.join(missing)}] must have values")
     declared = cfn_parameters.declared(template_dict)
     for name, value in cfn_parameters.values(template_dict, given).items():
-        found = cfn_parameters.problem(name, declared[name], value) or \
-            _hosted_zone_problem(name, declared[name], value, account_id)
+        found = cfn_parameters.problem(name, declared[name], value) or _hosted_zone_problem(
+            name, declared[name], value, account_id
+        )
         if found:
             raise validation(cfn_parameters.constraint_message(name, declared[name], found))
 
@@ -194,8 +234,9 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
     old_resources = old_dict.get("Resources") or {}
     new_resources = new_dict.get("Resources") or {}
     conditions = evaluate_conditions(new_dict, new_values)
-    changed_params = {name for name in set(old_values) | set(new_values)
-                      if old_values.get(name) != new_values.get(name)} | unknown
+    changed_params = {
+        name for name in set(old_values) | set(new_values) if old_values.get(name) != new_values.get(name)
+    } | unknown
     replaced: set[str] = set()
     modified: set[str] = set()
     changes = []
@@ -207,7 +248,11 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
         item.scope = extra.get("scope", [])
         item.details = extra.get("details", [])
         item.change_set_id = None
-        item.policy_action = {"Add": None, "Remove": "Delete", "Modify": "ReplaceAndDelete" if extra.get("replacement") == "True" else None}[action]
+        item.policy_action = {
+            "Add": None,
+            "Remove": "Delete",
+            "Modify": "ReplaceAndDelete" if extra.get("replacement") == "True" else None,
+        }[action]
         changes.append(item)
 
     for name in dependency_order(new_resources, cycle=validation):
@@ -231,15 +276,23 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
             sources += [("ResourceAttribute", ref) for ref in sorted(attrs & (modified | replaced))]
             for source, causing in sources:
                 dynamic = source == "ResourceAttribute" or (source == "ParameterReference" and causing in unknown)
-                recreation = ("Never" if prop not in create_only else "Conditional" if dynamic else "Always")
-                detail = {"Target": {"Attribute": "Properties", "Name": prop, "RequiresRecreation": recreation},
-                          "Evaluation": "Dynamic" if dynamic else "Static", "ChangeSource": source}
+                recreation = "Never" if prop not in create_only else "Conditional" if dynamic else "Always"
+                detail = {
+                    "Target": {"Attribute": "Properties", "Name": prop, "RequiresRecreation": recreation},
+                    "Evaluation": "Dynamic" if dynamic else "Static",
+                    "ChangeSource": source,
+                }
                 if causing:
                     detail["CausingEntity"] = causing
                 details.append(detail)
         if old.get("Metadata") != resource.get("Metadata"):
-            details.append({"Target": {"Attribute": "Metadata", "RequiresRecreation": "Never"},
-                            "Evaluation": "Static", "ChangeSource": "DirectModification"})
+            details.append(
+                {
+                    "Target": {"Attribute": "Metadata", "RequiresRecreation": "Never"},
+                    "Evaluation": "Static",
+                    "ChangeSource": "DirectModification",
+                }
+            )
         if not details:
             continue
         recreations = {detail["Target"]["RequiresRecreation"] for detail in details}
@@ -247,11 +300,19 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
         modified.add(name)
         if replacement == "True":
             replaced.add(name)
-        change("Modify", name, resource["Type"], replacement=replacement, details=details,
-               scope=sorted({detail["Target"]["Attribute"] for detail in details}))
+        change(
+            "Modify",
+            name,
+            resource["Type"],
+            replacement=replacement,
+            details=details,
+            scope=sorted({detail["Target"]["Attribute"] for detail in details}),
+        )
     for name, old in old_resources.items():
         resource = new_resources.get(name)
-        inactive = resource is not None and resource.get("Condition") and not conditions.get(resource["Condition"], True)
+        inactive = (
+            resource is not None and resource.get("Condition") and not conditions.get(resource["Condition"], True)
+        )
         if live.get(name) is not None and (resource is None or inactive):
             change("Remove", name, old["Type"])
     return changes, modified, replaced

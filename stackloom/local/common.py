@@ -1,4 +1,5 @@
 """What the endpoint's modules share: moto's CloudFormation backends, stack events, a resource's failure."""
+
 from __future__ import annotations
 
 import logging
@@ -54,11 +55,19 @@ def stack_by_id(account_id: str, region: str, stack_id: str):
 _clock = {"last": None}
 
 
-def event(stack, logical_id: str, physical_id: str | None, resource_type: str, status: str,
-          reason: str | None = None) -> None:
-    item = Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
-                 physical_resource_id=physical_id or "", resource_type=resource_type,
-                 resource_status=status, resource_status_reason=reason, resource_properties=None)
+def event(
+    stack, logical_id: str, physical_id: str | None, resource_type: str, status: str, reason: str | None = None
+) -> None:
+    item = Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=physical_id or "",
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
+    )
     # a millisecond apart at least (the API's resolution), so events of nested stacks sort into place
     last = _clock["last"]
     if last is not None and item.timestamp <= last + timedelta(milliseconds=1):

@@ -5,6 +5,7 @@ in-process, its boto3 clients pointed at this endpoint, and its cfnresponse-styl
 one-shot 127.0.0.1 URL. Create, Update and Delete requests are sent as CloudFormation sends them; a FAILED
 answer fails the resource with its reason.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -42,8 +43,9 @@ def custom_resource_class() -> type:
         return _custom_resource_class
 
     class LocalCustomResource(CloudFormationModel):
-        def __init__(self, resource_type: str, logical_id: str, stack_id: str, properties: dict,
-                     account_id: str, region: str):
+        def __init__(
+            self, resource_type: str, logical_id: str, stack_id: str, properties: dict, account_id: str, region: str
+        ):
             self.cf_resource_type = resource_type
             self.logical_id = logical_id
             self.stack_id = stack_id
@@ -71,15 +73,25 @@ def custom_resource_class() -> type:
 
         def get_cfn_attribute(self, attribute: str) -> Any:
             if attribute not in self.data:
-                raise CustomResourceFailed(f"CustomResource attribute error: Vendor response doesn't contain "
-                                           f"{attribute} key in object {self.stack_id}|{self.logical_id}")
+                raise CustomResourceFailed(
+                    f"CustomResource attribute error: Vendor response doesn't contain "
+                    f"{attribute} key in object {self.stack_id}|{self.logical_id}"
+                )
             return self.data[attribute]
 
         def _answer(self, request_type: str, old_properties: dict | None = None) -> None:
             try:
                 response = invoke_custom_resource(
-                    request_type, self.cf_resource_type, self.logical_id, self.stack_id, self.properties,
-                    self.account_id, self.region, physical_id=self.physical_id or None, old_properties=old_properties)
+                    request_type,
+                    self.cf_resource_type,
+                    self.logical_id,
+                    self.stack_id,
+                    self.properties,
+                    self.account_id,
+                    self.region,
+                    physical_id=self.physical_id or None,
+                    old_properties=old_properties,
+                )
             except CustomResourceFailed:
                 raise
             except Exception as error:  # noqa: BLE001 - never a stand-in: the resource fails with the reason
@@ -90,14 +102,21 @@ def custom_resource_class() -> type:
 
         @classmethod
         def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            instance = cls(kwargs["ResourceType"], kwargs["LogicalId"], kwargs["StackId"],
-                           cloudformation_json.get("Properties", {}), account_id, region_name)
+            instance = cls(
+                kwargs["ResourceType"],
+                kwargs["LogicalId"],
+                kwargs["StackId"],
+                cloudformation_json.get("Properties", {}),
+                account_id,
+                region_name,
+            )
             instance._answer("Create")
             return instance
 
         @classmethod
-        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
-                                            account_id, region_name):
+        def update_from_cloudformation_json(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        ):
             # A new PhysicalResourceId in the answer is adopted; the Delete that CloudFormation sends for the
             # old one during cleanup is not sent here.
             old_properties = original_resource.properties
@@ -119,9 +138,17 @@ def custom_resource_class() -> type:
     return LocalCustomResource
 
 
-def invoke_custom_resource(request_type: str, resource_type: str, logical_id: str, stack_id: str,
-                           properties: dict, account_id: str, region: str, physical_id: str | None = None,
-                           old_properties: dict | None = None) -> dict:
+def invoke_custom_resource(
+    request_type: str,
+    resource_type: str,
+    logical_id: str,
+    stack_id: str,
+    properties: dict,
+    account_id: str,
+    region: str,
+    physical_id: str | None = None,
+    old_properties: dict | None = None,
+) -> dict:
     """Send one CloudFormation custom-resource request to the function named by ServiceToken, the way
     CloudFormation does (event + pre-signed response URL), and return its answer; raises
     CustomResourceFailed on a FAILED answer, no answer, or a function this endpoint cannot run."""
@@ -129,9 +156,14 @@ def invoke_custom_resource(request_type: str, resource_type: str, logical_id: st
     handler = _inline_python_handler(token, account_id, region)
     with _ResponseReceiver() as receiver:
         event = {
-            "RequestType": request_type, "ServiceToken": token, "ResponseURL": receiver.url,
-            "StackId": stack_id, "RequestId": str(uuid.uuid4()), "LogicalResourceId": logical_id,
-            "ResourceType": resource_type, "ResourceProperties": copy.deepcopy(properties),
+            "RequestType": request_type,
+            "ServiceToken": token,
+            "ResponseURL": receiver.url,
+            "StackId": stack_id,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": logical_id,
+            "ResourceType": resource_type,
+            "ResourceProperties": copy.deepcopy(properties),
         }
         if physical_id is not None:
             event["PhysicalResourceId"] = physical_id
@@ -146,8 +178,10 @@ def invoke_custom_resource(request_type: str, resource_type: str, logical_id: st
         raise CustomResourceFailed(f"{logical_id}: the function {token} sent no response to the ResponseURL")
     response = json.loads(answer)
     if response.get("Status") != "SUCCESS":
-        raise CustomResourceFailed(f"Received response status [{response.get('Status')}] from custom resource. "
-                                   f"Message returned: {response.get('Reason')}")
+        raise CustomResourceFailed(
+            f"Received response status [{response.get('Status')}] from custom resource. "
+            f"Message returned: {response.get('Reason')}"
+        )
     return response
 
 
@@ -157,12 +191,16 @@ def _inline_python_handler(token: str, account_id: str, region: str):
     try:
         function = lambda_backend(account_id, region).get_function(token)
     except Exception as error:  # noqa: BLE001
-        raise CustomResourceFailed(f"ServiceToken {token!r} is not a Lambda function of this account and region "
-                                   f"(SNS-backed custom resources are not supported here)") from error
+        raise CustomResourceFailed(
+            f"ServiceToken {token!r} is not a Lambda function of this account and region "
+            f"(SNS-backed custom resources are not supported here)"
+        ) from error
     module_name, _, function_name = str(function.handler or "").rpartition(".")
     if not str(function.run_time or "").startswith("python") or not module_name:
-        raise CustomResourceFailed(f"the local endpoint runs only Python custom-resource functions, "
-                                   f"not {function.run_time} ({function.function_name})")
+        raise CustomResourceFailed(
+            f"the local endpoint runs only Python custom-resource functions, "
+            f"not {function.run_time} ({function.function_name})"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
             source = archive.read(module_name.replace(".", "/") + ".py").decode("utf-8")
@@ -183,10 +221,14 @@ def _inline_python_handler(token: str, account_id: str, region: str):
     exec(compile(source, f"<{function.function_name}/{module_name}.py>", "exec"), module.__dict__)  # noqa: S102
     handler = getattr(module, function_name)
     handler.context = types.SimpleNamespace(
-        function_name=function.function_name, invoked_function_arn=function.function_arn,
-        log_group_name=f"/aws/lambda/{function.function_name}", log_stream_name="local-endpoint",
-        aws_request_id="local-endpoint", memory_limit_in_mb=function.memory_size,
-        get_remaining_time_in_millis=lambda: int(function.timeout or 3) * 1000)
+        function_name=function.function_name,
+        invoked_function_arn=function.function_arn,
+        log_group_name=f"/aws/lambda/{function.function_name}",
+        log_stream_name="local-endpoint",
+        aws_request_id="local-endpoint",
+        memory_limit_in_mb=function.memory_size,
+        get_remaining_time_in_millis=lambda: int(function.timeout or 3) * 1000,
+    )
     return handler
 
 
@@ -196,8 +238,9 @@ class _LocalBoto3:
     def __init__(self, region: str):
         if not server_urls:
             raise CustomResourceFailed("custom resources run only on a started LocalEndpoint (moto server)")
-        self._session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                              region_name=region)
+        self._session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        )
         self.session = boto3.session
 
     def client(self, service: str, **kwargs):

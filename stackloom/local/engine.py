@@ -4,6 +4,7 @@ in dependency order, with per-resource events, the way CloudFormation does.
 Cascades come from moto's resolution of Ref/GetAtt against the resources updated before; removed and
 replaced resources are cleaned up afterwards; nested stacks are updated in place.
 """
+
 from __future__ import annotations
 
 import copy
@@ -36,8 +37,11 @@ def create_resources(stack) -> None:
         for key in stack.output_map.outputs:
             stack.output_map[key]
     except ResourceFailed as failure:
-        stack_event(stack, "ROLLBACK_IN_PROGRESS",
-                    f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.")
+        stack_event(
+            stack,
+            "ROLLBACK_IN_PROGRESS",
+            f"The following resource(s) failed to create: [{failure.logical_id}]. Rollback requested by user.",
+        )
         delete_resources(stack, list(reversed(stack._local_created)), create_rollback=True)
         stack.output_map = stack._create_output_map()
         stack.output_map._output_json_map = {}
@@ -87,8 +91,11 @@ def delete_stack(found_backend, stack, create_rollback: bool = False) -> None:
         return
     stack_event(stack, "DELETE_IN_PROGRESS", "User Initiated")
     resources = stack.resource_map._resource_json_map
-    order = [name for name in reversed(dependency_order(resources, cycle=validation))
-             if name in stack.resource_map._parsed_resources]
+    order = [
+        name
+        for name in reversed(dependency_order(resources, cycle=validation))
+        if name in stack.resource_map._parsed_resources
+    ]
     delete_resources(stack, order, create_rollback=create_rollback)
     found_backend.stacks.pop(stack.stack_id, None)
     found_backend.deleted_stacks[stack.stack_id] = stack
@@ -103,9 +110,14 @@ def update_stack(stack, template: str, parameters: dict[str, str]) -> None:
     resource_map = stack.resource_map
     account, region = stack.account_id, stack.region_name
     new_dict = stack.parse_template(template)
-    saved = dict(template=stack.template, template_dict=stack.template_dict, parameters=stack.parameters,
-                 parsed=dict(resource_map._parsed_resources), json_map=resource_map._resource_json_map,
-                 input=resource_map.input_parameters)
+    saved = dict(
+        template=stack.template,
+        template_dict=stack.template_dict,
+        parameters=stack.parameters,
+        parsed=dict(resource_map._parsed_resources),
+        json_map=resource_map._resource_json_map,
+        input=resource_map.input_parameters,
+    )
     stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
     added: list[str] = []
     replaced: dict[str, Any] = {}
@@ -145,7 +157,14 @@ def update_stack(stack, template: str, parameters: dict[str, str]) -> None:
                 continue
             physical = physical_id(current)
             if resource_type != STACK_TYPE and _replaces(region, resource_type, previous, cleaned):
-                event(stack, name, physical, resource_type, "UPDATE_IN_PROGRESS", "Requested update requires the creation of a new physical resource; hence creating one.")
+                event(
+                    stack,
+                    name,
+                    physical,
+                    resource_type,
+                    "UPDATE_IN_PROGRESS",
+                    "Requested update requires the creation of a new physical resource; hence creating one.",
+                )
                 try:
                     instance = _create_replacement(name, resource_json, resource_map, account, region)
                 except Exception as error:  # noqa: BLE001
@@ -161,9 +180,15 @@ def update_stack(stack, template: str, parameters: dict[str, str]) -> None:
             try:
                 instance = update_in_place(current, name, resource_type, cleaned, account, region)
             except ResourceFailed as failure:
-                why = (f"Embedded stack {physical} was not successfully updated. Currently in "
-                       f"UPDATE_ROLLBACK_COMPLETE with reason: The following resource(s) failed to update: "
-                       f"[{failure.logical_id}]. ") if resource_type == STACK_TYPE else failure.reason
+                why = (
+                    (
+                        f"Embedded stack {physical} was not successfully updated. Currently in "
+                        f"UPDATE_ROLLBACK_COMPLETE with reason: The following resource(s) failed to update: "
+                        f"[{failure.logical_id}]. "
+                    )
+                    if resource_type == STACK_TYPE
+                    else failure.reason
+                )
                 event(stack, name, physical, resource_type, "UPDATE_FAILED", why)
                 raise ResourceFailed(stack.stack_id, name, why) from failure
             except Exception as error:  # noqa: BLE001
@@ -178,10 +203,17 @@ def update_stack(stack, template: str, parameters: dict[str, str]) -> None:
         raise
     stack_event(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     old_resources = saved["json_map"]
-    removed = [name for name in reversed(dependency_order(old_resources, cycle=validation))
-               if name in saved["parsed"] and saved["parsed"][name] is not None
-               and (name not in new_resources or resource_map._parsed_resources.get(name) is None
-                    or _inactive(resource_map, new_resources[name]))]
+    removed = [
+        name
+        for name in reversed(dependency_order(old_resources, cycle=validation))
+        if name in saved["parsed"]
+        and saved["parsed"][name] is not None
+        and (
+            name not in new_resources
+            or resource_map._parsed_resources.get(name) is None
+            or _inactive(resource_map, new_resources[name])
+        )
+    ]
     for name in removed:
         resource_map._parsed_resources[name] = saved["parsed"][name]
     delete_resources(stack, removed, {"Resources": old_resources})
@@ -211,10 +243,17 @@ def _replaces(region: str, resource_type: str, previous: dict | None, cleaned: d
 
 def _create_replacement(name, resource_json, resource_map, account, region):
     resource_class, cleaned, physical_name = parsing.parse_resource_and_generate_name(
-        name, copy.deepcopy(resource_json), resource_map)
+        name, copy.deepcopy(resource_json), resource_map
+    )
     instance = resource_class.create_from_cloudformation_json(
-        physical_name, cleaned, account, region, LogicalId=name, StackId=resource_map.stack_id,
-        ResourceType=resource_json["Type"])
+        physical_name,
+        cleaned,
+        account,
+        region,
+        LogicalId=name,
+        StackId=resource_map.stack_id,
+        ResourceType=resource_json["Type"],
+    )
     instance.cf_resource_type = resource_json["Type"]
     instance.logical_resource_id = name
     return instance
@@ -229,14 +268,20 @@ def update_in_place(current, name, resource_type, cleaned, account, region):
     name_property = parsing.resource_name_property_from_type(resource_type)
     new_name = cleaned.get("Properties", {}).get(name_property) if name_property else None
     instance = resource_class.update_from_cloudformation_json(
-        original_resource=current, new_resource_name=new_name or getattr(current, "physical_resource_id", name),
-        cloudformation_json=cleaned, account_id=account, region_name=region)
+        original_resource=current,
+        new_resource_name=new_name or getattr(current, "physical_resource_id", name),
+        cloudformation_json=cleaned,
+        account_id=account,
+        region_name=region,
+    )
     if instance is None:
         return current
     if resource_type == "AWS::IAM::Role" and hasattr(instance, "policies"):
         # moto's role update changes only the description; CloudFormation also replaces the inline policies
-        instance.policies = {policy["PolicyName"]: policy["PolicyDocument"]  # as moto stores them on create
-                             for policy in cleaned.get("Properties", {}).get("Policies", [])}
+        instance.policies = {
+            policy["PolicyName"]: policy["PolicyDocument"]  # as moto stores them on create
+            for policy in cleaned.get("Properties", {}).get("Policies", [])
+        }
     instance.cf_resource_type = resource_type
     instance.logical_resource_id = name
     return instance
@@ -244,8 +289,9 @@ def update_in_place(current, name, resource_type, cleaned, account, region):
 
 def _rollback_update(stack, saved, added, replaced, modified, failure: ResourceFailed) -> None:
     resource_map = stack.resource_map
-    stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS",
-                f"The following resource(s) failed to update: [{failure.logical_id}]. ")
+    stack_event(
+        stack, "UPDATE_ROLLBACK_IN_PROGRESS", f"The following resource(s) failed to update: [{failure.logical_id}]. "
+    )
     new_template = resource_map._template
     for name, (old, previous, nested_state) in reversed(list(modified.items())):
         current = resource_map._parsed_resources.get(name)
@@ -269,10 +315,16 @@ def _rollback_update(stack, saved, added, replaced, modified, failure: ResourceF
     resource_map._template = saved["template_dict"]
     resource_map._resource_json_map = saved["json_map"]
     resource_map.input_parameters = saved["input"]
-    resource_map._parsed_resources.update({k: v for k, v in saved["parsed"].items() if k not in resource_map._parsed_resources})
+    resource_map._parsed_resources.update(
+        {k: v for k, v in saved["parsed"].items() if k not in resource_map._parsed_resources}
+    )
     resource_map.load_mapping()
     resource_map.load_parameters()
     resource_map.load_conditions()
-    stack.template, stack.template_dict, stack.parameters = saved["template"], saved["template_dict"], saved["parameters"]
+    stack.template, stack.template_dict, stack.parameters = (
+        saved["template"],
+        saved["template_dict"],
+        saved["parameters"],
+    )
     stack.output_map = stack._create_output_map()
     stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")

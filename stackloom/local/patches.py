@@ -2,6 +2,7 @@
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
 CloudFormation API responses (IncludeNestedStacks, termination protection) and EC2's default groups."""
+
 from __future__ import annotations
 
 import copy
@@ -61,8 +62,9 @@ def _patch_ec2() -> None:
     def create_security_group(self, name, description, vpc_id=None, tags=None, force=False, is_default=None):
         group = original_create(self, name, description, vpc_id=vpc_id, tags=tags, force=force, is_default=is_default)
         if is_default:  # AWS's default group of a VPC also lets in all traffic from itself
-            self.authorize_security_group_ingress(group.id, "-1", None, None, [],
-                                                  source_groups=[{"GroupId": group.id}], vpc_id=group.vpc_id)
+            self.authorize_security_group_ingress(
+                group.id, "-1", None, None, [], source_groups=[{"GroupId": group.id}], vpc_id=group.vpc_id
+            )
         return group
 
     SecurityGroupBackend.create_security_group = create_security_group
@@ -92,8 +94,12 @@ def _patch_parsing() -> None:
         if isinstance(resource_json, list):
             # CloudFormation drops list items that are AWS::NoValue (an Fn::If branch); moto keeps them as None
             return [item for item in result if item is not None]
-        if isinstance(resource_json, dict) and isinstance(resource_json.get("Fn::GetAtt"), list) \
-                and isinstance(result, dict) and "Fn::GetAtt" in result:
+        if (
+            isinstance(resource_json, dict)
+            and isinstance(resource_json.get("Fn::GetAtt"), list)
+            and isinstance(result, dict)
+            and "Fn::GetAtt" in result
+        ):
             # moto has no value for this attribute: give a placeholder of the right shape
             name, attribute = resource_json["Fn::GetAtt"][0], resource_json["Fn::GetAtt"][1]
             return _placeholder_attribute(resources_map[name], attribute)
@@ -204,8 +210,9 @@ def _adapt(resource_json: dict) -> dict:
     """Property shapes moto's models read differently from CloudFormation."""
     if resource_json.get("Type") == "AWS::KMS::Key" and "Tags" in resource_json.get("Properties", {}):
         resource_json = copy.deepcopy(resource_json)
-        resource_json["Properties"]["Tags"] = [{"TagKey": tag.get("Key"), "TagValue": tag.get("Value")}
-                                               for tag in resource_json["Properties"]["Tags"]]
+        resource_json["Properties"]["Tags"] = [
+            {"TagKey": tag.get("Key"), "TagValue": tag.get("Value")} for tag in resource_json["Properties"]["Tags"]
+        ]
     return resource_json
 
 
@@ -230,29 +237,47 @@ def _patch_stack() -> None:
         parameters = {key: as_value(value) for key, value in properties.get("Parameters", {}).items()}
         parent_id = kwargs.get("StackId")
         stack_id = models.generate_stack_id(resource_name, region_name, account_id)
-        stack = Stack(stack_id=stack_id, name=resource_name, template=body, parameters=parameters,
-                      account_id=account_id, region_name=region_name, cross_stack_resources=found_backend.exports)
+        stack = Stack(
+            stack_id=stack_id,
+            name=resource_name,
+            template=body,
+            parameters=parameters,
+            account_id=account_id,
+            region_name=region_name,
+            cross_stack_resources=found_backend.exports,
+        )
         stack.parent_id = parent_id
         parent = stack_by_id(account_id, region_name, parent_id) if parent_id else None
         stack.root_id = getattr(parent, "root_id", None) or parent_id
         found_backend.stacks[stack_id] = stack
         if parent is not None:
-            event(parent, kwargs.get("LogicalId", resource_name), stack_id, STACK_TYPE, "CREATE_IN_PROGRESS",
-                  "Resource creation Initiated")
+            event(
+                parent,
+                kwargs.get("LogicalId", resource_name),
+                stack_id,
+                STACK_TYPE,
+                "CREATE_IN_PROGRESS",
+                "Resource creation Initiated",
+            )
         stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
         try:
             create_resources(stack)
         except ResourceFailed as failure:
             delete_stack(found_backend, stack, create_rollback=True)
-            raise ResourceFailed(parent_id or "", kwargs.get("LogicalId", resource_name),
-                                 f"Embedded stack {stack_id} was not successfully created: The following resource(s) "
-                                 f"failed to create: [{failure.logical_id}]. ", stack_id) from failure
+            raise ResourceFailed(
+                parent_id or "",
+                kwargs.get("LogicalId", resource_name),
+                f"Embedded stack {stack_id} was not successfully created: The following resource(s) "
+                f"failed to create: [{failure.logical_id}]. ",
+                stack_id,
+            ) from failure
         return stack
 
     Stack.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
 
-    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
-                                        account_id, region_name):
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
         properties = cloudformation_json["Properties"]
         body = template_from_url(properties["TemplateURL"], account_id, region_name)
         parameters = {key: as_value(value) for key, value in properties.get("Parameters", {}).items()}
@@ -302,8 +327,11 @@ def _patch_responses() -> None:
 
     def list_change_sets(self):
         name = self._get_param("StackName")
-        summaries = [item for item in self.cloudformation_backend.list_change_sets()
-                     if name in (item.stack_name, item.stack_id) and not getattr(item, "parent_change_set_id", None)]
+        summaries = [
+            item
+            for item in self.cloudformation_backend.list_change_sets()
+            if name in (item.stack_name, item.stack_id) and not getattr(item, "parent_change_set_id", None)
+        ]
         return ActionResult({"Summaries": summaries})
 
     Response.list_change_sets = list_change_sets

@@ -1,4 +1,5 @@
 """LocalEndpoint: moto in server mode on 127.0.0.1, patched for CloudFormation, in this process."""
+
 from __future__ import annotations
 
 import logging

@@ -1,6 +1,7 @@
 """Stand-in models for resource types moto cannot create (ElastiCache, RDS DBCluster, ServiceDiscovery, ECS
 CapacityProvider, Application Auto Scaling, ACM, Secrets Manager, ...), and the settings moto's own S3
 bucket model leaves out."""
+
 from __future__ import annotations
 
 import copy
@@ -13,10 +14,18 @@ from moto.moto_api._internal import mock_random
 from moto.s3.models import s3_backends
 
 # (Ref returns an ARN, default port) for the types whose identifier is not a plain name.
-_ARN_REF = {"AWS::CertificateManager::Certificate", "AWS::SecretsManager::Secret",
-            "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::WAFv2::WebACL"}
-_PORTS = {"AWS::ElastiCache::ReplicationGroup": 6379, "AWS::ElastiCache::CacheCluster": 6379,
-          "AWS::RDS::DBCluster": 5432, "AWS::RDS::DBInstance": 5432}
+_ARN_REF = {
+    "AWS::CertificateManager::Certificate",
+    "AWS::SecretsManager::Secret",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::WAFv2::WebACL",
+}
+_PORTS = {
+    "AWS::ElastiCache::ReplicationGroup": 6379,
+    "AWS::ElastiCache::CacheCluster": 6379,
+    "AWS::RDS::DBCluster": 5432,
+    "AWS::RDS::DBInstance": 5432,
+}
 # resource type -> its stand-in class, made on first use (see stand_in_class)
 STAND_INS: dict[str, type] = {}
 LOWERCASE_NAMES = ("AWS::RDS::", "AWS::ElastiCache::")
@@ -25,7 +34,8 @@ LOWERCASE_NAMES = ("AWS::RDS::", "AWS::ElastiCache::")
 def _certificate(properties: dict, account_id: str, region: str) -> str:
     """A certificate other services can find (the ALB listener checks that it exists)."""
     return acm_backends[account_id][region].request_certificate(
-        properties.get("DomainName", "example.com"), None, properties.get("SubjectAlternativeNames") or [], [])
+        properties.get("DomainName", "example.com"), None, properties.get("SubjectAlternativeNames") or [], []
+    )
 
 
 # Types whose stand-in also creates the real thing in moto, because other moto models look it up.
@@ -45,7 +55,11 @@ def _bucket_settings(instance: Any, properties: dict) -> None:
     if rules:
         converted = []
         for rule in rules:
-            item = {"ID": rule.get("Id"), "Status": rule.get("Status", "Enabled"), "Filter": {"Prefix": rule.get("Prefix", "")}}
+            item = {
+                "ID": rule.get("Id"),
+                "Status": rule.get("Status", "Enabled"),
+                "Filter": {"Prefix": rule.get("Prefix", "")},
+            }
             for key in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload"):
                 if key in rule:
                     item[key] = {k: str(v) for k, v in rule[key].items()}
@@ -92,7 +106,10 @@ def stand_in_class(resource_type: str) -> type:
 
         @property
         def arn(self) -> str:
-            return getattr(self, "backing_arn", None) or f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}/{self.name}"
+            return (
+                getattr(self, "backing_arn", None)
+                or f"arn:aws:{service}:{self.region}:{self.account_id}:{kind}/{self.name}"
+            )
 
         @property
         def physical_resource_id(self) -> str:
@@ -119,8 +136,9 @@ def stand_in_class(resource_type: str) -> type:
             return instance
 
         @classmethod
-        def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
-                                            account_id, region_name):
+        def update_from_cloudformation_json(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        ):
             original_resource.properties = cloudformation_json.get("Properties", {})
             return original_resource
 

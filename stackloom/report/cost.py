@@ -9,6 +9,7 @@ say (traffic, log volume, storage) is an assumption: each is printed with its va
 `--assume NAME=VALUE`. What is not priced is listed, so the total is never silently partial. The NAT
 trade-off (none / single / per-AZ) is computed for the environment's own AZ count and traffic assumption.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,17 +32,28 @@ class Assumption:
 
 ASSUMPTIONS = {
     "hours_per_month": Assumption(730, "h", "hours in a month (8,760 / 12, the AWS pricing pages' convention)"),
-    "nat_gb_per_month": Assumption(50, "GB", "data processed by the NAT gateways per month, all of them together "
-                                   "(image pulls, AWS API calls, outbound calls of the services), spread evenly over "
-                                   "the AZs (the share of an AZ without a NAT gateway of its own also crosses AZs)"),
-    "alb_lcu": Assumption(1, "LCU", "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
-                          "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)"),
+    "nat_gb_per_month": Assumption(
+        50,
+        "GB",
+        "data processed by the NAT gateways per month, all of them together "
+        "(image pulls, AWS API calls, outbound calls of the services), spread evenly over "
+        "the AZs (the share of an AZ without a NAT gateway of its own also crosses AZs)",
+    ),
+    "alb_lcu": Assumption(
+        1,
+        "LCU",
+        "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
+        "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)",
+    ),
     "log_gb_per_task": Assumption(2, "GB", "application logs ingested per month per running task"),
     "flow_log_gb": Assumption(5, "GB", "VPC flow logs ingested per month (priced as standard log ingestion)"),
     "aurora_storage_gb": Assumption(10, "GB", "Aurora storage in use"),
     "aurora_io_million": Assumption(2, "million", "Aurora I/O requests per month (Aurora Standard)"),
-    "dns_queries_million": Assumption(1, "million", "DNS queries per month to non-alias records (Cloud Map names); "
-                                      "alias queries to the load balancer are free"),
+    "dns_queries_million": Assumption(
+        1,
+        "million",
+        "DNS queries per month to non-alias records (Cloud Map names); " "alias queries to the load balancer are free",
+    ),
 }
 
 
@@ -148,32 +160,59 @@ def _network(found: Inventory, pricer: _Pricer) -> None:
     nats = found.active_nats
     if not nats:
         return
-    hourly, per_gb, ipv4 = pricer.price("nat_gateway_hour"), pricer.price("nat_gateway_gb"), pricer.price("public_ipv4_hour")
+    hourly, per_gb, ipv4 = (
+        pricer.price("nat_gateway_hour"),
+        pricer.price("nat_gateway_gb"),
+        pricer.price("public_ipv4_hour"),
+    )
     gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
-    pricer.add("NAT gateways", f"{len(nats)} × {pricer.hours:g} h", f"{_rate(hourly)}/h",
-               len(nats) * pricer.hours * hourly, "nat_gateway_hour")
-    pricer.add("NAT data processed", f"{gigabytes:g} GB (assumption)", f"{_rate(per_gb)}/GB", gigabytes * per_gb,
-               "nat_gateway_gb")
-    pricer.add("Public IPv4: NAT Elastic IPs", f"{len(nats)} × {pricer.hours:g} h", f"{_rate(ipv4)}/h",
-               len(nats) * pricer.hours * ipv4, "public_ipv4_hour")
+    pricer.add(
+        "NAT gateways",
+        f"{len(nats)} × {pricer.hours:g} h",
+        f"{_rate(hourly)}/h",
+        len(nats) * pricer.hours * hourly,
+        "nat_gateway_hour",
+    )
+    pricer.add(
+        "NAT data processed",
+        f"{gigabytes:g} GB (assumption)",
+        f"{_rate(per_gb)}/GB",
+        gigabytes * per_gb,
+        "nat_gateway_gb",
+    )
+    pricer.add(
+        "Public IPv4: NAT Elastic IPs",
+        f"{len(nats)} × {pricer.hours:g} h",
+        f"{_rate(ipv4)}/h",
+        len(nats) * pricer.hours * ipv4,
+        "public_ipv4_hour",
+    )
     zones = nat_zones(found)
     crossing = cross_az_gb(gigabytes, zones, len(nats))
     if crossing:
         inter_az = pricer.price("inter_az_gb")
         without = zones - len(nats)
-        pricer.add("NAT cross-AZ traffic", f"{crossing / 2:g} GB × 2 directions ({without} of {zones} AZs' share, "
-                   f"assumption)", f"{_rate(inter_az)}/GB", crossing * inter_az, "inter_az_gb")
+        pricer.add(
+            "NAT cross-AZ traffic",
+            f"{crossing / 2:g} GB × 2 directions ({without} of {zones} AZs' share, " f"assumption)",
+            f"{_rate(inter_az)}/GB",
+            crossing * inter_az,
+            "inter_az_gb",
+        )
         pricer.estimate.notes.append(
             f"NAT cross-AZ traffic: the {gigabytes:g} GB through NAT (nat_gb_per_month) spread evenly over the "
             f"{zones} AZs; the {crossing / 2:g} GB of the {without} AZ(s) without a NAT gateway of its own goes to "
-            f"one in another AZ and back, charged in each direction (the NAT trade-off counts the same)")
+            f"one in another AZ and back, charged in each direction (the NAT trade-off counts the same)"
+        )
 
 
 def nat_zones(found: Inventory) -> int:
     """The AZs whose tasks send traffic through NAT: those of the private subnets (else the isolated ones, else
     every subnet's), the count both the estimate and the NAT trade-off use."""
-    return len({subnet.zone for subnet in found.subnets_of("private")} or
-               {subnet.zone for subnet in found.subnets_of("isolated")}) or len(found.zones)
+    return len(
+        {subnet.zone for subnet in found.subnets_of("private")}
+        or {subnet.zone for subnet in found.subnets_of("isolated")}
+    ) or len(found.zones)
 
 
 def cross_az_gb(gigabytes: float, zones: int, gateways: int) -> float:
@@ -193,16 +232,30 @@ def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
             pricer.estimate.switched_off.append(f"load balancer {balancer.name}")
             continue
         hourly, lcu_price = pricer.price("alb_hour"), pricer.price("alb_lcu_hour")
-        pricer.add(f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour")
-        pricer.add(f"ALB {balancer.name} LCUs", f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
-                   f"{_rate(lcu_price)}/LCU-h", lcu * pricer.hours * lcu_price, "alb_lcu_hour")
+        pricer.add(
+            f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour"
+        )
+        pricer.add(
+            f"ALB {balancer.name} LCUs",
+            f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
+            f"{_rate(lcu_price)}/LCU-h",
+            lcu * pricer.hours * lcu_price,
+            "alb_lcu_hour",
+        )
         if balancer.scheme == "internet-facing" and balancer.zones:
             ipv4 = pricer.price("public_ipv4_hour")
-            pricer.add(f"Public IPv4: ALB {balancer.name}", f"{balancer.zones} (one per AZ) × {pricer.hours:g} h",
-                       f"{_rate(ipv4)}/h", balancer.zones * pricer.hours * ipv4, "public_ipv4_hour")
+            pricer.add(
+                f"Public IPv4: ALB {balancer.name}",
+                f"{balancer.zones} (one per AZ) × {pricer.hours:g} h",
+                f"{_rate(ipv4)}/h",
+                balancer.zones * pricer.hours * ipv4,
+                "public_ipv4_hour",
+            )
 
 
-def fargate_monthly(cpu_units: int, memory_mib: int, tasks: int, hours: float, vcpu_price: float, gb_price: float) -> float:
+def fargate_monthly(
+    cpu_units: int, memory_mib: int, tasks: int, hours: float, vcpu_price: float, gb_price: float
+) -> float:
     """tasks × hours × (vCPU × vCPU-hour price + GB × GB-hour price); CPU units / 1024 = vCPU, MiB / 1024 = GB."""
     return tasks * hours * (cpu_units / 1024 * vcpu_price + memory_mib / GIB * gb_price)
 
@@ -221,18 +274,30 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
             pricer.missing(f"service {service.name}: no task CPU/memory in the task definition")
             continue
         monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
-        quantity = (f"{tasks} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
-                    f"{service.memory / GIB:g} GB) × {pricer.hours:g} h")
-        pricer.add(f"Fargate {service.name}", quantity, f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h", monthly,
-                   "fargate_vcpu_hour", "fargate_gb_hour")
+        quantity = (
+            f"{tasks} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
+            f"{service.memory / GIB:g} GB) × {pricer.hours:g} h"
+        )
+        pricer.add(
+            f"Fargate {service.name}",
+            quantity,
+            f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h",
+            monthly,
+            "fargate_vcpu_hour",
+            "fargate_gb_hour",
+        )
         if service.compute != "Fargate":
-            pricer.estimate.notes.append(f"{service.name} runs on {service.compute}: priced at the on-demand Fargate "
-                                         f"rate (an upper bound; Spot is usually far cheaper and varies)")
+            pricer.estimate.notes.append(
+                f"{service.name} runs on {service.compute}: priced at the on-demand Fargate "
+                f"rate (an upper bound; Spot is usually far cheaper and varies)"
+            )
         if service.autoscaling and service.autoscaling[1] != tasks:
             top = fargate_monthly(service.cpu, service.memory, service.autoscaling[1], pricer.hours, vcpu, memory)
-            pricer.estimate.notes.append(f"{service.name} autoscales {service.autoscaling[0]}-{service.autoscaling[1]} "
-                                         f"tasks: {_usd(top)}/month if it ran at the maximum all month "
-                                         f"(the line above uses the desired count {tasks})")
+            pricer.estimate.notes.append(
+                f"{service.name} autoscales {service.autoscaling[0]}-{service.autoscaling[1]} "
+                f"tasks: {_usd(top)}/month if it ran at the maximum all month "
+                f"(the line above uses the desired count {tasks})"
+            )
 
 
 @kinds.cost("AWS::AutoScaling::AutoScalingGroup")
@@ -244,23 +309,38 @@ def _capacity(found: Inventory, pricer: _Pricer) -> None:
         instances = item.desired or 0
         price = pricer.price("ec2_instance_hour", item.instance_type)
         if price is None:
-            pricer.missing(f"EC2 {item.instance_type} × {instances}: not in the bundled price table "
-                           f"(add it to {PRICE_FILE.name})")
+            pricer.missing(
+                f"EC2 {item.instance_type} × {instances}: not in the bundled price table "
+                f"(add it to {PRICE_FILE.name})"
+            )
         else:
-            pricer.add(f"EC2 capacity {item.instance_type}", f"{instances} instance{'s' if instances != 1 else ''} × "
-                       f"{pricer.hours:g} h", f"{_rate(price)}/h", instances * pricer.hours * price, "ec2_instance_hour")
+            pricer.add(
+                f"EC2 capacity {item.instance_type}",
+                f"{instances} instance{'s' if instances != 1 else ''} × " f"{pricer.hours:g} h",
+                f"{_rate(price)}/h",
+                instances * pricer.hours * price,
+                "ec2_instance_hour",
+            )
             spec = pricer.table["ec2_instance_hour"]["types"][item.instance_type]
             _fit(pricer, item, on_ec2, spec)
         volume_key = f"ebs_{item.volume_type}_gb_month"
         volume_price = pricer.price(volume_key)
         if item.volume_gib and volume_price is not None:
-            pricer.add("EC2 root volumes", f"{instances} × {item.volume_gib:g} GB {item.volume_type}",
-                       f"{_rate(volume_price)}/GB-month", instances * item.volume_gib * volume_price, volume_key)
+            pricer.add(
+                "EC2 root volumes",
+                f"{instances} × {item.volume_gib:g} GB {item.volume_type}",
+                f"{_rate(volume_price)}/GB-month",
+                instances * item.volume_gib * volume_price,
+                volume_key,
+            )
         elif item.volume_gib:
             pricer.missing(f"EBS {item.volume_type} root volumes")
     if on_ec2:
-        pricer.estimate.notes.append("tasks on the EC2 capacity provider (" + ", ".join(s.name for s in on_ec2)
-                                     + ") cost nothing beyond the instances")
+        pricer.estimate.notes.append(
+            "tasks on the EC2 capacity provider ("
+            + ", ".join(s.name for s in on_ec2)
+            + ") cost nothing beyond the instances"
+        )
 
 
 def _fit(pricer: _Pricer, item, services, spec: dict) -> None:
@@ -272,7 +352,8 @@ def _fit(pricer: _Pricer, item, services, spec: dict) -> None:
         pricer.estimate.notes.append(
             f"the EC2 tasks ask for {cpu} CPU units / {memory} MiB, more than {instances} × {item.instance_type} "
             f"offers: ECS managed scaling will start more instances (up to {item.maximum}), each "
-            f"{_usd(pricer.price('ec2_instance_hour', item.instance_type) * pricer.hours)}/month")
+            f"{_usd(pricer.price('ec2_instance_hour', item.instance_type) * pricer.hours)}/month"
+        )
 
 
 @kinds.cost("AWS::RDS::DBCluster")
@@ -285,29 +366,54 @@ def _databases(found: Inventory, pricer: _Pricer) -> None:
             continue
         acu = pricer.price("aurora_serverless_v2_acu_hour")
         minimum = database.serverless[0]
-        lines.append(("Aurora Serverless v2 minimum capacity",
-                      f"{minimum:g} ACU × {database.instances} instance{'s' if database.instances != 1 else ''} × "
-                      f"{pricer.hours:g} h", f"{_rate(acu)}/ACU-h", minimum * database.instances * pricer.hours * acu,
-                      "aurora_serverless_v2_acu_hour"))
+        lines.append(
+            (
+                "Aurora Serverless v2 minimum capacity",
+                f"{minimum:g} ACU × {database.instances} instance{'s' if database.instances != 1 else ''} × "
+                f"{pricer.hours:g} h",
+                f"{_rate(acu)}/ACU-h",
+                minimum * database.instances * pricer.hours * acu,
+                "aurora_serverless_v2_acu_hour",
+            )
+        )
         storage, io = pricer.price("aurora_storage_gb_month"), pricer.price("aurora_io_million")
-        lines.append(("Aurora storage", f"{assumptions['aurora_storage_gb']:g} GB (assumption)",
-                      f"{_rate(storage)}/GB-month", assumptions["aurora_storage_gb"] * storage, "aurora_storage_gb_month"))
-        lines.append(("Aurora I/O", f"{assumptions['aurora_io_million']:g} million requests (assumption)",
-                      f"{_rate(io)}/million", assumptions["aurora_io_million"] * io, "aurora_io_million"))
+        lines.append(
+            (
+                "Aurora storage",
+                f"{assumptions['aurora_storage_gb']:g} GB (assumption)",
+                f"{_rate(storage)}/GB-month",
+                assumptions["aurora_storage_gb"] * storage,
+                "aurora_storage_gb_month",
+            )
+        )
+        lines.append(
+            (
+                "Aurora I/O",
+                f"{assumptions['aurora_io_million']:g} million requests (assumption)",
+                f"{_rate(io)}/million",
+                assumptions["aurora_io_million"] * io,
+                "aurora_io_million",
+            )
+        )
         if database.active:
             for line in lines:
                 pricer.add(*line)
             if minimum == 0:
-                pricer.estimate.notes.append("Aurora minimum capacity 0 ACU: the cluster pauses when idle; "
-                                             "every active hour is billed at the ACUs used")
-            pricer.estimate.notes.append(f"Aurora scales up to {database.serverless[1]:g} ACU under load: "
-                                         f"{_usd(database.serverless[1] * database.instances * pricer.hours * acu)}"
-                                         f"/month of compute if it stayed at the maximum")
+                pricer.estimate.notes.append(
+                    "Aurora minimum capacity 0 ACU: the cluster pauses when idle; "
+                    "every active hour is billed at the ACUs used"
+                )
+            pricer.estimate.notes.append(
+                f"Aurora scales up to {database.serverless[1]:g} ACU under load: "
+                f"{_usd(database.serverless[1] * database.instances * pricer.hours * acu)}"
+                f"/month of compute if it stayed at the maximum"
+            )
         else:
             would = sum(line[3] for line in lines)
             pricer.estimate.switched_off.append(
                 f"Aurora {database.engine} ({database.reason}): +{_usd(would)}/month when switched on "
-                f"(minimum {minimum:g} ACU, storage and I/O assumptions)")
+                f"(minimum {minimum:g} ACU, storage and I/O assumptions)"
+            )
 
 
 @kinds.cost("AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster")
@@ -320,9 +426,13 @@ def _caches(found: Inventory, pricer: _Pricer) -> None:
         if price is None:
             pricer.missing(f"ElastiCache {cache.nodes} × {cache.node_type}: not in the bundled price table")
             continue
-        pricer.add(f"ElastiCache {cache.engine} {cache.node_type}", f"{cache.nodes} node{'s' if cache.nodes != 1 else ''} × "
-                   f"{pricer.hours:g} h", f"{_rate(price)}/h", cache.nodes * pricer.hours * price,
-                   "elasticache_node_hour")
+        pricer.add(
+            f"ElastiCache {cache.engine} {cache.node_type}",
+            f"{cache.nodes} node{'s' if cache.nodes != 1 else ''} × " f"{pricer.hours:g} h",
+            f"{_rate(price)}/h",
+            cache.nodes * pricer.hours * price,
+            "elasticache_node_hour",
+        )
 
 
 @kinds.cost("AWS::Logs::LogGroup")
@@ -336,16 +446,28 @@ def _logs(found: Inventory, pricer: _Pricer) -> None:
         if group.owner == "flow-logs":
             volumes.append((assumptions["flow_log_gb"], group.retention))
             continue
-        tasks = sum(service.desired or 0 for service in found.services if service.name == group.owner and service.active)
+        tasks = sum(
+            service.desired or 0 for service in found.services if service.name == group.owner and service.active
+        )
         volumes.append((tasks * assumptions["log_gb_per_task"], group.retention))
     gigabytes = sum(volume for volume, _ in volumes)
     if not gigabytes:
         return
-    pricer.add("CloudWatch Logs ingestion", f"{gigabytes:g} GB ({len(volumes)} log groups, assumptions)",
-               f"{_rate(ingest)}/GB", gigabytes * ingest, "cloudwatch_logs_ingest_gb")
+    pricer.add(
+        "CloudWatch Logs ingestion",
+        f"{gigabytes:g} GB ({len(volumes)} log groups, assumptions)",
+        f"{_rate(ingest)}/GB",
+        gigabytes * ingest,
+        "cloudwatch_logs_ingest_gb",
+    )
     stored = sum(volume * min(retention or 365, 365) / 30 for volume, retention in volumes)
-    pricer.add("CloudWatch Logs storage", f"{stored:.1f} GB kept (ingestion × retention, uncompressed)",
-               f"{_rate(storage)}/GB-month", stored * storage, "cloudwatch_logs_storage_gb_month")
+    pricer.add(
+        "CloudWatch Logs storage",
+        f"{stored:.1f} GB kept (ingestion × retention, uncompressed)",
+        f"{_rate(storage)}/GB-month",
+        stored * storage,
+        "cloudwatch_logs_storage_gb_month",
+    )
 
 
 @kinds.cost("AWS::Route53::RecordSet")
@@ -353,37 +475,65 @@ def _dns(found: Inventory, pricer: _Pricer) -> None:
     zone = pricer.price("route53_hosted_zone_month")
     zones = sorted({record.zone for record in found.records if record.active})
     for name in zones:
-        pricer.add(f"Route53 hosted zone {name}", "1 zone (existing; may be shared with other environments)",
-                   f"{_rate(zone)}/month", zone, "route53_hosted_zone_month")
+        pricer.add(
+            f"Route53 hosted zone {name}",
+            "1 zone (existing; may be shared with other environments)",
+            f"{_rate(zone)}/month",
+            zone,
+            "route53_hosted_zone_month",
+        )
     if any(record.active for record in found.records):
         pricer.estimate.notes.append("queries to the Route53 alias of the load balancer are free")
 
 
-@kinds.cost("AWS::ServiceDiscovery::PrivateDnsNamespace", "AWS::ServiceDiscovery::PublicDnsNamespace",
-            "AWS::ServiceDiscovery::HttpNamespace")
+@kinds.cost(
+    "AWS::ServiceDiscovery::PrivateDnsNamespace",
+    "AWS::ServiceDiscovery::PublicDnsNamespace",
+    "AWS::ServiceDiscovery::HttpNamespace",
+)
 def _cloud_map(found: Inventory, pricer: _Pricer) -> None:
     zone = pricer.price("route53_hosted_zone_month")
     instances = sum(service.desired or 0 for service in found.services if service.discovery and service.active)
     if found.namespace and found.namespace_kind == "private DNS":
-        pricer.add(f"Cloud Map namespace {found.namespace}", "1 private hosted zone", f"{_rate(zone)}/month", zone,
-                   "route53_hosted_zone_month")
+        pricer.add(
+            f"Cloud Map namespace {found.namespace}",
+            "1 private hosted zone",
+            f"{_rate(zone)}/month",
+            zone,
+            "route53_hosted_zone_month",
+        )
     if found.namespace and instances:
         queries = pricer.estimate.assumptions["dns_queries_million"]
         query_price = pricer.price("route53_queries_million")
-        pricer.add("Route53 queries", f"{queries:g} million (assumption)", f"{_rate(query_price)}/million",
-                   queries * query_price, "route53_queries_million")
+        pricer.add(
+            "Route53 queries",
+            f"{queries:g} million (assumption)",
+            f"{_rate(query_price)}/million",
+            queries * query_price,
+            "route53_queries_million",
+        )
     if instances:
         price = pricer.price("cloud_map_instance_month")
-        pricer.add("Cloud Map registered tasks", f"{instances} instance{'s' if instances != 1 else ''}",
-                   f"{_rate(price)}/month", instances * price, "cloud_map_instance_month")
+        pricer.add(
+            "Cloud Map registered tasks",
+            f"{instances} instance{'s' if instances != 1 else ''}",
+            f"{_rate(price)}/month",
+            instances * price,
+            "cloud_map_instance_month",
+        )
 
 
 @kinds.cost("AWS::KMS::Key")
 def _kms_keys(found: Inventory, pricer: _Pricer) -> None:
     if found.kms_keys:
         price = pricer.price("kms_key_month")
-        pricer.add("KMS keys", f"{found.kms_keys} key{'s' if found.kms_keys != 1 else ''}", f"{_rate(price)}/month",
-                   found.kms_keys * price, "kms_key_month")
+        pricer.add(
+            "KMS keys",
+            f"{found.kms_keys} key{'s' if found.kms_keys != 1 else ''}",
+            f"{_rate(price)}/month",
+            found.kms_keys * price,
+            "kms_key_month",
+        )
 
 
 @kinds.cost("AWS::SecretsManager::Secret")
@@ -391,14 +541,28 @@ def _secrets(found: Inventory, pricer: _Pricer) -> None:
     secrets = [name for name, active in found.created_secrets if active]
     if secrets:
         price = pricer.price("secrets_manager_secret_month")
-        pricer.add("Secrets Manager secrets", f"{len(secrets)} created by the stacks", f"{_rate(price)}/month",
-                   len(secrets) * price, "secrets_manager_secret_month")
-    referenced = sorted({secret.name.split(" (key")[0] for service in found.services for secret in service.secrets
-                         if secret.store == "secretsmanager" and secret.active and not secret.note} - set(secrets))
+        pricer.add(
+            "Secrets Manager secrets",
+            f"{len(secrets)} created by the stacks",
+            f"{_rate(price)}/month",
+            len(secrets) * price,
+            "secrets_manager_secret_month",
+        )
+    referenced = sorted(
+        {
+            secret.name.split(" (key")[0]
+            for service in found.services
+            for secret in service.secrets
+            if secret.store == "secretsmanager" and secret.active and not secret.note
+        }
+        - set(secrets)
+    )
     if referenced:
-        pricer.estimate.notes.append(f"{len(referenced)} Secrets Manager secret(s) the services read exist outside "
-                                     f"these stacks ({_rate(pricer.price('secrets_manager_secret_month'))}/month each, "
-                                     f"not counted)")
+        pricer.estimate.notes.append(
+            f"{len(referenced)} Secrets Manager secret(s) the services read exist outside "
+            f"these stacks ({_rate(pricer.price('secrets_manager_secret_month'))}/month each, "
+            f"not counted)"
+        )
 
 
 # ------------------------------------------------------------------------------------------ NAT trade-off
@@ -423,25 +587,51 @@ def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
     processed = gigabytes * pricer.price("nat_gateway_gb")
     cross = cross_az_gb(gigabytes, zones, 1) * pricer.price("inter_az_gb")  # the estimate's "NAT cross-AZ traffic"
     endpoints = endpoints_needed(found)
-    endpoint_cost = len(endpoints) * zones * hours * pricer.price("vpc_interface_endpoint_hour") \
-        + gigabytes * pricer.price("vpc_interface_endpoint_gb")
+    endpoint_cost = len(endpoints) * zones * hours * pricer.price(
+        "vpc_interface_endpoint_hour"
+    ) + gigabytes * pricer.price("vpc_interface_endpoint_gb")
     current = len(found.active_nats)
     egress = [service.name for service in found.services if service.egress and service.active]
-    named = sorted({EXTERNAL_NETWORKS[service.repository].split("<")[0] for service in found.services
-                    if service.repository in EXTERNAL_NETWORKS and service.egress})
+    named = sorted(
+        {
+            EXTERNAL_NETWORKS[service.repository].split("<")[0]
+            for service in found.services
+            if service.repository in EXTERNAL_NETWORKS and service.egress
+        }
+    )
     options = [
-        Option("none", 0, 0.0, 0.0, current == 0,
-               "private subnets get no internet egress: pulling images from ECR, writing logs and reading secrets "
-               f"then need VPC interface endpoints ({', '.join(endpoints)} in {zones} AZs ≈ {_usd(endpoint_cost)}"
-               f"/month, not generated by this compiler) plus the free S3 gateway endpoint"
-               + (f"; {', '.join(named)} unreachable" if named else "")
-               + (f"; {len(egress)} service(s) have 0.0.0.0/0 egress rules" if egress else "")),
-        Option("single", 1, gateway + processed + cross, 0.0, current == 1,
-               f"cheapest with egress; an outage of its AZ cuts egress for every AZ; traffic from the other "
-               f"{zones - 1} AZ(s) crosses AZs ({_usd(cross)}/month at {_rate(pricer.price('inter_az_gb'))}/GB "
-               f"each way)" if zones > 1 else "one AZ: single and per-AZ are the same"),
-        Option("per-az", zones, zones * gateway + processed, 0.0, current == zones and zones > 1,
-               "egress survives an AZ outage; no cross-AZ NAT traffic"),
+        Option(
+            "none",
+            0,
+            0.0,
+            0.0,
+            current == 0,
+            "private subnets get no internet egress: pulling images from ECR, writing logs and reading secrets "
+            f"then need VPC interface endpoints ({', '.join(endpoints)} in {zones} AZs ≈ {_usd(endpoint_cost)}"
+            f"/month, not generated by this compiler) plus the free S3 gateway endpoint"
+            + (f"; {', '.join(named)} unreachable" if named else "")
+            + (f"; {len(egress)} service(s) have 0.0.0.0/0 egress rules" if egress else ""),
+        ),
+        Option(
+            "single",
+            1,
+            gateway + processed + cross,
+            0.0,
+            current == 1,
+            f"cheapest with egress; an outage of its AZ cuts egress for every AZ; traffic from the other "
+            f"{zones - 1} AZ(s) crosses AZs ({_usd(cross)}/month at {_rate(pricer.price('inter_az_gb'))}/GB "
+            f"each way)"
+            if zones > 1
+            else "one AZ: single and per-AZ are the same",
+        ),
+        Option(
+            "per-az",
+            zones,
+            zones * gateway + processed,
+            0.0,
+            current == zones and zones > 1,
+            "egress survives an AZ outage; no cross-AZ NAT traffic",
+        ),
     ]
     if zones == 1:
         options = options[:2]
@@ -456,16 +646,23 @@ def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
 
 def report(result: Estimate) -> str:
     found = result.inventory
-    lines = [f"{found.system}/{found.environment}: estimated monthly cost, on-demand, {found.region} "
-             f"({result.prices.get('currency', 'USD')})",
-             f"Deploy-time parameters: {found.built.parameter_note() or '(none)'}",
-             f"Prices: {PRICE_FILE.parent.name}/{PRICE_FILE.name}, {PRICES_LABEL(result.prices)}", ""]
+    lines = [
+        f"{found.system}/{found.environment}: estimated monthly cost, on-demand, {found.region} "
+        f"({result.prices.get('currency', 'USD')})",
+        f"Deploy-time parameters: {found.built.parameter_note() or '(none)'}",
+        f"Prices: {PRICE_FILE.parent.name}/{PRICE_FILE.name}, {PRICES_LABEL(result.prices)}",
+        "",
+    ]
     rows = [("component", "quantity", "unit price", "monthly")]
     rows += [(line.component, line.quantity, line.unit_price, _usd(line.monthly)) for line in result.lines]
     widths = [max(len(row[index]) for row in rows) for index in range(4)]
     for number, row in enumerate(rows):
-        lines.append("  " + "  ".join(cell.ljust(widths[index]) if index < 3 else cell.rjust(widths[index])
-                                      for index, cell in enumerate(row)))
+        lines.append(
+            "  "
+            + "  ".join(
+                cell.ljust(widths[index]) if index < 3 else cell.rjust(widths[index]) for index, cell in enumerate(row)
+            )
+        )
         if number == 0:
             lines.append("  " + "  ".join("-" * width for width in widths))
     lines.append("  " + " " * (sum(widths[:3]) + 4) + "  " + ("-" * widths[3]))
@@ -484,18 +681,34 @@ def report(result: Estimate) -> str:
         lines.append(f"  {name} = {value:g} {assumption.unit}{changed}: {assumption.description}")
     if result.nat_options:
         zones = next((option.gateways for option in result.nat_options if option.name == "per-az"), 1)
-        lines += ["", f"NAT trade-off ({zones} AZ{'s' if zones != 1 else ''}, "
-                      f"{result.assumptions['nat_gb_per_month']:g} GB/month through NAT; NAT hours, Elastic IPs, "
-                      f"data processed, cross-AZ traffic):"]
+        lines += [
+            "",
+            f"NAT trade-off ({zones} AZ{'s' if zones != 1 else ''}, "
+            f"{result.assumptions['nat_gb_per_month']:g} GB/month through NAT; NAT hours, Elastic IPs, "
+            f"data processed, cross-AZ traffic):",
+        ]
         rows = [("option", "gateways", "monthly", "vs now", "")]
         for option in result.nat_options:
-            rows.append((option.name + (" (now)" if option.current else ""), str(option.gateways), _usd(option.monthly),
-                         ("+" if option.delta > 0 else "-" if option.delta < 0 else "±") + _usd(abs(option.delta)),
-                         option.note))
+            rows.append(
+                (
+                    option.name + (" (now)" if option.current else ""),
+                    str(option.gateways),
+                    _usd(option.monthly),
+                    ("+" if option.delta > 0 else "-" if option.delta < 0 else "±") + _usd(abs(option.delta)),
+                    option.note,
+                )
+            )
         widths = [max(len(row[index]) for row in rows) for index in range(4)]
         for row in rows:
-            lines.append("  " + "  ".join(cell.ljust(widths[index]) if index in (0,) else cell.rjust(widths[index])
-                                          for index, cell in enumerate(row[:4])) + "  " + row[4])
+            lines.append(
+                "  "
+                + "  ".join(
+                    cell.ljust(widths[index]) if index in (0,) else cell.rjust(widths[index])
+                    for index, cell in enumerate(row[:4])
+                )
+                + "  "
+                + row[4]
+            )
     lines += ["", "Price sources:"]
     table = result.prices.get("prices", {})
     for key in result.used_prices() + ["inter_az_gb", "vpc_interface_endpoint_hour", "vpc_interface_endpoint_gb"]:
@@ -527,14 +740,30 @@ def as_json(result: Estimate) -> dict:
         "prices_published": result.prices.get("published"),
         "parameters": found.built.values,
         "total_monthly": result.total,
-        "lines": [{"component": line.component, "quantity": line.quantity, "unit_price": line.unit_price,
-                   "monthly": line.monthly, "prices": list(line.prices)} for line in result.lines],
+        "lines": [
+            {
+                "component": line.component,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "monthly": line.monthly,
+                "prices": list(line.prices),
+            }
+            for line in result.lines
+        ],
         "not_created": result.switched_off,
         "notes": result.notes,
         "not_priced": result.unpriced,
         "assumptions": result.assumptions,
-        "nat_tradeoff": [{"option": option.name, "gateways": option.gateways, "monthly": round(option.monthly, 2),
-                          "delta": round(option.delta, 2), "current": option.current, "note": option.note}
-                         for option in result.nat_options],
+        "nat_tradeoff": [
+            {
+                "option": option.name,
+                "gateways": option.gateways,
+                "monthly": round(option.monthly, 2),
+                "delta": round(option.delta, 2),
+                "current": option.current,
+                "note": option.note,
+            }
+            for option in result.nat_options
+        ],
         "sources": {key: result.prices["prices"][key].get("source") for key in result.used_prices()},
     }

@@ -6,6 +6,7 @@ stores, security-group flows, log groups... (`stackloom.report.records`). Each c
 `stackloom.kinds` for the CloudFormation types it reads (`@kinds.inventory(TYPE, ...)`); `inventory()` runs
 them in registration order, which is the order below (a collector reading another's records comes after it).
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,23 @@ import re
 
 from stackloom import kinds
 from stackloom.cfn.evaluate import Built, Joined, Pointer, Stack, Unknown, as_list, number, pointers, text
-from stackloom.report.records import (Cache, Capacity, Database, Flow, Function, Inventory, Listener, LoadBalancer,
-                                      LogGroup, Nat, Record, Route, Secret, Service, Subnet)
+from stackloom.report.records import (
+    Cache,
+    Capacity,
+    Database,
+    Flow,
+    Function,
+    Inventory,
+    Listener,
+    LoadBalancer,
+    LogGroup,
+    Nat,
+    Record,
+    Route,
+    Secret,
+    Service,
+    Subnet,
+)
 
 CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
@@ -22,8 +38,14 @@ CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 def inventory(built: Built) -> Inventory:
     """The records of one evaluated environment, gathered by the registered collectors."""
     manifest = built.manifest
-    found = Inventory(built, manifest.system, manifest.environment, built.region, manifest.stack_name,
-                      hosted_zone=manifest.hosted_zone)
+    found = Inventory(
+        built,
+        manifest.system,
+        manifest.environment,
+        built.region,
+        manifest.stack_name,
+        hosted_zone=manifest.hosted_zone,
+    )
     for collect in kinds.handlers("inventory"):
         collect(built, found)
     return found
@@ -52,8 +74,10 @@ def _vpc(built: Built, found: Inventory) -> None:
 @kinds.inventory("AWS::EC2::Subnet", "AWS::EC2::Route", "AWS::EC2::SubnetRouteTableAssociation")
 def _subnets(built: Built, found: Inventory) -> None:
     """Subnets, with their tier from the default route of their route table."""
-    gateways = {(stack.file, logical_id): resource["Type"] for stack, logical_id, resource in
-                built.resources("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway")}
+    gateways = {
+        (stack.file, logical_id): resource["Type"]
+        for stack, logical_id, resource in built.resources("AWS::EC2::InternetGateway", "AWS::EC2::NatGateway")
+    }
     default_routes: dict[tuple, tuple] = {}  # route table -> gateway
     for stack, logical_id, resource in built.resources("AWS::EC2::Route"):
         props = stack.eval(resource.get("Properties", {}))
@@ -76,8 +100,11 @@ def _subnets(built: Built, found: Inventory) -> None:
         kind = gateways.get(gateway)
         tier = {"AWS::EC2::InternetGateway": "public", "AWS::EC2::NatGateway": "private"}.get(kind, "isolated")
         zone = text(props.get("AvailabilityZone", "?"))
-        found.subnets.append(Subnet(key, tier, text(props.get("CidrBlock", "?")), zone,
-                                    gateway if kind == "AWS::EC2::NatGateway" else None))
+        found.subnets.append(
+            Subnet(
+                key, tier, text(props.get("CidrBlock", "?")), zone, gateway if kind == "AWS::EC2::NatGateway" else None
+            )
+        )
 
 
 @kinds.inventory("AWS::EC2::NatGateway")
@@ -104,13 +131,24 @@ def _flow_logs(built: Built, found: Inventory) -> None:
 def _load_balancers(built: Built, found: Inventory) -> None:
     for stack, logical_id, resource in built.resources("AWS::ElasticLoadBalancingV2::LoadBalancer"):
         props = stack.eval(resource.get("Properties", {}))
-        attributes = {text(item.get("Key")): text(item.get("Value")) for item in props.get("LoadBalancerAttributes", [])
-                      if isinstance(item, dict)}
+        attributes = {
+            text(item.get("Key")): text(item.get("Value"))
+            for item in props.get("LoadBalancerAttributes", [])
+            if isinstance(item, dict)
+        }
         subnets = props.get("Subnets", [])
-        found.load_balancers.append(LoadBalancer(
-            (stack.file, logical_id), text(props.get("Name", logical_id)), text(props.get("Scheme", "internet-facing")),
-            text(props.get("Type", "application")), len(as_list(subnets)) if subnets else 0, tier_of(found, subnets),
-            access_logs=attributes.get("access_logs.s3.enabled") == "true", active=stack.active(logical_id)))
+        found.load_balancers.append(
+            LoadBalancer(
+                (stack.file, logical_id),
+                text(props.get("Name", logical_id)),
+                text(props.get("Scheme", "internet-facing")),
+                text(props.get("Type", "application")),
+                len(as_list(subnets)) if subnets else 0,
+                tier_of(found, subnets),
+                access_logs=attributes.get("access_logs.s3.enabled") == "true",
+                active=stack.active(logical_id),
+            )
+        )
         for group in pointers(props.get("SecurityGroups")):
             found.owners[group.key] = "alb"
     by_key = {balancer.key: balancer for balancer in found.load_balancers}
@@ -126,8 +164,10 @@ def _load_balancers(built: Built, found: Inventory) -> None:
             arn = certificate.get("CertificateArn") if isinstance(certificate, dict) else None
             if isinstance(arn, Pointer):
                 cert = built.properties(arn)
-                balancer.certificates.append(f"ACM {text(cert.get('DomainName', '?'))} "
-                                             f"({text(cert.get('ValidationMethod', 'DNS')).lower()}-validated)")
+                balancer.certificates.append(
+                    f"ACM {text(cert.get('DomainName', '?'))} "
+                    f"({text(cert.get('ValidationMethod', 'DNS')).lower()}-validated)"
+                )
             elif arn is not None:
                 balancer.certificates.append(f"ACM {text(arn).rsplit('/', 1)[-1]} (given ARN)")
 
@@ -137,11 +177,19 @@ def _records(built: Built, found: Inventory) -> None:
     for stack, logical_id, resource in built.resources("AWS::Route53::RecordSet"):
         props = stack.eval(resource.get("Properties", {}))
         alias = props.get("AliasTarget", {})
-        target = next((pointer.key for pointer in pointers(alias.get("DNSName") if isinstance(alias, dict) else None)),
-                      None)
+        target = next(
+            (pointer.key for pointer in pointers(alias.get("DNSName") if isinstance(alias, dict) else None)), None
+        )
         zone = props.get("HostedZoneName") or found.hosted_zone or text(props.get("HostedZoneId", "?"))
-        found.records.append(Record(text(props.get("Name", "?")).rstrip("."), text(props.get("Type", "A")),
-                                    text(zone).rstrip("."), target, stack.active(logical_id)))
+        found.records.append(
+            Record(
+                text(props.get("Name", "?")).rstrip("."),
+                text(props.get("Type", "A")),
+                text(zone).rstrip("."),
+                target,
+                stack.active(logical_id),
+            )
+        )
 
 
 def _action(action) -> str:
@@ -179,16 +227,27 @@ def _capacity(built: Built, found: Inventory) -> None:
         volume = next((mapping.get("Ebs", {}) for mapping in data.get("BlockDeviceMappings", [])), {})
         for group in pointers(data.get("SecurityGroupIds")):
             found.owners[group.key] = "ec2"
-        found.capacity.append(Capacity(
-            (stack.file, logical_id), text(data.get("InstanceType", props.get("InstanceType", "?"))),
-            _int(props.get("DesiredCapacity")), _int(props.get("MinSize")), _int(props.get("MaxSize")),
-            float(number(text(volume.get("VolumeSize", 0))) or 0), text(volume.get("VolumeType", "gp3")),
-            (stack.file, logical_id) in providers, tier_of(found, props.get("VPCZoneIdentifier")), stack.active(logical_id)))
+        found.capacity.append(
+            Capacity(
+                (stack.file, logical_id),
+                text(data.get("InstanceType", props.get("InstanceType", "?"))),
+                _int(props.get("DesiredCapacity")),
+                _int(props.get("MinSize")),
+                _int(props.get("MaxSize")),
+                float(number(text(volume.get("VolumeSize", 0))) or 0),
+                text(volume.get("VolumeType", "gp3")),
+                (stack.file, logical_id) in providers,
+                tier_of(found, props.get("VPCZoneIdentifier")),
+                stack.active(logical_id),
+            )
+        )
 
 
-NAMESPACES = (("AWS::ServiceDiscovery::PrivateDnsNamespace", "private DNS"),
-              ("AWS::ServiceDiscovery::PublicDnsNamespace", "public DNS"),
-              ("AWS::ServiceDiscovery::HttpNamespace", "HTTP"))
+NAMESPACES = (
+    ("AWS::ServiceDiscovery::PrivateDnsNamespace", "private DNS"),
+    ("AWS::ServiceDiscovery::PublicDnsNamespace", "public DNS"),
+    ("AWS::ServiceDiscovery::HttpNamespace", "HTTP"),
+)
 
 
 @kinds.inventory(*(kind for kind, _ in NAMESPACES))
@@ -199,8 +258,9 @@ def _namespaces(built: Built, found: Inventory) -> None:
             found.namespace_kind = label
 
 
-@kinds.inventory("AWS::ECS::Service", "AWS::ElasticLoadBalancingV2::ListenerRule",
-                 "AWS::ApplicationAutoScaling::ScalableTarget")
+@kinds.inventory(
+    "AWS::ECS::Service", "AWS::ElasticLoadBalancingV2::ListenerRule", "AWS::ApplicationAutoScaling::ScalableTarget"
+)
 def _services(built: Built, found: Inventory) -> None:
     rules = []
     for stack, logical_id, resource in built.resources("AWS::ElasticLoadBalancingV2::ListenerRule"):
@@ -209,8 +269,12 @@ def _services(built: Built, found: Inventory) -> None:
         balancer = next((pointer.key for pointer in pointers(listener.get("LoadBalancerArn"))), None)
         paths, hosts = [], []
         for condition in props.get("Conditions", []):
-            values = condition.get("Values") or condition.get("PathPatternConfig", {}).get("Values") \
-                or condition.get("HostHeaderConfig", {}).get("Values") or []
+            values = (
+                condition.get("Values")
+                or condition.get("PathPatternConfig", {}).get("Values")
+                or condition.get("HostHeaderConfig", {}).get("Values")
+                or []
+            )
             (paths if condition.get("Field") == "path-pattern" else hosts).extend(text(value) for value in values)
         for action in props.get("Actions", []):
             for group in pointers(action.get("TargetGroupArn")):
@@ -229,8 +293,12 @@ def _services(built: Built, found: Inventory) -> None:
             found.owners.setdefault(group, f"svc:{name}")
         cpu = _int(task.get("Cpu")) or sum(_int(container.get("Cpu")) or 0 for container in containers) or None
         memory = _int(task.get("Memory")) or sum(_int(container.get("Memory")) or 0 for container in containers) or None
-        ports = [_int(mapping.get("ContainerPort")) for container in containers
-                 for mapping in container.get("PortMappings", []) if _int(mapping.get("ContainerPort"))]
+        ports = [
+            _int(mapping.get("ContainerPort"))
+            for container in containers
+            for mapping in container.get("PortMappings", [])
+            if _int(mapping.get("ContainerPort"))
+        ]
         routes = []
         for balancer in props.get("LoadBalancers", []):
             for group in pointers(balancer.get("TargetGroupArn")):
@@ -257,20 +325,46 @@ def _services(built: Built, found: Inventory) -> None:
             if not image:
                 image, repository, tag = _image(text(container.get("Image", "")))
             secrets += _secrets(built, task_stack, raw.get("Secrets", []) if isinstance(raw, dict) else [])
-        roles = {kind: _role_services(built.properties(task.get(field_name)))
-                 for kind, field_name in (("execution", "ExecutionRoleArn"), ("task", "TaskRoleArn"))
-                 if task.get(field_name) is not None}
+        roles = {
+            kind: _role_services(built.properties(task.get(field_name)))
+            for kind, field_name in (("execution", "ExecutionRoleArn"), ("task", "TaskRoleArn"))
+            if task.get(field_name) is not None
+        }
         autoscaling = None
         for scaling_stack, scaling_id, scaling in built.resources("AWS::ApplicationAutoScaling::ScalableTarget"):
-            if scaling_stack is stack and f'"{logical_id}"' in json.dumps(scaling.get("Properties", {}).get("ResourceId")):
+            if scaling_stack is stack and f'"{logical_id}"' in json.dumps(
+                scaling.get("Properties", {}).get("ResourceId")
+            ):
                 scaling_props = scaling_stack.eval(scaling.get("Properties", {}))
                 autoscaling = (_int(scaling_props.get("MinCapacity")) or 0, _int(scaling_props.get("MaxCapacity")) or 0)
         raw_count = resource.get("Properties", {}).get("DesiredCount")
-        found.services.append(Service(
-            name, stack.file, _compute(built, props, task), cpu, memory, ports, _int(props.get("DesiredCount")),
-            raw_count.get("Ref") if isinstance(raw_count, dict) else None, autoscaling, routes, discovery,
-            log_name, retention, repository, image, tag, secrets, roles, groups, tier_of(found, network.get("Subnets")),
-            False, stack.active(logical_id), stack.why_inactive(logical_id)))
+        found.services.append(
+            Service(
+                name,
+                stack.file,
+                _compute(built, props, task),
+                cpu,
+                memory,
+                ports,
+                _int(props.get("DesiredCount")),
+                raw_count.get("Ref") if isinstance(raw_count, dict) else None,
+                autoscaling,
+                routes,
+                discovery,
+                log_name,
+                retention,
+                repository,
+                image,
+                tag,
+                secrets,
+                roles,
+                groups,
+                tier_of(found, network.get("Subnets")),
+                False,
+                stack.active(logical_id),
+                stack.why_inactive(logical_id),
+            )
+        )
     found.services.sort(key=lambda service: service.name)
 
 
@@ -284,8 +378,15 @@ def _compute(built: Built, props: dict, task: dict) -> str:
             names.append("EC2")
     if not names:
         launch = text(props.get("LaunchType", ""))
-        names = ["Fargate" if launch == "FARGATE" else "EC2" if launch == "EC2" else
-                 "Fargate" if "FARGATE" in task.get("RequiresCompatibilities", []) else "EC2"]
+        names = [
+            "Fargate"
+            if launch == "FARGATE"
+            else "EC2"
+            if launch == "EC2"
+            else "Fargate"
+            if "FARGATE" in task.get("RequiresCompatibilities", [])
+            else "EC2"
+        ]
     return " + ".join(dict.fromkeys(names))
 
 
@@ -364,36 +465,61 @@ def _databases(built: Built, found: Inventory) -> None:
         groups = [pointer.key for pointer in pointers(props.get("VpcSecurityGroupIds"))]
         for group in groups:
             found.owners[group] = f"db:{logical_id}"
-        found.databases.append(Database(
-            (stack.file, logical_id), text(props.get("Engine", "?")), text(props.get("EngineVersion", "")),
-            (float(number(text(scaling.get("MinCapacity"))) or 0), float(number(text(scaling.get("MaxCapacity"))) or 0))
-            if isinstance(scaling, dict) else None,
-            len(classes), classes[0] if classes else "?", groups,
-            props.get("ManageMasterUserPassword") in (True, "true"), [text(item) for item in
-                                                                     props.get("EnableCloudwatchLogsExports", [])],
-            stack.active(logical_id), stack.why_inactive(logical_id)))
+        found.databases.append(
+            Database(
+                (stack.file, logical_id),
+                text(props.get("Engine", "?")),
+                text(props.get("EngineVersion", "")),
+                (
+                    float(number(text(scaling.get("MinCapacity"))) or 0),
+                    float(number(text(scaling.get("MaxCapacity"))) or 0),
+                )
+                if isinstance(scaling, dict)
+                else None,
+                len(classes),
+                classes[0] if classes else "?",
+                groups,
+                props.get("ManageMasterUserPassword") in (True, "true"),
+                [text(item) for item in props.get("EnableCloudwatchLogsExports", [])],
+                stack.active(logical_id),
+                stack.why_inactive(logical_id),
+            )
+        )
 
 
 @kinds.inventory("AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster")
 def _caches(built: Built, found: Inventory) -> None:
-    for stack, logical_id, resource in built.resources("AWS::ElastiCache::ReplicationGroup",
-                                                       "AWS::ElastiCache::CacheCluster"):
+    for stack, logical_id, resource in built.resources(
+        "AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster"
+    ):
         props = stack.eval(resource.get("Properties", {}))
         if resource["Type"] == "AWS::ElastiCache::CacheCluster":
             nodes = _int(props.get("NumCacheNodes")) or 1
             groups = pointers(props.get("VpcSecurityGroupIds"))
         else:
             shards = _int(props.get("NumNodeGroups"))
-            nodes = (shards * ((_int(props.get("ReplicasPerNodeGroup")) or 0) + 1) if shards
-                     else _int(props.get("NumCacheClusters")) or 1)
+            nodes = (
+                shards * ((_int(props.get("ReplicasPerNodeGroup")) or 0) + 1)
+                if shards
+                else _int(props.get("NumCacheClusters")) or 1
+            )
             groups = pointers(props.get("SecurityGroupIds"))
         for group in groups:
             found.owners[group.key] = f"cache:{logical_id}"
-        found.caches.append(Cache(
-            (stack.file, logical_id), text(props.get("Engine", "redis")), text(props.get("EngineVersion", "")),
-            text(props.get("CacheNodeType", "?")), nodes, props.get("MultiAZEnabled") in (True, "true"),
-            props.get("TransitEncryptionEnabled") in (True, "true"), [group.key for group in groups],
-            stack.active(logical_id), stack.why_inactive(logical_id)))
+        found.caches.append(
+            Cache(
+                (stack.file, logical_id),
+                text(props.get("Engine", "redis")),
+                text(props.get("EngineVersion", "")),
+                text(props.get("CacheNodeType", "?")),
+                nodes,
+                props.get("MultiAZEnabled") in (True, "true"),
+                props.get("TransitEncryptionEnabled") in (True, "true"),
+                [group.key for group in groups],
+                stack.active(logical_id),
+                stack.why_inactive(logical_id),
+            )
+        )
 
 
 def _words(name: str) -> str:
@@ -451,12 +577,27 @@ def _functions(built: Built, found: Inventory) -> None:
                 if ("vpc", words) not in targets:
                     targets.append(("vpc", words))
         types = [kind for kind, _ in custom]
-        purpose = (_words(types[0].split("::", 1)[1]) if types and types[0] != CUSTOM_RESOURCE
-                   else _words(logical_id.removesuffix("Function")) if types else name)
+        purpose = (
+            _words(types[0].split("::", 1)[1])
+            if types and types[0] != CUSTOM_RESOURCE
+            else _words(logical_id.removesuffix("Function"))
+            if types
+            else name
+        )
         vpc_config = props.get("VpcConfig")
-        found.functions.append(Function(key, name, purpose, text(props.get("Runtime", "")), log_group, types, targets,
-                                        isinstance(vpc_config, dict) and bool(vpc_config.get("SubnetIds")),
-                                        stack.active(logical_id)))
+        found.functions.append(
+            Function(
+                key,
+                name,
+                purpose,
+                text(props.get("Runtime", "")),
+                log_group,
+                types,
+                targets,
+                isinstance(vpc_config, dict) and bool(vpc_config.get("SubnetIds")),
+                stack.active(logical_id),
+            )
+        )
 
 
 def _ports(rule: dict) -> str:
@@ -479,8 +620,9 @@ def _security(built: Built, found: Inventory) -> None:
             if rule.get("CidrIp") == "0.0.0.0/0":
                 found.internet_ingress.setdefault(key, []).append(_ports(rule))
             for source in pointers(rule.get("SourceSecurityGroupId")):
-                found.flows.append(Flow(source.key, key, text(rule.get("IpProtocol", "tcp")), _ports(rule),
-                                        stack.active(logical_id)))
+                found.flows.append(
+                    Flow(source.key, key, text(rule.get("IpProtocol", "tcp")), _ports(rule), stack.active(logical_id))
+                )
         for rule in props.get("SecurityGroupEgress", []):
             if rule.get("CidrIp") == "0.0.0.0/0":
                 egress_groups.add(key)
@@ -490,8 +632,15 @@ def _security(built: Built, found: Inventory) -> None:
             if props.get("CidrIp") == "0.0.0.0/0":
                 found.internet_ingress.setdefault(target.key, []).append(_ports(props))
             for source in pointers(props.get("SourceSecurityGroupId")):
-                found.flows.append(Flow(source.key, target.key, text(props.get("IpProtocol", "tcp")), _ports(props),
-                                        stack.active(logical_id)))
+                found.flows.append(
+                    Flow(
+                        source.key,
+                        target.key,
+                        text(props.get("IpProtocol", "tcp")),
+                        _ports(props),
+                        stack.active(logical_id),
+                    )
+                )
     for stack, logical_id, resource in built.resources("AWS::EC2::SecurityGroupEgress"):
         props = stack.eval(resource.get("Properties", {}))
         if props.get("CidrIp") == "0.0.0.0/0":
@@ -507,11 +656,23 @@ def _log_groups(built: Built, found: Inventory) -> None:
     for stack, logical_id, resource in built.resources("AWS::Logs::LogGroup"):
         props = stack.eval(resource.get("Properties", {}))
         name = text(props.get("LogGroupName"))
-        owner = next((service.name for service in found.services if service.log_group == name),
-                     "flow-logs" if name == found.flow_logs else
-                     f"function:{function_logs[name]}" if name in function_logs else stack.logical_id or stack.file)
-        found.log_groups.append(LogGroup((stack.file, logical_id), text(props.get("LogGroupName", logical_id)),
-                                         _int(props.get("RetentionInDays")), owner, stack.active(logical_id)))
+        owner = next(
+            (service.name for service in found.services if service.log_group == name),
+            "flow-logs"
+            if name == found.flow_logs
+            else f"function:{function_logs[name]}"
+            if name in function_logs
+            else stack.logical_id or stack.file,
+        )
+        found.log_groups.append(
+            LogGroup(
+                (stack.file, logical_id),
+                text(props.get("LogGroupName", logical_id)),
+                _int(props.get("RetentionInDays")),
+                owner,
+                stack.active(logical_id),
+            )
+        )
 
 
 @kinds.inventory("AWS::ECR::Repository")
@@ -529,8 +690,9 @@ def _kms_keys(built: Built, found: Inventory) -> None:
 def _created_secrets(built: Built, found: Inventory) -> None:
     """Secrets the stacks create, and the one RDS manages for a database (after the databases are known)."""
     for stack, logical_id, resource in built.resources("AWS::SecretsManager::Secret"):
-        found.created_secrets.append((text(stack.eval(resource.get("Properties", {})).get("Name", logical_id)),
-                                      stack.active(logical_id)))
+        found.created_secrets.append(
+            (text(stack.eval(resource.get("Properties", {})).get("Name", logical_id)), stack.active(logical_id))
+        )
     for database in found.databases:
         if database.managed_secret:
             found.created_secrets.append(("RDS-managed master user secret", database.active))

@@ -1,15 +1,18 @@
 """`markdown(...)`: ARCHITECTURE.md of an environment: the Mermaid drawing, the legend, an optional cost line,
 and tables of the services, network, data stores and allowed traffic, from its inventory."""
+
 from __future__ import annotations
 
 from stackloom.report.records import EXTERNAL_NETWORKS, Inventory, is_active
 
 ARCHITECTURE_FILE = "ARCHITECTURE.md"
 
-LEGEND = ("Orange: AWS managed services; blue: ECS services, capacity and images; purple: data stores; "
-          "light: IAM roles, certificates, buckets; green: outside AWS; **grey and dashed: not created with these "
-          "parameter values** (behind a CloudFormation Condition that is false). Solid arrows carry traffic or "
-          "image pulls, dotted ones registration, secret injection, logs and roles, thick ones traffic leaving AWS.")
+LEGEND = (
+    "Orange: AWS managed services; blue: ECS services, capacity and images; purple: data stores; "
+    "light: IAM roles, certificates, buckets; green: outside AWS; **grey and dashed: not created with these "
+    "parameter values** (behind a CloudFormation Condition that is false). Solid arrows carry traffic or "
+    "image pulls, dotted ones registration, secret injection, logs and roles, thick ones traffic leaving AWS."
+)
 
 
 def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str:
@@ -31,10 +34,13 @@ def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str
     ]
     if estimate:
         lines += [estimate, ""]
-    lines += ["## Services", "",
-              "| service | compute | CPU units / MiB | ports | desired count | ALB route | Cloud Map name | image | "
-              "secrets | log group |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Services",
+        "",
+        "| service | compute | CPU units / MiB | ports | desired count | ALB route | Cloud Map name | image | "
+        "secrets | log group |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for service in found.services:
         routes = "; ".join(", ".join(route.hosts + route.paths) for route in service.routes) or "-"
         count = str(service.desired if service.desired is not None else "?")
@@ -42,55 +48,96 @@ def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str
             count += f" (`{service.desired_parameter}`)"
         if service.autoscaling:
             count += f", autoscaling {service.autoscaling[0]}-{service.autoscaling[1]}"
-        secrets = ", ".join(f"{secret.variable} ({'SSM' if secret.store == 'ssm' else 'Secrets Manager'}"
-                            f"{'' if secret.active else ', off'})" for secret in service.secrets) or "-"
-        image = (f"ECR `{service.repository}`:`{service.tag}`" if service.repository else f"`{service.image}`")
+        secrets = (
+            ", ".join(
+                f"{secret.variable} ({'SSM' if secret.store == 'ssm' else 'Secrets Manager'}"
+                f"{'' if secret.active else ', off'})"
+                for secret in service.secrets
+            )
+            or "-"
+        )
+        image = f"ECR `{service.repository}`:`{service.tag}`" if service.repository else f"`{service.image}`"
         retention = f", {service.log_retention} days" if service.log_retention else ""
-        lines.append(f"| {service.name}{'' if service.active else ' (off)'} | {service.compute} | "
-                     f"{service.cpu} / {service.memory} | {', '.join(map(str, service.ports)) or '-'} | {count} | "
-                     f"{_cell(routes)} | {service.discovery or '-'} | {_cell(image)} | {_cell(secrets)} | "
-                     f"`{service.log_group}`{retention} |")
+        lines.append(
+            f"| {service.name}{'' if service.active else ' (off)'} | {service.compute} | "
+            f"{service.cpu} / {service.memory} | {', '.join(map(str, service.ports)) or '-'} | {count} | "
+            f"{_cell(routes)} | {service.discovery or '-'} | {_cell(image)} | {_cell(secrets)} | "
+            f"`{service.log_group}`{retention} |"
+        )
     lines += ["", "## Network and entry points", ""]
     order = {"public": 0, "private": 1, "isolated": 2}
-    lines.append(f"- VPC `{found.vpc_cidr}` over {len(found.zones)} availability zone(s); subnets: " + ", ".join(
-        f"{subnet.tier} `{subnet.cidr}` ({subnet.zone})"
-        for subnet in sorted(found.subnets, key=lambda item: (order.get(item.tier, 3), item.zone))) + ".")
+    lines.append(
+        f"- VPC `{found.vpc_cidr}` over {len(found.zones)} availability zone(s); subnets: "
+        + ", ".join(
+            f"{subnet.tier} `{subnet.cidr}` ({subnet.zone})"
+            for subnet in sorted(found.subnets, key=lambda item: (order.get(item.tier, 3), item.zone))
+        )
+        + "."
+    )
     nats = found.active_nats
-    lines.append(f"- NAT gateways: {len(nats)}" + (f" (in {', '.join(nat.zone for nat in nats)}), each with an Elastic IP; "
-                                                    f"the private subnets route 0.0.0.0/0 through "
-                                                    f"{'it' if len(nats) == 1 else 'the one of their AZ'}."
-                                                    if nats else "; the private subnets have no internet egress."))
+    lines.append(
+        f"- NAT gateways: {len(nats)}"
+        + (
+            f" (in {', '.join(nat.zone for nat in nats)}), each with an Elastic IP; "
+            f"the private subnets route 0.0.0.0/0 through "
+            f"{'it' if len(nats) == 1 else 'the one of their AZ'}."
+            if nats
+            else "; the private subnets have no internet egress."
+        )
+    )
     for balancer in found.load_balancers:
         listeners = "; ".join(f"{item.protocol} {item.port}: {item.action}" for item in balancer.listeners)
-        lines.append(f"- Load balancer `{balancer.name}` ({balancer.scheme}, {balancer.zones} AZs): {listeners}"
-                     + (f"; certificate: {', '.join(balancer.certificates)}" if balancer.certificates else "")
-                     + ("; access logs to S3" if balancer.access_logs else "") + ".")
+        lines.append(
+            f"- Load balancer `{balancer.name}` ({balancer.scheme}, {balancer.zones} AZs): {listeners}"
+            + (f"; certificate: {', '.join(balancer.certificates)}" if balancer.certificates else "")
+            + ("; access logs to S3" if balancer.access_logs else "")
+            + "."
+        )
     for record in found.records:
         lines.append(f"- Route53 `{record.name}` ({record.type} alias to the load balancer) in zone `{record.zone}`.")
     if found.namespace:
         lines.append(f"- Cloud Map {found.namespace_kind} namespace `{found.namespace}`.")
     for item in found.capacity:
-        lines.append(f"- EC2 capacity: `{item.instance_type}` × {item.desired} (min {item.minimum}, max {item.maximum}), "
-                     f"{item.volume_gib:g} GiB {item.volume_type} root volume.")
+        lines.append(
+            f"- EC2 capacity: `{item.instance_type}` × {item.desired} (min {item.minimum}, max {item.maximum}), "
+            f"{item.volume_gib:g} GiB {item.volume_type} root volume."
+        )
     for function in found.functions:
-        backs = (f", behind the custom resource {', '.join(f'`{kind}`' for kind in function.custom_resources)}: "
-                 f"runs at deploy time" if function.deploy_time else "")
+        backs = (
+            f", behind the custom resource {', '.join(f'`{kind}`' for kind in function.custom_resources)}: "
+            f"runs at deploy time"
+            if function.deploy_time
+            else ""
+        )
         does = "".join(f"; {words}" for _, words in function.targets)
         logs = f"; logs to `{function.log_group}`" if function.log_group else ""
-        lines.append(f"- Lambda function `{function.name}` ({function.runtime or 'runtime ?'}){backs}{does}{logs}"
-                     + ("" if function.active else " (not created)") + ".")
+        lines.append(
+            f"- Lambda function `{function.name}` ({function.runtime or 'runtime ?'}){backs}{does}{logs}"
+            + ("" if function.active else " (not created)")
+            + "."
+        )
     stores = [*found.databases, *found.caches]
     if stores:
         lines += ["", "## Data stores", ""]
         for database in found.databases:
-            size = (f"Serverless v2 {database.serverless[0]:g}-{database.serverless[1]:g} ACU" if database.serverless
-                    else database.instance_class)
-            lines.append(f"- {database.engine} {database.version}, {size}, {database.instances} instance(s)"
-                         + ("" if database.active else f": **not created** ({database.reason})") + ".")
+            size = (
+                f"Serverless v2 {database.serverless[0]:g}-{database.serverless[1]:g} ACU"
+                if database.serverless
+                else database.instance_class
+            )
+            lines.append(
+                f"- {database.engine} {database.version}, {size}, {database.instances} instance(s)"
+                + ("" if database.active else f": **not created** ({database.reason})")
+                + "."
+            )
         for cache in found.caches:
-            lines.append(f"- ElastiCache {cache.engine} {cache.version}: {cache.nodes} × `{cache.node_type}`"
-                         + (", Multi-AZ" if cache.multi_az else "") + (", TLS" if cache.tls else "")
-                         + ("" if cache.active else f": **not created** ({cache.reason})") + ".")
+            lines.append(
+                f"- ElastiCache {cache.engine} {cache.version}: {cache.nodes} × `{cache.node_type}`"
+                + (", Multi-AZ" if cache.multi_az else "")
+                + (", TLS" if cache.tls else "")
+                + ("" if cache.active else f": **not created** ({cache.reason})")
+                + "."
+            )
     names = {"alb": "load balancer", "ec2": "EC2 instances"}
     names.update({f"svc:{service.name}": service.name for service in found.services})
     names.update({f"db:{database.key[1]}": "database" for database in found.databases})
@@ -101,21 +148,30 @@ def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str
     for flow in found.flows:
         source, target = found.owners.get(flow.source, ""), found.owners.get(flow.target, "")
         off = "" if flow.active and is_active(found, source) and is_active(found, target) else " (off)"
-        lines.append(f"| {names.get(source, flow.source[1])} | {names.get(target, flow.target[1])}{off} | {flow.ports} |")
-    special = [service.name for service in found.services
-               if EXTERNAL_NETWORKS.get(service.repository or "") and service.egress]
-    lines += ["", "## How this is derived", "",
-              "- Tiers of subnets from their route tables (0.0.0.0/0 to the internet gateway: public; to a NAT "
-              "gateway: private); where each component runs from the subnets it is given.",
-              "- Arrows between components from the security group rules (source group to target group and port); "
-              "ALB routes from listener rules and target groups; secrets from the container definitions; roles "
-              "from the task definitions and their inline policies (the AWS services each may call).",
-              "- Greyed parts: resources whose Condition is false for the parameter values above; "
-              "`--param NAME=VALUE` draws another combination (e.g. `EnableDatabase=true`)."]
+        lines.append(
+            f"| {names.get(source, flow.source[1])} | {names.get(target, flow.target[1])}{off} | {flow.ports} |"
+        )
+    special = [
+        service.name for service in found.services if EXTERNAL_NETWORKS.get(service.repository or "") and service.egress
+    ]
+    lines += [
+        "",
+        "## How this is derived",
+        "",
+        "- Tiers of subnets from their route tables (0.0.0.0/0 to the internet gateway: public; to a NAT "
+        "gateway: private); where each component runs from the subnets it is given.",
+        "- Arrows between components from the security group rules (source group to target group and port); "
+        "ALB routes from listener rules and target groups; secrets from the container definitions; roles "
+        "from the task definitions and their inline policies (the AWS services each may call).",
+        "- Greyed parts: resources whose Condition is false for the parameter values above; "
+        "`--param NAME=VALUE` draws another combination (e.g. `EnableDatabase=true`).",
+    ]
     if special:
-        lines.append(f"- One named special case: the image repository of {', '.join(special)} is listed in "
-                     f"`templates/diagram.py` `EXTERNAL_NETWORKS`, so its internet egress is drawn to "
-                     f"{', '.join(sorted({EXTERNAL_NETWORKS[s.repository].split('<')[0] for s in found.services if s.name in special}))}.")
+        lines.append(
+            f"- One named special case: the image repository of {', '.join(special)} is listed in "
+            f"`templates/diagram.py` `EXTERNAL_NETWORKS`, so its internet egress is drawn to "
+            f"{', '.join(sorted({EXTERNAL_NETWORKS[s.repository].split('<')[0] for s in found.services if s.name in special}))}."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ Special cases are kept to one table, `EXTERNAL_NETWORKS`: a service whose image 
 and that has internet egress gets an arrow to that named network (yagna -> Golem network) instead of the
 generic "Internet (egress)". Everything else is derived from the templates.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,0 +1,30 @@
+"""README.md shows the benchmark's latest figures: the block bench/readme.py writes from bench/results.json."""
+
+from __future__ import annotations
+
+import json
+
+from bench import readme
+
+from ..helpers import PROJECT
+
+
+def test_the_readme_figures_are_those_of_the_committed_results():
+    # GIVEN the committed bench/results.json WHEN its README block is rendered THEN the README holds exactly it
+    # (after a benchmark run: `python bench/readme.py`)
+    results = json.loads((PROJECT / "bench" / "results.json").read_text(encoding="utf-8"))
+    block = readme.BLOCK.search((PROJECT / "README.md").read_text(encoding="utf-8"))
+    assert block, "README.md has no <!-- bench:figures --> block"
+    assert block[2] == readme.figures(results)
+
+
+def test_the_block_names_every_case_and_each_target_as_met_or_missed():
+    # GIVEN results with one missed target WHEN rendered THEN every case has a row and the miss is marked
+    results = json.loads((PROJECT / "bench" / "results.json").read_text(encoding="utf-8"))
+    name = next(iter(results["targets"]))
+    results["targets"][name] = {**results["targets"][name], "met": False}
+    block = readme.figures(results)
+    for target in results["cases"]["environments"]:
+        assert f"`build.py build {target}`" in block or target == "all"
+    assert f"- **missed**: {name}:" in block
+    assert sum(line.startswith("- met: ") for line in block.splitlines()) == len(results["targets"]) - 1

@@ -1,0 +1,108 @@
+"""The kinds registry: every CloudFormation type the reports cover has its handlers there, found by the type,
+and a type cannot get a second handler of the same role."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from stackloom import kinds
+from stackloom.report import cost, inventory
+
+from ..helpers import PROJECT
+
+# The types the inventory reads and the cost estimate prices (the reports' coverage; a new kind adds itself here).
+INVENTORIED = {
+    "AWS::EC2::VPC",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::Route",
+    "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::FlowLog",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::Listener",
+    "AWS::ElasticLoadBalancingV2::ListenerRule",
+    "AWS::Route53::RecordSet",
+    "AWS::ECS::Cluster",
+    "AWS::ECS::CapacityProvider",
+    "AWS::AutoScaling::AutoScalingGroup",
+    "AWS::ECS::Service",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ServiceDiscovery::PrivateDnsNamespace",
+    "AWS::ServiceDiscovery::PublicDnsNamespace",
+    "AWS::ServiceDiscovery::HttpNamespace",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::EC2::SecurityGroup",
+    "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress",
+    "AWS::Lambda::Function",
+    "AWS::CloudFormation::CustomResource",
+    "AWS::Logs::LogGroup",
+    "AWS::ECR::Repository",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+    "AWS::IAM::InstanceProfile",
+}
+PRICED = {
+    "AWS::EC2::NatGateway",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ECS::Service",
+    "AWS::AutoScaling::AutoScalingGroup",
+    "AWS::RDS::DBCluster",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::Logs::LogGroup",
+    "AWS::Route53::RecordSet",
+    "AWS::ServiceDiscovery::PrivateDnsNamespace",
+    "AWS::ServiceDiscovery::PublicDnsNamespace",
+    "AWS::ServiceDiscovery::HttpNamespace",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+}
+
+
+def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
+    """GIVEN the report modules imported WHEN the registry is asked THEN each covered type has its handlers,
+    defined in the report module of its role, and inventory()/estimate() run exactly those."""
+    assert set(kinds.covered("inventory")) == INVENTORIED
+    assert set(kinds.covered("cost")) == PRICED
+    for role, module in (("inventory", inventory), ("cost", cost)):
+        assert kinds.handlers(role) and all(handler.__module__ == module.__name__ for handler in kinds.handlers(role))
+    cache = kinds.handlers_of("AWS::ElastiCache::ReplicationGroup")
+    assert (
+        set(cache) == {"inventory", "cost"}
+        and cache["cost"] is kinds.HANDLERS["cost"]["AWS::ElastiCache::CacheCluster"]
+    )
+    assert kinds.kind("AWS::ElastiCache::ReplicationGroup").stateful  # the same key as the safety policy
+    assert kinds.handlers_of("AWS::SNS::Topic") == {}
+
+
+def test_a_type_registered_twice_is_refused():
+    """GIVEN a type with a cost handler WHEN a second one is registered THEN it is refused and the first stays;
+    a type named twice in one registration, an unknown role or a handler without types is refused too."""
+    first = kinds.HANDLERS["cost"]["AWS::KMS::Key"]
+    with pytest.raises(ValueError, match="registered twice for AWS::KMS::Key"):
+        kinds.cost("AWS::KMS::Key")(lambda found, pricer: None)
+    assert kinds.HANDLERS["cost"]["AWS::KMS::Key"] is first
+    with pytest.raises(ValueError, match="registered twice for AWS::SNS::Topic"):
+        kinds.cost("AWS::SNS::Topic", "AWS::SNS::Topic")(lambda found, pricer: None)
+    assert "AWS::SNS::Topic" not in kinds.HANDLERS["cost"]
+    with pytest.raises(ValueError, match="not a handler role"):
+        kinds.handles("diagram", "AWS::SNS::Topic")
+    with pytest.raises(ValueError, match="at least one resource type"):
+        kinds.inventory()
+    with pytest.raises(ValueError, match="registered twice"):
+        kinds.register(kinds.Kind("AWS::KMS::Key"))
+
+
+def test_kinds_imports_no_report_module():
+    """GIVEN a fresh interpreter WHEN stackloom.kinds is imported (as diff and deploy do) THEN no report module is."""
+    code = "import sys, stackloom.kinds; print(sorted(m for m in sys.modules if m.startswith('stackloom.report')))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
+    assert result.stdout.strip() == "[]"

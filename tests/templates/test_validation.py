@@ -1,0 +1,143 @@
+"""templates/validation.py: a bad spec names every problem by its full path, in plain words."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from templates.spec import SpecInvalid, parse
+from templates.validation import dotted
+
+from ..helpers import base_spec
+
+
+def _problems(data: dict) -> dict[str, str]:
+    with pytest.raises(SpecInvalid) as caught:
+        parse(data)
+    return {".".join(map(str, path)): message for path, message in caught.value.problems}
+
+
+def _service(**fields) -> dict:
+    data = base_spec()
+    data["services"]["api"].update(fields)
+    return data
+
+
+def test_every_problem_is_reported_at_once_with_the_key_of_each_mapping():
+    # GIVEN a spec with a quoted port in one service, a boolean desired count and a misspelt network key
+    data = _service(port="8080", desired_count=True)
+    data["network"]["flow_log"] = False
+    # WHEN it is parsed
+    problems = _problems(data)
+    # THEN each is named by its path through the services mapping (msgspec alone says `services[...]`)
+    assert problems == {
+        "network.flow_log": problems["network.flow_log"],
+        "services.api.port": "expected an integer, got a string: '8080'",
+        "services.api.desired_count": "expected an integer, got a boolean: True",
+    }
+    assert problems["network.flow_log"].startswith("unknown field (did you mean flow_logs?); allowed: cidr,")
+
+
+def test_an_unknown_field_lists_the_allowed_ones_and_hints_only_when_close():
+    # GIVEN a key no field resembles WHEN parsed THEN no guess, but every allowed field is listed
+    data = base_spec()
+    data["cache"] = {"zzz": 1}
+    message = _problems(data)["cache.zzz"]
+    assert message.startswith("unknown field (check the spelling); allowed: node_type, engine_version, nodes,")
+
+
+def test_a_missing_required_field_is_named():
+    data = base_spec()
+    del data["services"]["api"]["port"]
+    assert _problems(data) == {"services.api.port": "required field missing"}
+
+
+def test_a_bad_key_is_named_with_the_rule_it_breaks():
+    # GIVEN a service whose name has a capital and a dot WHEN parsed THEN the key is named, with the pattern
+    data = base_spec()
+    data["services"]["Bad.Name"] = data["services"].pop("api")
+    message = _problems(data)["services.Bad.Name"]
+    assert message.startswith("not a valid name: expected a string matching regex '^[a-z]")
+
+
+def test_inside_a_union_the_matching_shape_is_followed():
+    # GIVEN availability_zones (a count or a list of names) as a list with one bad name
+    data = base_spec()
+    data["network"]["availability_zones"] = ["eu-central-1a", "mars-1"]
+    # WHEN parsed THEN the item is named, not only the field
+    assert list(_problems(data)) == ["network.availability_zones.1"]
+    # AND a value of neither shape says both
+    data["network"]["availability_zones"] = "two"
+    assert _problems(data) == {"network.availability_zones": "expected an integer or a list, got a string: 'two'"}
+
+
+def test_a_literal_lists_its_allowed_values():
+    assert _problems(_service(compute="lambda")) == {
+        "services.api.compute": "allowed values are 'fargate', 'fargate-spot' or 'ec2' (got 'lambda')"
+    }
+
+
+def test_a_check_across_fields_blames_the_field_it_names():
+    # GIVEN a Fargate task whose memory does not fit its CPU (a __post_init__ check, not a type)
+    # WHEN parsed THEN the memory field is named inside its service
+    assert _problems(_service(cpu=256, memory=4096)) == {
+        "services.api.memory": "4096 does not fit Fargate cpu 256; allowed: 512..2048 MiB in steps of 512"
+    }
+
+
+def test_a_check_of_the_whole_spec_names_the_path_itself():
+    data = base_spec()
+    data["services"]["api"]["connects_to"] = ["redis"]
+    assert _problems(data) == {"services.api.connects_to": "'redis' is unknown; allowed: ['cache', 'database']"}
+
+
+def test_cross_field_checks_wait_for_valid_fields():
+    # GIVEN a missing port and an out-of-place SSM secret in the same service
+    data = _service(secrets={"TOKEN": {"ssm": "/other/token"}})
+    del data["services"]["api"]["port"]
+    # WHEN parsed THEN only the missing field is reported (the secret check needs a whole, typed spec)
+    assert _problems(data) == {"services.api.port": "required field missing"}
+
+
+def test_surrounding_whitespace_is_trimmed_from_values_and_keys():
+    # GIVEN names padded with spaces and a newline, as a quoted YAML scalar can carry
+    data = base_spec(system=" acme\n")
+    data["services"] = {" api ": data["services"]["api"]}
+    # WHEN parsed THEN the trimmed text is what the templates get
+    spec = parse(data)
+    assert spec.system == "acme" and list(spec.services) == ["api"]
+
+
+def test_two_keys_equal_once_trimmed_are_refused():
+    data = base_spec()
+    data["services"]["api "] = copy.deepcopy(data["services"]["api"])
+    assert _problems(data) == {"services.api": "given twice (once with surrounding spaces)"}
+
+
+def test_a_flood_of_problems_is_cut_at_ten():
+    # GIVEN 15 unknown top-level keys WHEN parsed THEN ten are named and the rest counted
+    data = base_spec()
+    data.update({f"extra{index:02}": index for index in range(15)})
+    with pytest.raises(SpecInvalid) as caught:
+        parse(data)
+    problems = caught.value.problems
+    assert len(problems) == 11 and problems[-1] == ((), "... and 5 more")
+    assert "extra00: unknown field" in str(caught.value)
+
+
+def test_a_good_spec_is_typed_and_immutable():
+    spec = parse(base_spec())
+    assert spec.services["api"].port == 8080
+    with pytest.raises(AttributeError):
+        spec.system = "other"
+
+
+def test_a_path_is_one_line_whatever_its_keys_hold():
+    # GIVEN paths through a plain key, a list index, a key with a dot, one with blank lines and a very long one
+    # WHEN written for the error message
+    # THEN plain keys stay plain, the others are quoted with their newlines escaped and cut to 60 characters
+    assert dotted(("services", "api", "writable_paths", 1)) == "services.api.writable_paths.1"
+    assert dotted(("services", "Bad.Name")) == "services.'Bad.Name'"
+    assert dotted(("0\n\n0",)) == "'0\\n\\n0'"
+    assert len(dotted(("k" * 10_000,))) == 60 and "\n" not in dotted(("a\u2028b\nc",))
