@@ -13,7 +13,7 @@ from troposphere import Template
 
 from stackloom import manifest as manifests
 from stackloom.manifest import FILE_NAME as MANIFEST_FILE
-from stackloom.manifest import ROOT_FILE, Manifest
+from stackloom.manifest import Manifest
 from stackloom.params import load_spec
 from stackloom.render import as_json, render
 from templates import bootstrap, names, quotas, root, suppressions
@@ -54,14 +54,10 @@ def _compile(spec: EnvironmentSpec) -> Build:
     result = Build(spec)
     with quotas.unbounded():  # over-quota templates are split by root.children, or reported below
         stacks = root.children(spec)
-        root_template = root.build(spec, stacks)
-        bootstrap_template = bootstrap.build(spec)
+        top, boot = root.build(spec, stacks), bootstrap.build(spec)
+    root_template = top.template
     nested = root.all_stacks(stacks)
-    templates = {
-        ROOT_FILE: root_template,
-        **{stack.file_name: stack.template for stack in nested},
-        names.BOOTSTRAP_FILE: bootstrap_template,
-    }
+    templates = {stack.file_name: stack.template for stack in (top, *nested, boot)}
     suppressions.apply(result.target, _suppressible(templates, nested))
     errors = []
     for file_name, template in templates.items():

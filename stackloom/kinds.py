@@ -56,7 +56,7 @@ def stateful_types() -> tuple[str, ...]:
 
 
 # role -> resource type -> handler (dicts keep registration order, the order the handlers run in)
-ROLES = ("inventory", "cost")
+ROLES = ("inventory", "cost", "diagram")
 HANDLERS: dict[str, dict[str, Callable]] = {role: {} for role in ROLES}
 
 
@@ -92,6 +92,12 @@ def inventory(*types: str) -> Callable[[Handler], Handler]:
 def cost(*types: str) -> Callable[[Handler], Handler]:
     """`@kinds.cost("AWS::RDS::DBCluster")`: `function(found, pricer)` adds the type's cost lines."""
     return handles("cost", *types)
+
+
+def diagram(*types: str) -> Callable[[Handler], Handler]:
+    """`@kinds.diagram("AWS::RDS::DBCluster")`: `function(chart, found, component)` draws the type's nodes among
+    the private subnets' data stores (`component` maps a record key such as `db:<id>` to its node id)."""
+    return handles("diagram", *types)
 
 
 def handlers(role: str) -> list[Callable]:

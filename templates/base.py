@@ -31,12 +31,19 @@ class OwnDefault:
 
 
 @dataclass
-class NestedStack:
-    """One nested stack: its template and where each of its parameters comes from."""
+class Stack:
+    """What every stack module's `build(...)` returns: a stack's name among its siblings (its logical ID when
+    nested), the file it is written to, and its template."""
 
     logical_id: str
     file_name: str
     template: Template
+
+
+@dataclass
+class NestedStack(Stack):
+    """A nested stack: also where each of its parameters comes from."""
+
     inputs: dict[str, FromStack | FromRoot | OwnDefault] = field(default_factory=dict)
 
 

@@ -5,12 +5,12 @@ It is the CloudFormation counterpart of the seed's OpenTofu state bucket."""
 from __future__ import annotations
 
 from awacs.aws import PolicyDocument
-from troposphere import Ref, Template
+from troposphere import Ref
 from troposphere import s3 as buckets
 
 from . import iam as policies
 from . import names, registry
-from .base import RETAIN, new_template, output, tags
+from .base import RETAIN, Stack, new_template, output, tags
 from .spec import EnvironmentSpec
 
 # the tool (stackloom.build) names the bootstrap stack through these; the names live in names.py
@@ -18,9 +18,9 @@ FILE_NAME = names.BOOTSTRAP_FILE
 stack_name = names.bootstrap_stack_name
 
 
-def build(spec: EnvironmentSpec) -> Template:
-    """The bootstrap template (file names.BOOTSTRAP_FILE, stack names.bootstrap_stack_name(spec)): a
-    top-level stack deployed on its own, not nested, so a Template rather than a NestedStack.
+def build(spec: EnvironmentSpec) -> Stack:
+    """The bootstrap stack (file names.BOOTSTRAP_FILE, stack names.bootstrap_stack_name(spec)): a top-level
+    stack deployed on its own before the root, so a Stack without inputs rather than a NestedStack.
 
     Reads spec.prefix, spec.repositories (registry.add). Exports names.ARTIFACTS_BUCKET_NAME and, per
     repository, names.repository_uri_output(key) and names.repository_name_output(key).
@@ -73,4 +73,4 @@ def build(spec: EnvironmentSpec) -> Template:
         "Bucket for packaged templates (aws cloudformation package --s3-bucket)",
     )
     registry.add(template, spec)
-    return template
+    return Stack(names.BOOTSTRAP, names.BOOTSTRAP_FILE, template)

@@ -19,6 +19,8 @@ from .spec import EnvironmentSpec, pascal
 
 # ------------------------------------------------------------------------------------------ files
 
+ROOT = "Root"  # the top-level stacks, by the names their records carry
+BOOTSTRAP = "Bootstrap"
 ROOT_FILE = "root.json"
 BOOTSTRAP_FILE = "bootstrap.json"
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
 from . import cluster, data, loadbalancer, names, network, quotas, references, security, service
-from .base import FromRoot, FromStack, NestedStack, OwnDefault, new_template, tags
+from .base import FromRoot, FromStack, NestedStack, OwnDefault, Stack, new_template, tags
 from .spec import EnvironmentSpec
 
 GROUPS = names.GROUPS
@@ -139,10 +139,10 @@ FORWARDED = {
 }
 
 
-def build(spec: EnvironmentSpec, stacks: list[NestedStack]) -> Template:
-    """The root template (names.ROOT_FILE) over `stacks` (from `children(spec)`), their wiring checked.
+def build(spec: EnvironmentSpec, stacks: list[NestedStack]) -> Stack:
+    """The root stack (names.ROOT_FILE) over `stacks` (from `children(spec)`), their wiring checked.
 
-    A top-level stack, deployed by name rather than nested, so a Template rather than a NestedStack.
+    A top-level stack, deployed by name rather than nested, so a Stack without inputs.
     Reads spec.services (names only), spec.prefix; each child's own parameters and outputs.
     Declares, once each, the deploy-time parameters children take `FromRoot` (names.ENABLE_DATABASE,
     names.HOSTED_ZONE_ID, names.image_parameter / names.count_parameter per service, or
@@ -162,7 +162,7 @@ def build(spec: EnvironmentSpec, stacks: list[NestedStack]) -> Template:
     for stack in stacks:
         template.add_resource(_stack_resource(spec, stack, value))
     _forward_outputs(template, spec, known)
-    return template
+    return Stack(names.ROOT, names.ROOT_FILE, template)
 
 
 def _stack_resource(spec: EnvironmentSpec, stack: NestedStack, value) -> cloudformation.Stack:

@@ -14,41 +14,34 @@ the first conversion, which costs more than building them at import (13 ms again
 """
 
 import ipaddress
-import re
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct, field
+from msgspec import Meta, field
 
 from . import catalog
+from .spec_common import (
+    AZ_PATTERN,
+    NAME_PATTERN,
+    PRODUCTION_BACKUP_DAYS,
+    RESERVED_TAGS,
+    Model,
+    ServiceName,
+    check_retention,
+    check_tag,
+    parse_cidr,
+    pascal,
+)
+from .spec_services import (  # noqa: F401 - re-exported: the spec's parts are importable from templates.spec
+    AutoscalingSpec,
+    ImageSpec,
+    LoadBalancerRouteSpec,
+    RepositorySpec,
+    SecretRef,
+    ServiceSpec,
+)
 from .validation import FieldError, SpecInvalid, convert
 
 __all__ = ["EnvironmentSpec", "FieldError", "SpecInvalid", "parse", "pascal"]
-
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
-ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
-AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"  # eu-central-1a, us-gov-west-1b
-RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")  # cost allocation and the diff rely on them
-PRODUCTION_BACKUP_DAYS = 7  # Aurora automated backups kept in production
-
-# Fargate's valid CPU units and the memory (MiB) each allows.
-FARGATE_MEMORY = {
-    256: [512, 1024, 2048],
-    512: list(range(1024, 4097, 1024)),
-    1024: list(range(2048, 8193, 1024)),
-    2048: list(range(4096, 16385, 1024)),
-    4096: list(range(8192, 30721, 1024)),
-    8192: list(range(16384, 61441, 4096)),
-    16384: list(range(32768, 122881, 8192)),
-}
-
-ServiceName = Annotated[str, Meta(pattern=SERVICE_NAME_PATTERN)]
-EnvVarName = Annotated[str, Meta(pattern=ENV_VAR_PATTERN)]
-Port = Annotated[int, Meta(ge=1, le=65535)]
-
-
-class Model(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
-    """Base for every spec part: unknown keys are errors and values are immutable once loaded."""
 
 
 def parse(data: object) -> "EnvironmentSpec":
@@ -133,10 +126,10 @@ class NetworkSpec(Model):
     ] = True
 
     def __post_init__(self) -> None:
-        network = _parse_cidr("cidr", self.cidr)
+        network = parse_cidr("cidr", self.cidr)
         if not 16 <= network.prefixlen <= 24:
             raise FieldError("cidr", f"VPC CIDR prefix must be between /16 and /24, got /{network.prefixlen}")
-        _check_retention("flow_log_retention_days", self.flow_log_retention_days)
+        check_retention("flow_log_retention_days", self.flow_log_retention_days)
         if isinstance(self.availability_zones, list) and len(set(self.availability_zones)) != len(
             self.availability_zones
         ):
@@ -180,7 +173,7 @@ class NetworkSpec(Model):
                 continue
             if len(listed) != count:
                 raise FieldError(kind, f"{len(listed)} CIDRs listed for {count} availability zones; give one per AZ")
-            result[kind] = [_parse_cidr(f"{kind}.{position}", cidr) for position, cidr in enumerate(listed)]
+            result[kind] = [parse_cidr(f"{kind}.{position}", cidr) for position, cidr in enumerate(listed)]
         return result
 
 
@@ -292,191 +285,6 @@ class ClusterSpec(Model):
     ] = None
 
 
-class RepositorySpec(Model):
-    """An ECR repository, created in the bootstrap stack so images can be pushed before a deploy."""
-
-    name: Annotated[
-        str,
-        Meta(
-            pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
-            min_length=2,
-            max_length=255,
-            description="ECR repository name.",
-        ),
-    ]
-    immutable_tags: Annotated[
-        bool, Meta(description=("Forbid overwriting a tag. Turn off only for moving tags such as `latest`."))
-    ] = True
-    keep_images: Annotated[
-        int, Meta(ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")
-    ] = 30
-    untagged_expiry_days: Annotated[
-        int, Meta(ge=1, le=365, description=("Lifecycle policy: expire untagged images after this many days."))
-    ] = 7
-
-
-class ImageSpec(Model):
-    """Where a service's image comes from (an ECR repository of the environment or an external URI) and its tag."""
-
-    repository: Annotated[
-        str | None, Meta(description=("Key of a repository in `repositories` (ECR in this account/region)."))
-    ] = None
-    uri: Annotated[
-        str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")
-    ] = None
-    tag: Annotated[
-        str,
-        Meta(
-            pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-            description=("Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."),
-        ),
-    ] = "latest"
-
-    def __post_init__(self) -> None:
-        if (self.repository is None) == (self.uri is None):
-            raise ValueError("image: give exactly one of `repository` (an ECR repository key) or `uri`")
-
-
-class SecretRef(Model):
-    """A secret injected as an environment variable by ECS; the task definition holds a reference, never the value."""
-
-    ssm: Annotated[
-        Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None, Meta(description="SSM parameter name (path).")
-    ] = None
-    secrets_manager: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
-        Meta(description="Secrets Manager secret name."),
-    ] = None
-    json_key: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None,
-        Meta(description=("Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")),
-    ] = None
-
-    def __post_init__(self) -> None:
-        if (self.ssm is None) == (self.secrets_manager is None):
-            raise ValueError("secret: give exactly one of `ssm` or `secrets_manager`")
-        if self.json_key is not None and self.secrets_manager is None:
-            raise FieldError("json_key", "applies to secrets_manager secrets only")
-
-
-class LoadBalancerRouteSpec(Model):
-    """How the load balancer reaches a service: listener rule conditions and target group health check."""
-
-    path_patterns: Annotated[
-        list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")
-    ] = field(default_factory=lambda: ["/*"])
-    host_headers: Annotated[list[str], Meta(max_length=5, description="Optional host-header conditions.")] = []
-    priority: Annotated[int, Meta(ge=1, le=50000, description="Listener rule priority (unique per ALB).")] = 100
-    health_check_path: Annotated[
-        str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")
-    ] = "/"
-    health_check_grace_seconds: Annotated[
-        int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")
-    ] = 60
-    deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600, description="Target deregistration delay.")] = 30
-
-
-class AutoscalingSpec(Model):
-    """Target-tracking autoscaling of a service's task count."""
-
-    min_capacity: Annotated[int, Meta(ge=0, le=1000, description="Minimum task count.")] = 1
-    max_capacity: Annotated[int, Meta(ge=1, le=1000, description="Maximum task count.")] = 4
-    cpu_target_percent: Annotated[int, Meta(ge=10, le=95, description="Target average CPU utilisation.")] = 60
-    memory_target_percent: Annotated[
-        Annotated[int, Meta(ge=10, le=95)] | None, Meta(description="Optional target average memory utilisation.")
-    ] = None
-
-    def __post_init__(self) -> None:
-        if self.min_capacity > self.max_capacity:
-            raise ValueError(f"autoscaling: min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}")
-
-
-class ServiceSpec(Model):
-    """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
-
-    port: Annotated[Port, Meta(description="Container port the application listens on.")]
-    image: Annotated[
-        ImageSpec,
-        Meta(description=("Container image: an ECR repository of this environment or an external URI, and a tag.")),
-    ]
-    compute: Annotated[Literal["fargate", "fargate-spot", "ec2"], Meta(description="Where tasks run.")] = "fargate"
-    cpu: Annotated[int, Meta(description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")] = 256
-    memory: Annotated[
-        int, Meta(ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")
-    ] = 512
-    extra_ports: Annotated[
-        list[Port], Meta(description=("Further container ports (TCP), reachable from `connects_to` peers only."))
-    ] = []
-    desired_count: Annotated[
-        int, Meta(ge=0, le=1000, description=("Default of the deploy-time `<Service>DesiredCount` parameter."))
-    ] = 1
-    command: Annotated[list[str] | None, Meta(description="Override of the image's command.")] = None
-    environment: Annotated[dict[EnvVarName, str], Meta(description="Plain (non-secret) environment variables.")] = {}
-    secrets: Annotated[
-        dict[EnvVarName, SecretRef],
-        Meta(description=("Secret environment variables, injected by ECS from SSM or Secrets Manager.")),
-    ] = {}
-    load_balancer: Annotated[
-        LoadBalancerRouteSpec | None, Meta(description=("Expose through the ALB. Default: not exposed."))
-    ] = None
-    discovery: Annotated[bool, Meta(description="Register in the Cloud Map namespace as <service>.<namespace>.")] = True
-    connects_to: Annotated[
-        list[str],
-        Meta(description=("Other services, `cache` or `database` this service talks to; opens exactly those ports.")),
-    ] = []
-    autoscaling: Annotated[
-        AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
-    ] = None
-    log_group: Annotated[
-        Annotated[str, Meta(pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")] | None,
-        Meta(description=("CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")),
-    ] = None
-    log_retention_days: Annotated[int, Meta(description="Log retention in days.")] = 30
-    readonly_root_filesystem: Annotated[bool, Meta(description="Mount the container root filesystem read-only.")] = (
-        False
-    )
-    writable_paths: Annotated[
-        list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]],
-        Meta(
-            max_length=10,
-            description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
-        ),
-    ] = field(default_factory=lambda: ["/tmp"])
-    user: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None,
-        Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
-    ] = None
-    health_check_command: Annotated[
-        list[str] | None, Meta(description=("Container health check command (CMD-SHELL form)."))
-    ] = None
-    min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
-    max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
-
-    def __post_init__(self) -> None:
-        _check_retention("log_retention_days", self.log_retention_days)
-        if self.compute != "ec2":
-            allowed = FARGATE_MEMORY.get(self.cpu)
-            if allowed is None:
-                raise FieldError("cpu", f"{self.cpu} is not a Fargate size; allowed: {sorted(FARGATE_MEMORY)}")
-            if self.memory not in allowed:
-                raise FieldError(
-                    "memory",
-                    f"{self.memory} does not fit Fargate cpu {self.cpu}; allowed: "
-                    f"{allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}",
-                )
-        elif not 128 <= self.cpu <= 196608:
-            raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
-        for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths)):
-            twice = sorted({item for item in items if items.count(item) > 1})
-            if twice:
-                raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once")
-        if self.port in self.extra_ports:
-            raise FieldError("extra_ports", f"repeats the main port {self.port}")
-        clash = set(self.environment) & set(self.secrets)
-        if clash:
-            raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
-
-
 class DatabaseSpec(Model):
     """Aurora PostgreSQL Serverless v2, created only while the deploy-time `EnableDatabase` switch is on."""
 
@@ -575,15 +383,15 @@ class EnvironmentSpec(Model):
     cache: Annotated[CacheSpec | None, Meta(description="ElastiCache Redis replication group.")] = None
 
     def __post_init__(self) -> None:
-        self._check_tags()
+        self.check_tags()
         self._check_references()
         self._check_production_safety()
         self._check_offered()
 
-    def _check_tags(self) -> None:
+    def check_tags(self) -> None:
         for key, text in self.tags.items():
-            _check_tag(f"key {key!r}", key, 1, 127)  # ECR: keys up to 127
-            _check_tag(f"{key!r} value", text, 1, 255)  # ECR: values 1 to 255
+            check_tag(f"key {key!r}", key, 1, 127)  # ECR: keys up to 127
+            check_tag(f"{key!r} value", text, 1, 255)  # ECR: values 1 to 255
             if key.lower().startswith("aws:"):
                 raise FieldError("tags", f"key {key!r}: the aws: prefix is reserved for AWS")
             if key in RESERVED_TAGS:
@@ -704,63 +512,3 @@ class EnvironmentSpec(Model):
     @property
     def namespace(self) -> str:
         return self.cluster.service_discovery_namespace or f"{self.prefix}.local"
-
-
-def _parse_cidr(where: str, value: str) -> ipaddress.IPv4Network:
-    try:
-        return ipaddress.IPv4Network(value, strict=True)
-    except ValueError as error:
-        raise FieldError(where, f"{value!r} is not a valid IPv4 CIDR ({error})") from None
-
-
-TAG_SYMBOLS = set("_.:/=+-@ ")
-
-
-def _check_tag(what: str, text: str, shortest: int, longest: int) -> None:
-    """The characters and lengths every AWS service accepts in tags (letters, digits, spaces, _.:/=+-@)."""
-    if not shortest <= len(text) <= longest:
-        raise FieldError("tags", f"{what}: {shortest} to {longest} characters, got {len(text)}")
-    bad = sorted({char for char in text if not (char.isalnum() or char in TAG_SYMBOLS)})
-    if bad:
-        raise FieldError(
-            "tags",
-            f"{what}: characters {''.join(bad)!r} are not allowed in tags " "(letters, digits, spaces, _.:/=+-@)",
-        )
-
-
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
-
-
-def _check_retention(where: str, value: int) -> None:
-    if value not in LOG_RETENTION_DAYS:
-        raise FieldError(
-            where, f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
-        )
-
-
-def pascal(name: str) -> str:
-    """`yagna-node` -> `YagnaNode`: logical-ID-safe and stable for a given name."""
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)

@@ -9,9 +9,9 @@ handed through three stacks is still recognised as the same group. Values only k
 (account ID, physical IDs, a required parameter) stay `Unknown`. The reports (inventory, cost, diagram)
 read environments through `Built`.
 
-The two condition evaluators are kept apart on purpose: `conditions()` is two-valued (what the endpoint
-must decide to create a stack: `Fn::Not` of an unknown is false, `Fn::Equals` compares a missing
-parameter's name) and `Stack.condition()` three-valued (a report greys out only what is surely off).
+Both decide conditions through `decide()`, three-valued: `Stack.condition()` keeps an undecidable one as
+None (a report greys out only what is surely off), `conditions()` counts it as true (the endpoint must
+decide to create a stack).
 """
 
 from __future__ import annotations
@@ -30,43 +30,56 @@ from stackloom.manifest import pack_overrides
 from templates.root import unpack
 
 
+def decide(expression, operand, condition) -> bool | None:
+    """A condition expression of CloudFormation (Fn::Equals/Not/And/Or, Condition, a literal true/false),
+    three-valued: None when it cannot be decided. `operand(expression)` gives an Fn::Equals operand as text,
+    or None when it is unknown; `condition(name)` decides a named condition the same way.
+    The one condition evaluator: `conditions()` and `Stack.test` both decide through it."""
+    if isinstance(expression, bool):
+        return expression
+    if isinstance(expression, str):
+        return {"true": True, "false": False}.get(expression.lower())
+    if not isinstance(expression, dict) or len(expression) != 1:
+        return None
+    ((function, argument),) = expression.items()
+    if function == "Condition":
+        return condition(argument)
+    if function == "Fn::Equals":
+        if not isinstance(argument, list) or len(argument) != 2:
+            return None
+        left, right = (operand(item) for item in argument)
+        return None if left is None or right is None else left == right
+    if function == "Fn::Not":
+        value = decide(argument[0], operand, condition) if isinstance(argument, list) and argument else None
+        return None if value is None else not value
+    if function in ("Fn::And", "Fn::Or"):
+        values = [decide(item, operand, condition) for item in argument] if isinstance(argument, list) else [None]
+        decisive = function == "Fn::Or"
+        if decisive in values:
+            return decisive
+        return None if None in values else not decisive
+    return None
+
+
 def conditions(template: dict, values: dict[str, str]) -> dict[str, bool]:
-    """Every condition of the template with these parameter values (an unknown construct counts as true,
-    as a condition CloudFormation can only decide while deploying would be taken to hold)."""
+    """Every condition of the template with these parameter values, decided as CloudFormation would when it
+    creates the stack; one it cannot decide here (an unknown parameter or construct) counts as true."""
     definitions = template.get("Conditions") or {}
-    results: dict[str, bool] = {}
+    results: dict[str, bool | None] = {}
 
-    def value_of(node):
-        if isinstance(node, dict) and "Ref" in node:
-            return values.get(node["Ref"], node["Ref"])
-        if isinstance(node, dict) and "Condition" in node:
-            return condition(node["Condition"])
+    def operand(node) -> str | None:
         if isinstance(node, dict):
-            return truth(node)
-        return as_value(node)
+            return values.get(node["Ref"]) if set(node) == {"Ref"} else None
+        return None if isinstance(node, list) else as_value(node)
 
-    def truth(node) -> bool:
-        ((operator, arguments),) = node.items() if isinstance(node, dict) and len(node) == 1 else ((None, None),)
-        if operator == "Fn::Equals":
-            return value_of(arguments[0]) == value_of(arguments[1])
-        if operator == "Fn::Not":
-            return not value_of(arguments[0])
-        if operator == "Fn::And":
-            return all(value_of(item) for item in arguments)
-        if operator == "Fn::Or":
-            return any(value_of(item) for item in arguments)
-        if operator == "Condition":
-            return condition(arguments)
-        return True
-
-    def condition(name: str) -> bool:
+    def condition(name: str) -> bool | None:
         if name not in results:
-            results[name] = bool(truth(definitions.get(name, {})))
+            results[name] = None  # a cycle decides nothing
+            definition = definitions.get(name)
+            results[name] = None if definition is None else decide(definition, operand, condition)
         return results[name]
 
-    for name in definitions:
-        condition(name)
-    return results
+    return {name: condition(name) is not False for name in definitions}
 
 
 # ------------------------------------------------------------------------------------------ values
@@ -258,30 +271,11 @@ class Stack:
         return self._conditions[name]
 
     def test(self, expression) -> bool | None:
-        if isinstance(expression, bool):
-            return expression
-        if isinstance(expression, str):
-            return {"true": True, "false": False}.get(expression.lower())
-        if not isinstance(expression, dict) or len(expression) != 1:
-            return None
-        ((function, argument),) = expression.items()
-        if function == "Condition":
-            return self.condition(argument)
-        if function == "Fn::Equals":
-            left, right = (self.eval(item) for item in argument)
-            if any(isinstance(item, (Unknown, Pointer, Joined)) for item in (left, right)):
-                return None
-            return text(left) == text(right)
-        if function == "Fn::Not":
-            value = self.test(argument[0])
-            return None if value is None else not value
-        if function in ("Fn::And", "Fn::Or"):
-            values = [self.test(item) for item in argument]
-            decisive = function == "Fn::Or"
-            if decisive in values:
-                return decisive
-            return None if None in values else not decisive
-        return None
+        return decide(expression, self._operand, self.condition)
+
+    def _operand(self, expression) -> str | None:
+        value = self.eval(expression)
+        return None if isinstance(value, (Unknown, Pointer, Joined)) else text(value)
 
     # -- values
     def eval(self, value):

@@ -16,7 +16,7 @@ from stackloom.cli.common import add_common
 from stackloom.errors import UserError
 from stackloom.output import write
 from stackloom.params import select
-from stackloom.report import cost
+from stackloom.report import cost, cost_text
 from stackloom.report.inventory import inventory
 from stackloom.report.markdown import ARCHITECTURE_FILE, markdown
 from stackloom.report.mermaid import mermaid
@@ -160,11 +160,13 @@ def cost_command(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                [cost.as_json(result) for result in results] if len(results) > 1 else cost.as_json(results[0]),
+                [cost_text.as_json(result) for result in results]
+                if len(results) > 1
+                else cost_text.as_json(results[0]),
                 indent=2,
                 sort_keys=True,
             )
         )
     else:
-        print("\n".join(cost.report(result) for result in results), end="")
+        print("\n".join(cost_text.report(result) for result in results), end="")
     return 0

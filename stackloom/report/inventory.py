@@ -13,7 +13,7 @@ import json
 import re
 
 from stackloom import kinds
-from stackloom.cfn.evaluate import Built, Joined, Pointer, Stack, Unknown, as_list, number, pointers, text
+from stackloom.cfn.evaluate import Built, Joined, Pointer, Unknown, as_list, number, pointers, text
 from stackloom.report.records import (
     Cache,
     Capacity,
@@ -31,6 +31,7 @@ from stackloom.report.records import (
     Service,
     Subnet,
 )
+from stackloom.report.tasks import compute, image_parts, role_services, secrets_of
 
 CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
@@ -323,10 +324,10 @@ def _services(built: Built, found: Inventory) -> None:
             elif group is not None:
                 log_name = text(group)
             if not image:
-                image, repository, tag = _image(text(container.get("Image", "")))
-            secrets += _secrets(built, task_stack, raw.get("Secrets", []) if isinstance(raw, dict) else [])
+                image, repository, tag = image_parts(text(container.get("Image", "")))
+            secrets += secrets_of(built, task_stack, raw.get("Secrets", []) if isinstance(raw, dict) else [])
         roles = {
-            kind: _role_services(built.properties(task.get(field_name)))
+            kind: role_services(built.properties(task.get(field_name)))
             for kind, field_name in (("execution", "ExecutionRoleArn"), ("task", "TaskRoleArn"))
             if task.get(field_name) is not None
         }
@@ -342,7 +343,7 @@ def _services(built: Built, found: Inventory) -> None:
             Service(
                 name,
                 stack.file,
-                _compute(built, props, task),
+                compute(built, props, task),
                 cpu,
                 memory,
                 ports,
@@ -366,89 +367,6 @@ def _services(built: Built, found: Inventory) -> None:
             )
         )
     found.services.sort(key=lambda service: service.name)
-
-
-def _compute(built: Built, props: dict, task: dict) -> str:
-    names = []
-    for item in props.get("CapacityProviderStrategy", []):
-        provider = item.get("CapacityProvider")
-        if provider in ("FARGATE", "FARGATE_SPOT"):
-            names.append({"FARGATE": "Fargate", "FARGATE_SPOT": "Fargate Spot"}[provider])
-        else:
-            names.append("EC2")
-    if not names:
-        launch = text(props.get("LaunchType", ""))
-        names = [
-            "Fargate"
-            if launch == "FARGATE"
-            else "EC2"
-            if launch == "EC2"
-            else "Fargate"
-            if "FARGATE" in task.get("RequiresCompatibilities", [])
-            else "EC2"
-        ]
-    return " + ".join(dict.fromkeys(names))
-
-
-def _image(uri: str) -> tuple[str, str | None, str]:
-    """`123.dkr.ecr.eu-central-1.amazonaws.com/backend:latest` -> (uri, "backend", "latest")."""
-    host, _, path = uri.partition("/")
-    name, _, tag = path.rpartition(":") if ":" in path.rsplit("/", 1)[-1] else (path, "", "latest")
-    repository = name if ".dkr.ecr." in host else None
-    return uri, repository, tag
-
-
-def _secrets(built: Built, stack: Stack | None, raw: list) -> list[Secret]:
-    """Container secrets, including those behind a false condition (marked inactive)."""
-    found = []
-    if stack is None:
-        return found
-    for item in raw:
-        active = True
-        if isinstance(item, dict) and list(item) == ["Fn::If"]:
-            condition, yes, no = item["Fn::If"]
-            decided = stack.condition(condition)
-            chosen = yes if decided is not False or no == {"Ref": "AWS::NoValue"} else no
-            active = decided is not False
-            item = chosen
-        source = built if active else built.what_if
-        value = (source.stack(stack.file) or stack).eval(item)
-        if not isinstance(value, dict):
-            continue
-        reference = value.get("ValueFrom")
-        store, name, note = "secretsmanager", text(reference), ""
-        if isinstance(reference, Pointer):
-            origin = source.find(reference)[1] or {}
-            if origin.get("Type") == "AWS::SecretsManager::Secret":
-                name = text(source.properties(reference).get("Name", reference.logical_id))
-            elif origin.get("Type") == "AWS::RDS::DBCluster":
-                name, note = "RDS-managed master user secret", "database"
-        else:
-            arn = text(reference)
-            match = re.search(r":ssm:[^:]*:(?:\$\{[^}]*\}|[^:]*):parameter(/.*)$", arn)
-            if match:
-                store, name = "ssm", match.group(1)
-            else:
-                match = re.search(r":secretsmanager:[^:]*:(?:\$\{[^}]*\}|[^:]*):secret:([^:]+)(?::([^:]*))?", arn)
-                if match:
-                    name = match.group(1) + (f" (key {match.group(2)})" if match.group(2) else "")
-                elif arn.startswith("/") or ":ssm:" in arn:
-                    store = "ssm"
-        found.append(Secret(text(value.get("Name", "?")), store, name, active, note))
-    return found
-
-
-def _role_services(role: dict) -> list[str]:
-    """The AWS services a role's inline policies allow (`ecr`, `logs`, `ssm`, ...) and managed policy names."""
-    prefixes = set()
-    for policy in role.get("Policies", []):
-        for statement in policy.get("PolicyDocument", {}).get("Statement", []):
-            actions = statement.get("Action", [])
-            for action in actions if isinstance(actions, list) else [actions]:
-                prefixes.add(text(action).split(":", 1)[0])
-    for arn in role.get("ManagedPolicyArns", []):
-        prefixes.add(text(arn).rsplit("/", 1)[-1])
-    return sorted(prefixes)
 
 
 @kinds.inventory("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 
+from stackloom import kinds
 from stackloom.report.records import EXTERNAL_NETWORKS, Inventory, Secret, Service, is_active
 
 STYLES = {
@@ -267,37 +268,9 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
                     item.active,
                 )
             chart.close()
-        if tier == "private":
-            for database in found.databases:
-                acu = (
-                    f"Serverless v2 {database.serverless[0]:g}-{database.serverless[1]:g} ACU"
-                    if database.serverless
-                    else database.instance_class
-                )
-                chart.node(
-                    component[f"db:{database.key[1]}"],
-                    [
-                        f"Aurora {database.engine} {database.version}".replace("aurora-", ""),
-                        f"{acu} · {database.instances} instance{'s' if database.instances != 1 else ''}",
-                        "" if database.active else f"OFF: {database.reason}",
-                    ],
-                    "store",
-                    "data",
-                    database.active,
-                )
-            for cache in found.caches:
-                chart.node(
-                    component[f"cache:{cache.key[1]}"],
-                    [
-                        f"ElastiCache {cache.engine} {cache.version}",
-                        f"{cache.nodes} × {cache.node_type}",
-                        " · ".join(word for word, on in (("Multi-AZ", cache.multi_az), ("TLS", cache.tls)) if on),
-                        "" if cache.active else f"OFF: {cache.reason}",
-                    ],
-                    "store",
-                    "data",
-                    cache.active,
-                )
+        if tier == "private":  # the data stores, each kind drawn by the handler registered for its type
+            for draw in kinds.handlers("diagram"):
+                draw(chart, found, component)
         chart.close()
     chart.close()  # VPC
 
@@ -590,3 +563,41 @@ def _roles(chart: Chart, found: Inventory, compact: bool) -> dict[tuple[str, str
         chart.node("ROLE_instance", ["instance role · ECS container instances", "ECS agent, SSM"], "stadium", "support")
     chart.close()
     return ids
+
+
+@kinds.diagram("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
+def _database_nodes(chart: Chart, found: Inventory, component: dict[str, str]) -> None:
+    for database in found.databases:
+        acu = (
+            f"Serverless v2 {database.serverless[0]:g}-{database.serverless[1]:g} ACU"
+            if database.serverless
+            else database.instance_class
+        )
+        chart.node(
+            component[f"db:{database.key[1]}"],
+            [
+                f"Aurora {database.engine} {database.version}".replace("aurora-", ""),
+                f"{acu} · {database.instances} instance{'s' if database.instances != 1 else ''}",
+                "" if database.active else f"OFF: {database.reason}",
+            ],
+            "store",
+            "data",
+            database.active,
+        )
+
+
+@kinds.diagram("AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster")
+def _cache_nodes(chart: Chart, found: Inventory, component: dict[str, str]) -> None:
+    for cache in found.caches:
+        chart.node(
+            component[f"cache:{cache.key[1]}"],
+            [
+                f"ElastiCache {cache.engine} {cache.version}",
+                f"{cache.nodes} × {cache.node_type}",
+                " · ".join(word for word, on in (("Multi-AZ", cache.multi_az), ("TLS", cache.tls)) if on),
+                "" if cache.active else f"OFF: {cache.reason}",
+            ],
+            "store",
+            "data",
+            cache.active,
+        )

@@ -29,9 +29,7 @@ CORE = (
     "stackloom.cfn",
 )
 ENGINES = ("stackloom.diff", "stackloom.deploy", "stackloom.audit", "stackloom.report", "stackloom.local")
-# The limit is 700; three modules are over it since the formatter laid them out (templates/spec.py,
-# stackloom/report/cost.py, stackloom/report/inventory.py) and are to be split next. Nothing may grow past this.
-MAX_LINES = 770
+MAX_LINES = 700
 
 
 def modules() -> dict[str, Path]:
@@ -121,7 +119,7 @@ def test_imports_sit_at_module_top_outside_the_cli():
     assert problems == []
 
 
-def test_no_module_grows_past_the_line_limit():
+def test_no_module_is_over_700_lines():
     long = {
         module: lines
         for module, path in modules().items()

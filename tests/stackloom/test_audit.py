@@ -37,7 +37,7 @@ def test_every_suppression_has_a_reason_and_is_used():
     used = set()
     for build in compiler.compile_all(select(PARAMS, [])):
         templates = {stack.file_name: stack.template for stack in root.children(build.spec)}
-        templates[bootstrap.FILE_NAME] = bootstrap.build(build.spec)
+        templates[bootstrap.FILE_NAME] = bootstrap.build(build.spec).template
         used.update(id(s) for s, _ in suppressions.apply(build.target, templates))
     for entry in suppressions.load():
         assert len(entry.reason) > 30, entry

@@ -14,7 +14,7 @@ from stackloom import build as compiler
 from stackloom.cfn.evaluate import Built
 from stackloom.cli.main import UserError, main
 from stackloom.output import write
-from stackloom.report import cost
+from stackloom.report import cost, cost_text
 from stackloom.report.inventory import inventory
 from templates import spec as spec_module
 
@@ -809,4 +809,4 @@ def test_readme_shows_the_current_estimate_of_vanity_preprod(built):
     readme = (PARAMS.parent / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Architecture diagrams and cost") :]
     block = re.search(r"```text\n(.*?)```", section, re.DOTALL).group(1)
-    assert block == cost.report(cost.estimate(inventory(Built(built / "vanity-market/preprod"))))
+    assert block == cost_text.report(cost.estimate(inventory(Built(built / "vanity-market/preprod"))))

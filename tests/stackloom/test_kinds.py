@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from stackloom import kinds
-from stackloom.report import cost, inventory
+from stackloom.report import cost, inventory, mermaid
 
 from ..helpers import PROJECT
 
@@ -66,6 +66,14 @@ PRICED = {
     "AWS::SecretsManager::Secret",
 }
 
+# The data-store types the diagram draws through the registry (a new stateful kind adds its node here).
+DRAWN = {
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::ElastiCache::ReplicationGroup",
+    "AWS::ElastiCache::CacheCluster",
+}
+
 
 def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
     """GIVEN the report modules imported WHEN the registry is asked THEN each covered type has its handlers,
@@ -74,9 +82,11 @@ def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
     assert set(kinds.covered("cost")) == PRICED
     for role, module in (("inventory", inventory), ("cost", cost)):
         assert kinds.handlers(role) and all(handler.__module__ == module.__name__ for handler in kinds.handlers(role))
+    assert set(kinds.covered("diagram")) == DRAWN
+    assert all(handler.__module__ == mermaid.__name__ for handler in kinds.handlers("diagram"))
     cache = kinds.handlers_of("AWS::ElastiCache::ReplicationGroup")
     assert (
-        set(cache) == {"inventory", "cost"}
+        set(cache) == {"inventory", "cost", "diagram"}
         and cache["cost"] is kinds.HANDLERS["cost"]["AWS::ElastiCache::CacheCluster"]
     )
     assert kinds.kind("AWS::ElastiCache::ReplicationGroup").stateful  # the same key as the safety policy
@@ -94,7 +104,7 @@ def test_a_type_registered_twice_is_refused():
         kinds.cost("AWS::SNS::Topic", "AWS::SNS::Topic")(lambda found, pricer: None)
     assert "AWS::SNS::Topic" not in kinds.HANDLERS["cost"]
     with pytest.raises(ValueError, match="not a handler role"):
-        kinds.handles("diagram", "AWS::SNS::Topic")
+        kinds.handles("sketch", "AWS::SNS::Topic")
     with pytest.raises(ValueError, match="at least one resource type"):
         kinds.inventory()
     with pytest.raises(ValueError, match="registered twice"):
@@ -106,3 +116,22 @@ def test_kinds_imports_no_report_module():
     code = "import sys, stackloom.kinds; print(sorted(m for m in sys.modules if m.startswith('stackloom.report')))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_diagram_draws_data_stores_through_their_registered_handlers(built, monkeypatch):
+    """GIVEN bet2wealth dev (Redis) WHEN the cache's diagram handler is replaced in the registry
+    THEN the drawing uses the replacement: the node comes from the handler found by the type, not a branch."""
+    from stackloom.cfn.evaluate import Built
+
+    found = inventory.inventory(Built(built / "bet2wealth" / "dev"))
+    assert "ElastiCache" in mermaid.mermaid(found)
+
+    def stand_in(chart, found, component):
+        for cache in found.caches:
+            chart.node(component[f"cache:{cache.key[1]}"], ["stand-in cache node"], "store", "data")
+
+    table = dict(kinds.HANDLERS["diagram"])
+    table["AWS::ElastiCache::ReplicationGroup"] = table["AWS::ElastiCache::CacheCluster"] = stand_in
+    monkeypatch.setitem(kinds.HANDLERS, "diagram", table)
+    drawing = mermaid.mermaid(found)
+    assert "stand-in cache node" in drawing and "ElastiCache" not in drawing

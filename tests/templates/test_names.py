@@ -11,6 +11,7 @@ import pytest
 
 from bench import synthetic
 from stackloom import build as compiler
+from stackloom import manifest as manifests
 from stackloom.params import load_spec
 from templates import (
     bootstrap,
@@ -28,7 +29,7 @@ from templates import (
     service,
 )
 from templates import spec as spec_module
-from templates.base import FromRoot, FromStack, OwnDefault
+from templates.base import FromRoot, FromStack, OwnDefault, Stack
 
 from ..helpers import PARAMS, PROJECT, TARGETS, load, resources
 
@@ -127,6 +128,17 @@ def test_stack_modules_have_one_interface():
         doc = inspect.getdoc(module.build)
         assert doc and "Reads spec." in doc and "Exports names." in doc, module.__name__
         assert inspect.getdoc(module), module.__name__
+
+
+def test_top_level_stacks_return_the_same_kind_of_record():
+    # GIVEN the root and bootstrap builders WHEN built THEN a Stack (what NestedStack extends) with names.* ids
+    spec = load_spec(PARAMS / "bet2wealth" / "dev.yaml")
+    top, boot = root.build(spec, root.children(spec)), bootstrap.build(spec)
+    assert isinstance(top, Stack) and (top.logical_id, top.file_name) == (names.ROOT, names.ROOT_FILE)
+    assert isinstance(boot, Stack) and (boot.logical_id, boot.file_name) == (names.BOOTSTRAP, names.BOOTSTRAP_FILE)
+    assert all(isinstance(stack, Stack) for stack in root.children(spec))
+    for module in (root, bootstrap):
+        assert inspect.signature(module.build).return_annotation == "Stack", module.__name__
 
 
 def test_stack_modules_wire_and_declare_through_names_not_literals():
@@ -287,4 +299,4 @@ def test_the_tools_old_entry_points_are_the_names_functions():
     assert (root.GROUPS, root.GROUP_PREFIX) == (names.GROUPS, names.GROUP_PREFIX)
     assert security.group_name("api-gw") == names.service_group("api-gw") == "ServiceApiGw"
     assert keys.OUTPUT == names.ENVIRONMENT_KEY_ARN
-    assert compiler.ROOT_FILE == names.ROOT_FILE
+    assert manifests.ROOT_FILE == names.ROOT_FILE

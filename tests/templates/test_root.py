@@ -72,7 +72,7 @@ def test_an_unwired_parameter_with_a_default_fails_the_build_too():
 def test_a_parameter_left_at_its_default_on_purpose_is_not_passed():
     # GIVEN a child parameter marked OwnDefault WHEN the root is built THEN the root passes nothing for it
     stacks = [_stack("Network", parameters=["Zones"], defaults={"Zones": "a,b"}, inputs={"Zones": OwnDefault()})]
-    assert "Parameters" not in root.build(SPEC, stacks).to_dict()["Resources"]["Network"]["Properties"]
+    assert "Parameters" not in root.build(SPEC, stacks).template.to_dict()["Resources"]["Network"]["Properties"]
     # AND marking one without a default is refused
     with pytest.raises(root.WiringError, match="Network: parameter Zones is left at its default but has none"):
         root.build(SPEC, [_stack("Network", parameters=["Zones"], inputs={"Zones": OwnDefault()})])

@@ -1,0 +1,99 @@
+"""The vocabulary every spec part shares: the base Struct, name patterns, Fargate sizes, and the checks of
+tags, CIDRs and log retention that several parts apply (templates/spec.py is the entry point).
+
+No `from __future__ import annotations`, as in templates/spec.py: msgspec builds the annotations at import.
+"""
+
+import ipaddress
+import re
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+from .validation import FieldError
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
+SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
+ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
+AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"  # eu-central-1a, us-gov-west-1b
+RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")  # cost allocation and the diff rely on them
+PRODUCTION_BACKUP_DAYS = 7  # Aurora automated backups kept in production
+
+# Fargate's valid CPU units and the memory (MiB) each allows.
+FARGATE_MEMORY = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4097, 1024)),
+    1024: list(range(2048, 8193, 1024)),
+    2048: list(range(4096, 16385, 1024)),
+    4096: list(range(8192, 30721, 1024)),
+    8192: list(range(16384, 61441, 4096)),
+    16384: list(range(32768, 122881, 8192)),
+}
+
+ServiceName = Annotated[str, Meta(pattern=SERVICE_NAME_PATTERN)]
+EnvVarName = Annotated[str, Meta(pattern=ENV_VAR_PATTERN)]
+Port = Annotated[int, Meta(ge=1, le=65535)]
+
+
+class Model(Struct, kw_only=True, frozen=True, forbid_unknown_fields=True):
+    """Base for every spec part: unknown keys are errors and values are immutable once loaded."""
+
+
+def parse_cidr(where: str, value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise FieldError(where, f"{value!r} is not a valid IPv4 CIDR ({error})") from None
+
+
+TAG_SYMBOLS = set("_.:/=+-@ ")
+
+
+def check_tag(what: str, text: str, shortest: int, longest: int) -> None:
+    """The characters and lengths every AWS service accepts in tags (letters, digits, spaces, _.:/=+-@)."""
+    if not shortest <= len(text) <= longest:
+        raise FieldError("tags", f"{what}: {shortest} to {longest} characters, got {len(text)}")
+    bad = sorted({char for char in text if not (char.isalnum() or char in TAG_SYMBOLS)})
+    if bad:
+        raise FieldError(
+            "tags",
+            f"{what}: characters {''.join(bad)!r} are not allowed in tags " "(letters, digits, spaces, _.:/=+-@)",
+        )
+
+
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+def check_retention(where: str, value: int) -> None:
+    if value not in LOG_RETENTION_DAYS:
+        raise FieldError(
+            where, f"{value} is not a CloudWatch Logs retention; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
+
+
+def pascal(name: str) -> str:
+    """`yagna-node` -> `YagnaNode`: logical-ID-safe and stable for a given name."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)

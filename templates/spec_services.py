@@ -1,0 +1,196 @@
+"""The spec parts of a service: its image and repository, secrets, load balancer route and autoscaling.
+
+No `from __future__ import annotations`, as in templates/spec.py: msgspec builds the annotations at import.
+"""
+
+from typing import Annotated, Literal
+
+from msgspec import Meta, field
+
+from .spec_common import FARGATE_MEMORY, EnvVarName, Model, Port, check_retention
+from .validation import FieldError
+
+
+class RepositorySpec(Model):
+    """An ECR repository, created in the bootstrap stack so images can be pushed before a deploy."""
+
+    name: Annotated[
+        str,
+        Meta(
+            pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
+            min_length=2,
+            max_length=255,
+            description="ECR repository name.",
+        ),
+    ]
+    immutable_tags: Annotated[
+        bool, Meta(description=("Forbid overwriting a tag. Turn off only for moving tags such as `latest`."))
+    ] = True
+    keep_images: Annotated[
+        int, Meta(ge=1, le=1000, description="Lifecycle policy: keep this many most recent images.")
+    ] = 30
+    untagged_expiry_days: Annotated[
+        int, Meta(ge=1, le=365, description=("Lifecycle policy: expire untagged images after this many days."))
+    ] = 7
+
+
+class ImageSpec(Model):
+    """Where a service's image comes from (an ECR repository of the environment or an external URI) and its tag."""
+
+    repository: Annotated[
+        str | None, Meta(description=("Key of a repository in `repositories` (ECR in this account/region)."))
+    ] = None
+    uri: Annotated[
+        str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")
+    ] = None
+    tag: Annotated[
+        str,
+        Meta(
+            pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            description=("Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."),
+        ),
+    ] = "latest"
+
+    def __post_init__(self) -> None:
+        if (self.repository is None) == (self.uri is None):
+            raise ValueError("image: give exactly one of `repository` (an ECR repository key) or `uri`")
+
+
+class SecretRef(Model):
+    """A secret injected as an environment variable by ECS; the task definition holds a reference, never the value."""
+
+    ssm: Annotated[
+        Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None, Meta(description="SSM parameter name (path).")
+    ] = None
+    secrets_manager: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
+        Meta(description="Secrets Manager secret name."),
+    ] = None
+    json_key: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None,
+        Meta(description=("Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")),
+    ] = None
+
+    def __post_init__(self) -> None:
+        if (self.ssm is None) == (self.secrets_manager is None):
+            raise ValueError("secret: give exactly one of `ssm` or `secrets_manager`")
+        if self.json_key is not None and self.secrets_manager is None:
+            raise FieldError("json_key", "applies to secrets_manager secrets only")
+
+
+class LoadBalancerRouteSpec(Model):
+    """How the load balancer reaches a service: listener rule conditions and target group health check."""
+
+    path_patterns: Annotated[
+        list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")
+    ] = field(default_factory=lambda: ["/*"])
+    host_headers: Annotated[list[str], Meta(max_length=5, description="Optional host-header conditions.")] = []
+    priority: Annotated[int, Meta(ge=1, le=50000, description="Listener rule priority (unique per ALB).")] = 100
+    health_check_path: Annotated[
+        str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")
+    ] = "/"
+    health_check_grace_seconds: Annotated[
+        int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")
+    ] = 60
+    deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600, description="Target deregistration delay.")] = 30
+
+
+class AutoscalingSpec(Model):
+    """Target-tracking autoscaling of a service's task count."""
+
+    min_capacity: Annotated[int, Meta(ge=0, le=1000, description="Minimum task count.")] = 1
+    max_capacity: Annotated[int, Meta(ge=1, le=1000, description="Maximum task count.")] = 4
+    cpu_target_percent: Annotated[int, Meta(ge=10, le=95, description="Target average CPU utilisation.")] = 60
+    memory_target_percent: Annotated[
+        Annotated[int, Meta(ge=10, le=95)] | None, Meta(description="Optional target average memory utilisation.")
+    ] = None
+
+    def __post_init__(self) -> None:
+        if self.min_capacity > self.max_capacity:
+            raise ValueError(f"autoscaling: min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}")
+
+
+class ServiceSpec(Model):
+    """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
+
+    port: Annotated[Port, Meta(description="Container port the application listens on.")]
+    image: Annotated[
+        ImageSpec,
+        Meta(description=("Container image: an ECR repository of this environment or an external URI, and a tag.")),
+    ]
+    compute: Annotated[Literal["fargate", "fargate-spot", "ec2"], Meta(description="Where tasks run.")] = "fargate"
+    cpu: Annotated[int, Meta(description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")] = 256
+    memory: Annotated[
+        int, Meta(ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")
+    ] = 512
+    extra_ports: Annotated[
+        list[Port], Meta(description=("Further container ports (TCP), reachable from `connects_to` peers only."))
+    ] = []
+    desired_count: Annotated[
+        int, Meta(ge=0, le=1000, description=("Default of the deploy-time `<Service>DesiredCount` parameter."))
+    ] = 1
+    command: Annotated[list[str] | None, Meta(description="Override of the image's command.")] = None
+    environment: Annotated[dict[EnvVarName, str], Meta(description="Plain (non-secret) environment variables.")] = {}
+    secrets: Annotated[
+        dict[EnvVarName, SecretRef],
+        Meta(description=("Secret environment variables, injected by ECS from SSM or Secrets Manager.")),
+    ] = {}
+    load_balancer: Annotated[
+        LoadBalancerRouteSpec | None, Meta(description=("Expose through the ALB. Default: not exposed."))
+    ] = None
+    discovery: Annotated[bool, Meta(description="Register in the Cloud Map namespace as <service>.<namespace>.")] = True
+    connects_to: Annotated[
+        list[str],
+        Meta(description=("Other services, `cache` or `database` this service talks to; opens exactly those ports.")),
+    ] = []
+    autoscaling: Annotated[
+        AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
+    ] = None
+    log_group: Annotated[
+        Annotated[str, Meta(pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")] | None,
+        Meta(description=("CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")),
+    ] = None
+    log_retention_days: Annotated[int, Meta(description="Log retention in days.")] = 30
+    readonly_root_filesystem: Annotated[bool, Meta(description="Mount the container root filesystem read-only.")] = (
+        False
+    )
+    writable_paths: Annotated[
+        list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]],
+        Meta(
+            max_length=10,
+            description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
+        ),
+    ] = field(default_factory=lambda: ["/tmp"])
+    user: Annotated[
+        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None,
+        Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
+    ] = None
+    health_check_command: Annotated[
+        list[str] | None, Meta(description=("Container health check command (CMD-SHELL form)."))
+    ] = None
+    min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
+    max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
+
+    def __post_init__(self) -> None:
+        check_retention("log_retention_days", self.log_retention_days)
+        if self.compute != "ec2":
+            allowed = FARGATE_MEMORY.get(self.cpu)
+            if allowed is None:
+                raise FieldError("cpu", f"{self.cpu} is not a Fargate size; allowed: {sorted(FARGATE_MEMORY)}")
+            if self.memory not in allowed:
+                raise FieldError(
+                    "memory",
+                    f"{self.memory} does not fit Fargate cpu {self.cpu}; allowed: "
+                    f"{allowed[0]}..{allowed[-1]} MiB in steps of {allowed[1] - allowed[0]}",
+                )
+        elif not 128 <= self.cpu <= 196608:
+            raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
+        for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths)):
+            twice = sorted({item for item in items if items.count(item) > 1})
+            if twice:
+                raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once")
+        if self.port in self.extra_ports:
+            raise FieldError("extra_ports", f"repeats the main port {self.port}")
+        clash = set(self.environment) & set(self.secrets)
+        if clash:
+            raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
