@@ -9,9 +9,9 @@ import sys
 # of `python build.py -q`, every environment):
 # * A build is a short-lived process that allocates many objects (importing troposphere/awacs, then
 #   the templates) and frees them at exit: the cyclic garbage collector only costs time here, about 3.3 % of
-#   the build's instructions (53 M), mostly during the imports. templates/compiler.py also pauses it around each
+#   the build's instructions (53 M), mostly during the imports. stackloom/build.py also pauses it around each
 #   compile, for library callers; under this CLI it is then already off. The long-running subcommands
-#   (deploy polls CloudFormation for minutes, via boto3) get it back in templates.cli.main.
+#   (deploy polls CloudFormation for minutes, via boto3) get it back in stackloom.cli.main.
 gc.disable()
 
 from stackloom.cli.main import main  # noqa: E402

@@ -13,7 +13,7 @@ def render(template: Template) -> str:
     ensure_ascii=False)` plus a newline: UTF-8 as written (cfn-lint cannot read the surrogate-pair escapes
     of characters beyond the BMP, and the bytes counted against the quota are the bytes deployed).
     Written by `_encode` because the standard library's indenting encoder is pure Python and about three
-    times slower (tests/test_quotas.py checks the two agree on every emitted template)."""
+    times slower (tests/templates/test_quotas.py checks the two agree on every emitted template)."""
     parts: list[str] = []
     _encode(template.to_dict(), parts.append, "")
     parts.append("\n")

@@ -9,7 +9,7 @@ stack. An empty change set is "no changes" (exit 0); a failed deploy names the f
 its reason and leaves the stack rolled back (exit 1).
 
 Where it goes: real AWS (the usual credential chain and `--region`), or exactly the `--endpoint-url`
-given, or with `--local` an embedded local endpoint on 127.0.0.1 (templates/local_endpoint.py).
+given, or with `--local` an embedded local endpoint on 127.0.0.1 (stackloom/local/).
 Endpoints from the environment or ~/.aws/config (AWS_ENDPOINT_URL) are ignored, so nothing is deployed
 anywhere by accident.
 """

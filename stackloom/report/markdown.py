@@ -169,7 +169,7 @@ def markdown(found: Inventory, drawing: str, estimate: str | None = None) -> str
     if special:
         lines.append(
             f"- One named special case: the image repository of {', '.join(special)} is listed in "
-            f"`templates/diagram.py` `EXTERNAL_NETWORKS`, so its internet egress is drawn to "
+            f"`stackloom/report/records.py` `EXTERNAL_NETWORKS`, so its internet egress is drawn to "
             f"{', '.join(sorted({EXTERNAL_NETWORKS[s.repository].split('<')[0] for s in found.services if s.name in special}))}."
         )
     return "\n".join(lines) + "\n"

@@ -50,7 +50,7 @@ def layer(module: str) -> int:
         return 2
     if module in CORE or any(module.startswith(core + ".") for core in CORE if core != "stackloom"):
         return 1
-    raise AssertionError(f"{module}: not placed in a layer of tests/test_architecture.py")
+    raise AssertionError(f"{module}: not placed in a layer of tests/stackloom/test_architecture.py")
 
 
 def imports(path: Path) -> list[tuple[str, int, bool]]:

@@ -99,7 +99,7 @@ def test_production_keeps_deletion_protection_and_refuses_a_spec_that_lifts_it()
     # GIVEN a production database WHEN the environment is compiled THEN the DB cluster has deletion protection
     prod = _data(database={}, production=True)["data.json"]
     assert only(prod, "AWS::RDS::DBCluster")["Properties"]["DeletionProtection"] is True
-    # AND a production spec that lifts it is refused before anything is built (tests/test_production_safety.py)
+    # AND a production spec that lifts it is refused before anything is built (tests/templates/test_production_safety.py)
     with pytest.raises(SpecInvalid, match="database.deletion_protection: false"):
         _data(database={"deletion_protection": False}, production=True)
 
