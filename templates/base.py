@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from troposphere import Export, Join, Output, Parameter, Sub, Tags, Template
+from troposphere import Export, Join, Output, Parameter, Sub, Tags, Template, logs
 
 from .spec import EnvironmentSpec
 
@@ -99,4 +99,20 @@ def arn(service: str, resource: str, region: bool = True, account: bool = True) 
         + ("${AWS::AccountId}" if account else "")
         + ":"
         + resource
+    )
+
+
+def log_group(template: Template, spec: EnvironmentSpec, logical_id: str, name: str, retention_days: int, key):
+    """A log group as every stack makes one: its fixed name, a retention from the spec, encrypted with the
+    environment's KMS key (`key`: its ARN, a Ref or GetAtt), kept when the stack or the resource goes."""
+    return template.add_resource(
+        logs.LogGroup(
+            logical_id,
+            LogGroupName=name,
+            RetentionInDays=retention_days,
+            KmsKeyId=key,
+            DeletionPolicy=RETAIN,
+            UpdateReplacePolicy="Retain",
+            Tags=tags(spec),
+        )
     )

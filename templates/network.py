@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
-from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, awslambda, cloudformation, ec2, iam, logs
+from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, awslambda, cloudformation, ec2, iam
 
 from . import iam as policies
 from . import keys, names
-from .base import RETAIN, NestedStack, OwnDefault, new_template, output, parameter, tags
+from .base import NestedStack, OwnDefault, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
 INTERNET_GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
@@ -175,16 +175,13 @@ def _add_private_routes(template: Template, spec: EnvironmentSpec, vpc, public, 
 
 
 def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):
-    group = template.add_resource(
-        logs.LogGroup(
-            "FlowLogGroup",
-            LogGroupName=f"/vpc/{spec.prefix}/flow-logs",
-            RetentionInDays=spec.network.flow_log_retention_days,
-            KmsKeyId=GetAtt(key, "Arn"),
-            DeletionPolicy=RETAIN,
-            UpdateReplacePolicy="Retain",
-            Tags=tags(spec),
-        )
+    group = log_group(
+        template,
+        spec,
+        "FlowLogGroup",
+        f"/vpc/{spec.prefix}/flow-logs",
+        spec.network.flow_log_retention_days,
+        GetAtt(key, "Arn"),
     )
     role = template.add_resource(
         iam.Role(
@@ -288,16 +285,13 @@ def restrict_function_name(spec: EnvironmentSpec) -> str:
 def _restrict_default_security_group(template: Template, spec: EnvironmentSpec, vpc, key):
     name = restrict_function_name(spec)
     group_id = GetAtt(vpc, "DefaultSecurityGroup")
-    log_group = template.add_resource(
-        logs.LogGroup(
-            "RestrictDefaultSecurityGroupLogGroup",
-            LogGroupName=f"/aws/lambda/{name}",
-            RetentionInDays=spec.network.flow_log_retention_days,
-            KmsKeyId=GetAtt(key, "Arn"),
-            DeletionPolicy=RETAIN,
-            UpdateReplacePolicy="Retain",
-            Tags=tags(spec),
-        )
+    function_logs = log_group(
+        template,
+        spec,
+        "RestrictDefaultSecurityGroupLogGroup",
+        f"/aws/lambda/{name}",
+        spec.network.flow_log_retention_days,
+        GetAtt(key, "Arn"),
     )
     role = template.add_resource(
         iam.Role(
@@ -306,7 +300,9 @@ def _restrict_default_security_group(template: Template, spec: EnvironmentSpec, 
             Policies=[
                 iam.Policy(
                     PolicyName="revoke-default-rules",
-                    PolicyDocument=policies.restrict_default_security_group_policy(vpc.title, GetAtt(log_group, "Arn")),
+                    PolicyDocument=policies.restrict_default_security_group_policy(
+                        vpc.title, GetAtt(function_logs, "Arn")
+                    ),
                 )
             ],
             Tags=tags(spec),
@@ -323,7 +319,7 @@ def _restrict_default_security_group(template: Template, spec: EnvironmentSpec, 
             MemorySize=128,
             Code=awslambda.Code(ZipFile=RESTRICT_DEFAULT_SECURITY_GROUP_CODE),
             Role=GetAtt(role, "Arn"),
-            DependsOn=[log_group.title],
+            DependsOn=[function_logs.title],
             Tags=tags(spec),
         )
     )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, ecs, iam, logs, servicediscovery
+from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, ecs, iam, servicediscovery
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import cache, database, names, security
 from . import iam as policies
-from .base import RETAIN, FromRoot, FromStack, NestedStack, literal, new_template, output, parameter, tags
+from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec
 
 ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
@@ -86,16 +86,8 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     key = wiring.take(
         names.ENVIRONMENT_KEY_ARN, "KMS key of the environment", FromStack(names.NETWORK, names.ENVIRONMENT_KEY_ARN)
     )
-    log_group = template.add_resource(
-        logs.LogGroup(
-            "LogGroup",
-            LogGroupName=log_group_name(spec, name),
-            RetentionInDays=service.log_retention_days,
-            KmsKeyId=Ref(key),
-            DeletionPolicy=RETAIN,
-            UpdateReplacePolicy="Retain",
-            Tags=tags(spec),
-        )
+    logs_of_service = log_group(
+        template, spec, "LogGroup", log_group_name(spec, name), service.log_retention_days, Ref(key)
     )
     environment, secrets, secret_resources, conditional_secrets = _injected(spec, service, wiring)
     execution_role = template.add_resource(
@@ -106,7 +98,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
                 iam.Policy(
                     PolicyName="start-task",
                     PolicyDocument=policies.execution_policy(
-                        GetAtt(log_group, "Arn"),
+                        GetAtt(logs_of_service, "Arn"),
                         _repository_arn(spec, service),
                         ssm_arns=[
                             policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm
@@ -138,7 +130,9 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
         iam.Role("TaskRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"), Tags=tags(spec))
     )
     task_definition = template.add_resource(
-        _task_definition(spec, name, service, Ref(tag), log_group, execution_role, task_role, environment, secrets)
+        _task_definition(
+            spec, name, service, Ref(tag), logs_of_service, execution_role, task_role, environment, secrets
+        )
     )
 
     registries, load_balancers, depends_on = [], [], []
@@ -211,7 +205,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     output(template, names.SERVICE_NAME, GetAtt(ecs_service, "Name"), "ECS service name")
     output(template, names.SERVICE_ARN, Ref(ecs_service), "ECS service ARN")
     output(template, names.TASK_DEFINITION_ARN, Ref(task_definition), "Task definition ARN (this revision)")
-    output(template, names.LOG_GROUP_NAME, Ref(log_group), "CloudWatch log group of the containers")
+    output(template, names.LOG_GROUP_NAME, Ref(logs_of_service), "CloudWatch log group of the containers")
     output(template, names.TASK_ROLE_ARN, GetAtt(task_role, "Arn"), "IAM role of the application (grant it AWS access)")
     return NestedStack(names.service_stack(name), names.service_file(name), template, wiring.inputs)
 

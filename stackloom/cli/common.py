@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stackloom.errors import UserError
+
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
 EXIT_USAGE = 2
 
 
-def add_common(parser: argparse.ArgumentParser) -> None:
+def add_params(parser: argparse.ArgumentParser) -> None:
+    """--params: where the specs are read from."""
     parser.add_argument(
         "--params",
         type=Path,
@@ -18,6 +21,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of <system>/<env>.yaml spec files (default: params)",
     )
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """--params and --output: the folders a command that builds reads and writes."""
+    add_params(parser)
     parser.add_argument(
         "--output",
         type=Path,
@@ -25,3 +33,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder to write output/<system>/<env>/ into (default: output)",
     )
+
+
+def one_target(target: str, command: str) -> str:
+    """`SYSTEM/ENV` as a command that works on exactly one environment takes it, or a UserError."""
+    cleaned = target.strip("/")
+    if cleaned.count("/") != 1:
+        raise UserError(f"{command} takes one environment as SYSTEM/ENV, got {target!r}")
+    return cleaned

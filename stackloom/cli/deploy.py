@@ -7,11 +7,10 @@ import argparse
 import functools
 import json
 import sys
-from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stackloom.cli.common import add_common
+from stackloom.cli.common import add_common, add_params
 from stackloom.deploy import stack_policy
 from stackloom.deploy.aws import check_account, check_endpoint, connect, is_loopback, target_region
 from stackloom.deploy.changeset import Console, DeployError, policy_json
@@ -86,13 +85,7 @@ def add_parser(subparsers) -> None:
     )
     destroy.add_argument("-y", "--yes", action="store_true", help="do not ask")
     _add_target_options(destroy)
-    destroy.add_argument(
-        "--params",
-        type=Path,
-        default=Path("params"),
-        metavar="DIR",
-        help="folder of <system>/<env>.yaml spec files (default: params)",
-    )
+    add_params(destroy)
     destroy.set_defaults(handler=destroy_command)
 
     policy = subparsers.add_parser(
@@ -105,13 +98,7 @@ def add_parser(subparsers) -> None:
         metavar="PATH",
         help="a nested stack's logical ID (e.g. Data), 'bootstrap', or empty for the root",
     )
-    policy.add_argument(
-        "--params",
-        type=Path,
-        default=Path("params"),
-        metavar="DIR",
-        help="folder of <system>/<env>.yaml spec files (default: params)",
-    )
+    add_params(policy)
     policy.set_defaults(handler=stack_policy_command)
 
 

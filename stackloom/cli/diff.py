@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackloom.build import compile_environment
-from stackloom.cli.common import DEFAULT_PARAMS
+from stackloom.cli.common import add_params, one_target
 from stackloom.diff import (
     EXIT_RISK,
     baseline_folder,
@@ -15,7 +15,6 @@ from stackloom.diff import (
     render,
     stateful_risks,
 )
-from stackloom.errors import UserError
 from stackloom.params import load_spec, select
 
 
@@ -37,20 +36,12 @@ def add_parser(subparsers) -> None:
         metavar="DIR",
         help="earlier output folder (DIR/<system>/<env>/root.json) or that environment's folder",
     )
-    parser.add_argument(
-        "--params",
-        type=Path,
-        default=DEFAULT_PARAMS,
-        metavar="DIR",
-        help="folder of <system>/<env>.yaml spec files (default: params)",
-    )
+    add_params(parser)
     parser.set_defaults(handler=command)
 
 
 def command(args) -> int:
-    target = args.target.strip("/")
-    if target.count("/") != 1:
-        raise UserError(f"diff takes one environment as SYSTEM/ENV, got {args.target!r}")
+    target = one_target(args.target, "diff")
     (path,) = select(args.params, [target]).values()
     spec = load_spec(path)
     folder = baseline_folder(args.baseline, spec.system, spec.environment)

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from stackloom import manifest as manifests
-from stackloom.cli.common import DEFAULT_OUTPUT
-from stackloom.errors import UserError
+from stackloom.cli.common import DEFAULT_OUTPUT, one_target
 
 
 def add_parser(subparsers) -> None:
@@ -38,9 +37,7 @@ def add_parser(subparsers) -> None:
 
 
 def command(args) -> int:
-    target = args.target.strip("/")
-    if target.count("/") != 1:
-        raise UserError(f"manifest takes one environment as SYSTEM/ENV, got {args.target!r}")
+    target = one_target(args.target, "manifest")
     value = manifests.field(manifests.load(args.output / target), args.field)
     print(value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True))
     return 0
