@@ -27,6 +27,7 @@ from stackloom.cfn.parameters import as_value, is_list_type, problem
 from stackloom.errors import UserError
 from stackloom.kinds import STACK_TYPE
 from stackloom.manifest import pack_overrides
+from templates.references import REF, references
 from templates.root import unpack
 
 
@@ -387,18 +388,8 @@ class Stack:
 
 
 def _refs(expression) -> set[str]:
-    """Parameter names a condition expression refers to (directly or through other conditions)."""
-    found: set[str] = set()
-    if isinstance(expression, dict):
-        for key, value in expression.items():
-            if key == "Ref" and isinstance(value, str):
-                found.add(value)
-            else:
-                found |= _refs(value)
-    elif isinstance(expression, list):
-        for item in expression:
-            found |= _refs(item)
-    return found
+    """Parameter names a condition expression refers to with `Ref` (the shared reference walker's)."""
+    return {item.name for item in references(expression) if item.kind == REF}
 
 
 def _refused(name: str, definition: dict, value: str) -> str | None:
