@@ -93,25 +93,6 @@ def stateful_risks(changes: list[Change]) -> list[Change]:
     return [change for change in changes if change.risky]
 
 
-def _is_intrinsic(value) -> bool:
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    key = next(iter(value))
-    return key in ("Ref", "Condition") or key.startswith("Fn::")
-
-
-def project(value, parts: tuple[str, ...]):
-    """The part of a property tree a createOnly path covers; an intrinsic on the way is taken whole."""
-    if not parts or _is_intrinsic(value):
-        return value
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        return [project(item, rest) for item in value] if isinstance(value, list) else value
-    if isinstance(value, dict):
-        return project(value[head], rest) if head in value else _MISSING
-    return value if value is not None else _MISSING
-
-
 # ---- comparison ------------------------------------------------------------------------------------
 
 
@@ -243,7 +224,7 @@ def _replacement(was: dict, now: dict, region: str, changed, replaced: set[str])
     edited, cascaded, conditional = [], [], True
     for parts, maybe in create_only(region, now.get("Type", "")):
         label = "/".join(parts) + (" (may replace)" if maybe else "")
-        before, after = project(old_properties, parts), project(new_properties, parts)
+        before, after = model.project(old_properties, parts), model.project(new_properties, parts)
         if before != after:
             edited.append(f"{label} changed")
         else:

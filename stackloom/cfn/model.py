@@ -125,3 +125,23 @@ def parse(body) -> dict:
 def truthy(value) -> bool:
     """A boolean property as CloudFormation reads it: JSON true, or the strings "true"/"True"."""
     return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def is_intrinsic(value) -> bool:
+    """A Ref, Condition or Fn:: function (a value CloudFormation computes)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    key = next(iter(value))
+    return key in ("Ref", "Condition") or key.startswith("Fn::")
+
+
+def project(value, parts: tuple[str, ...]):
+    """The part of a property tree a createOnly path covers; an intrinsic on the way is taken whole."""
+    if not parts or is_intrinsic(value):
+        return value
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        return [project(item, rest) for item in value] if isinstance(value, list) else value
+    if isinstance(value, dict):
+        return project(value[head], rest) if head in value else MISSING
+    return value if value is not None else MISSING

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from stackloom import diff
+from stackloom.cfn import model
 from stackloom.cli.main import main
 from stackloom.deploy.stack_policy import STATEFUL_TYPES
 
@@ -147,10 +148,10 @@ def test_list_wildcard_create_only_path():
 
 def test_projection_follows_paths_and_stops_at_intrinsics():
     value = {"A": {"B": 1, "C": 2}, "L": [{"X": 1}, {"X": 2}], "F": {"Fn::If": ["c", {"B": 1}, {"B": 2}]}}
-    assert diff.project(value, ("A", "B")) == 1
-    assert diff.project(value, ("L", "*", "X")) == [1, 2]
-    assert diff.project(value, ("F", "B")) == value["F"]  # the whole If: either branch may apply
-    assert diff.project(value, ("A", "Missing")) == diff._MISSING
+    assert model.project(value, ("A", "B")) == 1
+    assert model.project(value, ("L", "*", "X")) == [1, 2]
+    assert model.project(value, ("F", "B")) == value["F"]  # the whole If: either branch may apply
+    assert model.project(value, ("A", "Missing")) == model.MISSING
 
 
 def test_conditional_create_only_property_may_replace():
