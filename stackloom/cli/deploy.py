@@ -166,6 +166,13 @@ def _reported(handler):
     return run
 
 
+def _poll(args, aws) -> float:
+    """Seconds between status checks: --poll, else quick on a local endpoint and patient on AWS."""
+    if args.poll is not None:
+        return args.poll
+    return LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL
+
+
 @_reported
 def deploy_command(args) -> int:
     if args.endpoint_url:
@@ -177,11 +184,7 @@ def deploy_command(args) -> int:
     manifest = environment.manifest
     with connect(target_region(args.region, manifest), args.endpoint_url, args.local, manifest.account_id) as aws:
         check_account(aws, manifest)
-        poll = (
-            args.poll
-            if args.poll is not None
-            else (LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL)
-        )
+        poll = _poll(args, aws)
         options = DeployOptions(
             yes=args.yes, allow_replace=args.allow_replace, poll=poll, bootstrap_only=args.bootstrap_only, confirm=_ask
         )
@@ -202,11 +205,7 @@ def destroy_command(args) -> int:
     console = Console()
     with connect(target_region(args.region, manifest), args.endpoint_url, args.local, manifest.account_id) as aws:
         check_account(aws, manifest)
-        poll = (
-            args.poll
-            if args.poll is not None
-            else (LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL)
-        )
+        poll = _poll(args, aws)
         return destroy(
             aws,
             environment,
