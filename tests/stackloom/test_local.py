@@ -59,3 +59,17 @@ def test_serving_without_moto_is_a_user_error():
     assert result.returncode == 2
     assert "error: the local endpoint needs moto: pip install 'stackloom[local]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_deploy_local_without_moto_says_how_to_get_it(tmp_path):
+    # GIVEN an interpreter without moto
+    # WHEN `build.py deploy --local` runs
+    code = (
+        WITHOUT_MOTO + "from stackloom.cli.main import main; "
+        f"sys.exit(main(['deploy', 'vanity-market/preprod', '--local', '--yes', '--output', {str(tmp_path)!r}]))"
+    )
+    result = run(code)
+    # THEN it stops before anything is sent with the install hint, exit 2, and no traceback
+    assert result.returncode == 2, result.stderr
+    assert "error: the local endpoint needs moto: pip install 'stackloom[local]'" in result.stderr
+    assert "Traceback" not in result.stderr
