@@ -17,7 +17,7 @@ from stackloom.manifest import from_dict, pack_overrides
 from stackloom.output import write
 from stackloom.params import select
 from stackloom.render import render
-from templates import bootstrap, quotas, root
+from templates import bootstrap, names, quotas, root
 from templates import spec as spec_module
 from templates.base import FromStack, NestedStack
 
@@ -91,12 +91,12 @@ def test_every_nested_template_is_reached_from_the_root_exactly_once(big_files):
             seen.append((logical_id, resource["Properties"]["TemplateURL"]))
             walk(resource["Properties"]["TemplateURL"])
 
-    walk(compiler.ROOT_FILE)
+    walk(names.ROOT_FILE)
     assert sorted(seen) == sorted(big_files[compiler.MANIFEST_FILE]["nested_stacks"].items())
 
 
 def test_services_of_200_are_grouped_and_the_security_groups_split(big_files):
-    root_template = big_files[compiler.ROOT_FILE]
+    root_template = big_files[names.ROOT_FILE]
     children = set(resources(root_template, STACK))
     assert {f"Services{index:02d}" for index in range(1, root.GROUPS + 1)} <= children
     assert not any(child.startswith("Service") and not child.startswith("Services") for child in children)
@@ -144,15 +144,15 @@ def test_grouped_and_split_templates_pass_cfn_lint(big, tmp_path):
     from stackloom.audit import lint
 
     folder = write(big, tmp_path)
-    names = [
-        compiler.ROOT_FILE,
+    files = [
+        names.ROOT_FILE,
         "services-01.json",
         "security-part-01.json",
         "security-part-01-tier-1.json",
         "service-svc-001.json",
         "bootstrap.json",
     ]
-    findings = lint.lint_files([folder / name for name in names])
+    findings = lint.lint_files([folder / name for name in files])
     assert {path.name: found for path, found in findings.items() if found} == {}
 
 
@@ -179,7 +179,7 @@ def evaluate(node, parameters: dict):
 def given_to_services(files: dict[str, dict], root_values: dict[str, str]) -> dict[str, dict[str, str]]:
     """What each service stack receives for its image tag and desired count, for these root values."""
     received = {}
-    for stack in resources(files[compiler.ROOT_FILE], STACK).values():
+    for stack in resources(files[names.ROOT_FILE], STACK).values():
         url = stack["Properties"]["TemplateURL"]
         if not url.startswith("services-"):
             continue
@@ -290,7 +290,7 @@ def test_a_system_whose_root_would_pass_200_parameters_is_grouped():
     build = build_of(100)  # 2 x 100 service parameters + EnableDatabase
     manifest = json.loads(build.files[compiler.MANIFEST_FILE])
     assert manifest["services"]["svc-001"]["group"].startswith("Services")
-    assert [usage.parameters for usage in build.usages if usage.file_name == compiler.ROOT_FILE][0] < 160
+    assert [usage.parameters for usage in build.usages if usage.file_name == names.ROOT_FILE][0] < 160
 
 
 def test_a_bootstrap_too_big_to_deploy_inline_is_a_quota_error():
@@ -424,16 +424,17 @@ def _compiled_with(monkeypatch, key: str, inline: bool, used: int) -> compiler.B
     spec = spec_module.parse(synthetic.spec(1))
     module = bootstrap if inline else root
     original = getattr(module.build, "__wrapped__", module.build)  # not the padding of an earlier call
-    file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
+    file_name = bootstrap.FILE_NAME if inline else names.ROOT_FILE
     padding = {"length": 0}
 
     def padded(*args):
-        template = original(*args)
+        stack = original(*args)
+        template = stack.template
         if key == "bytes":  # one ASCII character in a JSON string is one byte of the rendered body
             template.set_metadata({**template.metadata, "Padding": "x" * padding["length"]})
         else:
             _pad(template, key, used)
-        return template
+        return stack
 
     padded.__wrapped__ = original
     monkeypatch.setattr(module, "build", padded)
@@ -456,7 +457,7 @@ def _compile_raises(monkeypatch, key: str, inline: bool, used: int) -> quotas.Qu
 
 @pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
 def test_the_compiler_warns_at_exactly_80_percent_and_not_just_below(monkeypatch, key, inline, limit, at_80):
-    file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
+    file_name = bootstrap.FILE_NAME if inline else names.ROOT_FILE
     # GIVEN an emitted template at exactly 80 % of a quota WHEN the environment is compiled
     build = _compiled_with(monkeypatch, key, inline, at_80)
     # THEN the build warns, naming the environment, the file and the quota
@@ -468,7 +469,7 @@ def test_the_compiler_warns_at_exactly_80_percent_and_not_just_below(monkeypatch
 
 @pytest.mark.parametrize("key, inline, limit, at_80", BOUNDARIES)
 def test_the_compiler_refuses_one_over_a_quota_with_a_quota_error(monkeypatch, key, inline, limit, at_80):
-    file_name = bootstrap.FILE_NAME if inline else compiler.ROOT_FILE
+    file_name = bootstrap.FILE_NAME if inline else names.ROOT_FILE
     # GIVEN an emitted template one over a quota WHEN the environment is compiled
     error = _compile_raises(monkeypatch, key, inline, limit + 1)
     # THEN a QuotaError naming the environment, the file and the quota
@@ -683,7 +684,7 @@ def test_root_stack_policy_denies_replacing_or_deleting_every_service_group(big_
     from stackloom.cfn.model import is_stateful
     from stackloom.deploy import stack_policy
 
-    root_template = big_files[compiler.ROOT_FILE]
+    root_template = big_files[names.ROOT_FILE]
     groups = sorted(
         key
         for key, stack in resources(root_template, STACK).items()
@@ -697,7 +698,7 @@ def test_root_stack_policy_denies_replacing_or_deleting_every_service_group(big_
         for resource in template["Resources"].values()
     )
     # WHEN the production stack policies are derived from the templates, as deploy does
-    policies = stack_policy.environment_policies(lambda name: big_files[name], compiler.ROOT_FILE)
+    policies = stack_policy.environment_policies(lambda name: big_files[name], names.ROOT_FILE)
     # THEN the root's Deny statement covers Update:Replace and Update:Delete on every group stack
     (deny,) = [statement for statement in policies[()]["Statement"] if statement["Effect"] == "Deny"]
     assert deny["Action"] == ["Update:Replace", "Update:Delete"] and deny["Principal"] == "*"
