@@ -6,11 +6,14 @@ YAML is read with a safe loader that also rejects duplicate keys and alias expan
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 import yaml
 
+from stackloom.errors import display
 from templates.spec import EnvironmentSpec, SpecInvalid, parse
 from templates.validation import dotted, shown
 
@@ -86,35 +89,65 @@ def load_spec(path: Path) -> EnvironmentSpec:
     expected = (path.parent.name, path.stem)
     if (spec.system, spec.environment) != expected:
         raise SpecError(
-            f"{path}: system/environment say {spec.system}/{spec.environment} but the file is at "
+            f"{display(path)}: system/environment say {spec.system}/{spec.environment} but the file is at "
             f"{expected[0]}/{expected[1]}{path.suffix}; they must match (params/<system>/<env>.yaml)"
         )
     return spec
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_text(path: Path) -> str:
+    """The file's text, read defensively: only a regular file inside its params folder (a symlink may point
+    within it, never out of it), at most MAX_BYTES (a /dev/zero or a FIFO behind the name stops at once)."""
+    where = display(path)
+    root = path.parent.parent
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise SpecError(f"{path}: file is {size} bytes; params files are limited to {MAX_BYTES} bytes")
-        text = path.read_text(encoding="utf-8")
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            raise SpecError(
+                f"{where}: a symbolic link out of the params folder ({display(root)}); "
+                "params files must live inside it"
+            )
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            kind = (
+                "a FIFO"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a folder"
+                if stat.S_ISDIR(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "not a file"
+            )
+            raise SpecError(f"{where}: {kind}, not a regular file; params files must be plain files")
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(handle, "rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
     except SpecError:
         raise
-    except UnicodeDecodeError as error:
-        raise SpecError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except OSError as error:
-        raise SpecError(f"{path}: cannot read ({error.strerror})") from None
+        raise SpecError(f"{where}: cannot read ({error.strerror})") from None
+    if len(data) > MAX_BYTES:
+        raise SpecError(f"{where}: file is over {MAX_BYTES} bytes; params files are limited to {MAX_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{where}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+
+def _read_yaml(path: Path) -> dict:
+    text = _read_text(path)
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader constructs like SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"{path}:{where}: invalid YAML: {error.problem}") from None
+        raise SpecError(f"{display(path)}:{where}: invalid YAML: {error.problem}") from None
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as error:
-        raise SpecError(f"{path}: invalid YAML: {error}") from None
+        raise SpecError(f"{display(path)}: invalid YAML: {error}") from None
     if not isinstance(data, dict):
         raise SpecError(
-            f"{path}: the top level must be a mapping of fields (system, environment, network, services, ...), "
+            f"{display(path)}: the top level must be a mapping of fields (system, environment, network, services, ...), "
             f"got {type(data).__name__}"
         )
     return data
@@ -133,7 +166,7 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
         elif isinstance(value, str) and CLOUDFORMATION_SYNTAX.search(value):
             field = dotted(where) or "(top level)"
             raise SpecError(
-                f"{path}: {field}: {shown(value)} contains CloudFormation syntax "
+                f"{display(path)}: {field}: {shown(value)} contains CloudFormation syntax "
                 f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
                 "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values"
             )
@@ -141,19 +174,19 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
 
 def _describe(path: Path, error: SpecInvalid) -> str:
     lines = [f"  {dotted(where)}: {message}" if where else f"  {message}" for where, message in error.problems]
-    return f"{path}: invalid spec:\n" + "\n".join(lines)
+    return f"{display(path)}: invalid spec:\n" + "\n".join(lines)
 
 
 def discover(params_dir: Path) -> dict[str, Path]:
     """`system/env` -> params file, for every `<system>/<env>.yaml` under the params folder."""
     if not params_dir.is_dir():
-        raise SpecError(f"{params_dir}: params folder not found")
+        raise SpecError(f"{display(params_dir)}: params folder not found")
     found = {}
     for path in sorted(params_dir.glob("*/*.y*ml")):
         if path.suffix in (".yaml", ".yml"):
             found[f"{path.parent.name}/{path.stem}"] = path
     if not found:
-        raise SpecError(f"{params_dir}: no params files (expected <system>/<env>.yaml)")
+        raise SpecError(f"{display(params_dir)}: no params files (expected <system>/<env>.yaml)")
     return found
 
 

@@ -9,7 +9,7 @@ from stackloom.audit.audit import SECURITY_FILE, AuditToolMissing, audit, summar
 from stackloom.build import compile_all
 from stackloom.cli.common import add_common
 from stackloom.errors import UserError
-from stackloom.output import write
+from stackloom.output import write_all
 from stackloom.params import select
 
 
@@ -25,8 +25,7 @@ def add_parser(subparsers) -> None:
 
 def command(args) -> int:
     builds = compile_all(select(args.params, args.targets))
-    for build in builds:
-        write(build, args.output)
+    write_all(builds, args.output, args.params)
     env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
     try:
         reports = audit(env_dirs, builds[0].spec.region)

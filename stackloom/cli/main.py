@@ -13,8 +13,8 @@ from pathlib import Path
 
 from stackloom import build as compiler
 from stackloom.cli.common import DEFAULT_OUTPUT, DEFAULT_PARAMS, EXIT_USAGE, add_common  # noqa: F401
-from stackloom.errors import UserError
-from stackloom.output import write
+from stackloom.errors import UserError, os_problem
+from stackloom.output import write_all
 from stackloom.params import SpecError, select
 from templates.quotas import QuotaError
 from templates.root import WiringError
@@ -22,8 +22,7 @@ from templates.root import WiringError
 
 def build_command(args: argparse.Namespace) -> int:
     builds = compiler.compile_all(select(args.params, args.targets))
-    for build in builds:
-        write(build, args.output)
+    write_all(builds, args.output, args.params)
     if not args.quiet:
         print_summary(builds, args.output)
     for build in builds:
@@ -136,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except OSError as error:  # an output folder that is a file, a read-only disk: the user's to fix
-        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        print(f"error: {os_problem(error)}", file=sys.stderr)
         return EXIT_USAGE
     except (SpecError, QuotaError, UserError, WiringError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -14,7 +14,7 @@ from stackloom.build import compile_all
 from stackloom.cfn.evaluate import Built, number
 from stackloom.cli.common import add_common
 from stackloom.errors import UserError
-from stackloom.output import write
+from stackloom.output import write_all
 from stackloom.params import select
 from stackloom.report import cost, cost_text
 from stackloom.report.inventory import inventory
@@ -55,7 +55,7 @@ def environment_folders(args: argparse.Namespace) -> list[Path]:
             folders += found
         return folders
     builds = compile_all(select(args.params, args.targets))
-    return [write(build, args.output) for build in builds]
+    return write_all(builds, args.output, args.params)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

@@ -65,7 +65,7 @@ def load_environment(params_dir: Path, target: str, output_dir: Path | None) -> 
             f"deploy one at a time: SYSTEM/ENV"
         )
     build = compile_all(selected)[0]
-    folder = write(build, output_dir) if output_dir is not None else None
+    folder = write(build, output_dir, params_dir) if output_dir is not None else None
     return Environment(build=build, manifest=build.manifest, folder=folder)
 
 

@@ -161,11 +161,20 @@ def test_file_location_must_match_its_content(params, tmp_path, capsys):
 
 
 def test_stale_templates_are_removed_but_other_files_kept(params, output):
+    # GIVEN a previous build whose manifest lists a nested template this build no longer makes, and files of
+    # the user's beside it (a JSON file among them)
     env = output / "bet2wealth" / "dev"
     (env / "service-old.json").write_text("{}")
+    manifest = load(env / "manifest.json")
+    manifest["nested_stacks"]["ServiceOld"] = "service-old.json"
+    (env / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     (env / "ARCHITECTURE.md").write_text("# kept")
+    (env / "notes.json").write_text("{}")
+    # WHEN it is built again
     assert main(["--params", str(params), "--output", str(output), "-q"]) == 0
-    assert not (env / "service-old.json").exists() and (env / "ARCHITECTURE.md").exists()
+    # THEN only what the previous manifest listed is gone; what the build never wrote is kept
+    assert not (env / "service-old.json").exists()
+    assert (env / "ARCHITECTURE.md").read_text() == "# kept" and (env / "notes.json").read_text() == "{}"
 
 
 def test_real_process_bad_input_has_no_traceback(tmp_path, params):
