@@ -3,6 +3,7 @@ or an embedded local endpoint), and the checks that the target is the environmen
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
@@ -14,6 +15,9 @@ from stackloom.errors import UserError
 from stackloom.manifest import Manifest
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+CONNECT_TIMEOUT = 5  # seconds
+READ_TIMEOUT = 60
+MAX_ATTEMPTS = 4
 
 
 class Aws:
@@ -29,12 +33,23 @@ class Aws:
             self.session = boto3.Session(
                 aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
             )
+        # timeouts that fit a CLI (botocore's are 60 s each): a dead endpoint is found in seconds, not minutes
         self.config = Config(
             ignore_configured_endpoint_urls=True,
             user_agent_extra="stackforge",
-            retries={"mode": "standard", "max_attempts": 8},
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
         )
+        self.session.events.register("needs-retry", self._announce_retry)
         self._clients: dict = {}
+
+    @staticmethod
+    def _announce_retry(attempts: int = 0, caught_exception=None, response=None, operation=None, **_) -> None:
+        """Say what is being retried (botocore retries silently); the retry decision stays botocore's."""
+        if caught_exception is not None and attempts < MAX_ATTEMPTS:
+            name = getattr(operation, "name", "request")
+            print(f"retrying {name} (attempt {attempts + 1} of {MAX_ATTEMPTS}): {caught_exception}", file=sys.stderr)
 
     def client(self, service: str):
         if service not in self._clients:
@@ -55,8 +70,12 @@ def is_loopback(url: str) -> bool:
 
 def check_endpoint(url: str) -> str:
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
-        raise UserError(f"--endpoint-url {url!r}: expected http(s)://HOST[:PORT]")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = -1
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/") or port == -1:
+        raise UserError(f"--endpoint-url {url!r}: expected http(s)://HOST[:PORT] with a port from 1 to 65535")
     return url.rstrip("/")
 
 

@@ -276,7 +276,31 @@ def deploy_stack(
             raise DeployError(f"{request.name} is {status}: wait until it is done (or fix it) and deploy again")
     deployed = _deployed(cloudformation, request.name, templates) if existing and templates else {}
     risks = _template_risks(deployed, templates, region) if deployed else []
+    state = {"plan": None, "executing": False}
+    try:
+        return _through_change_set(
+            cloudformation,
+            request,
+            options,
+            console,
+            policies,
+            nested_sizes,
+            templates,
+            existing,
+            deployed,
+            risks,
+            state,
+        )
+    except KeyboardInterrupt:
+        _report_interrupt(cloudformation, request.name, state["plan"], state["executing"], console)
+        raise
+
+
+def _through_change_set(
+    cloudformation, request, options, console, policies, nested_sizes, templates, existing, deployed, risks, state
+) -> int:
     plan = changeset.create(cloudformation, request, existing, options.poll)
+    state["plan"] = plan
     if plan is None:
         console(f"{request.name}: no changes")
         if policies:
@@ -323,6 +347,7 @@ def deploy_stack(
     if policies and plan.kind == "UPDATE":
         _protect(cloudformation, request.name, policies, console)  # in force before the update runs
     expected = request.expected_resources if plan.kind == "CREATE" else 0
+    state["executing"] = True
     outcome = changeset.execute(cloudformation, plan, console, options.poll, expected)
     if not outcome.ok:
         _report_failure(console, request.name, outcome)
@@ -331,6 +356,33 @@ def deploy_stack(
     if policies:
         _protect(cloudformation, request.name, policies, console)
     return 0
+
+
+def _report_interrupt(cloudformation, stack_name: str, plan, executing: bool, console: Console) -> None:
+    """Ctrl-C: what is true now. A change set made but not executed is deleted (nothing changed); one being
+    executed goes on in CloudFormation, which the operator is told how to follow or stop."""
+    if plan is not None and not executing:
+        changeset.discard(cloudformation, plan.change_set_id, stack_name, plan.kind)
+        console(
+            console.yellow(f"interrupted: the change set for {stack_name} was deleted before it ran; nothing changed")
+        )
+        return
+    stack = changeset.describe_stack(cloudformation, stack_name)
+    status = stack["StackStatus"] if stack else "not created"
+    if not executing:
+        console(console.yellow(f"interrupted before a change set ran: {stack_name} is {status}; nothing changed"))
+        return
+    console(
+        console.yellow(
+            f"interrupted: {stack_name} is {status} and CloudFormation carries on with it (it does not stop with this "
+            f"command). Follow it: aws cloudformation describe-stack-events --stack-name {stack_name}; "
+            + (
+                "stop it: aws cloudformation cancel-update-stack --stack-name " + stack_name
+                if plan.kind == "UPDATE"
+                else "a first create cannot be cancelled: delete the stack when it is done (build.py destroy)"
+            )
+        )
+    )
 
 
 def _report_failure(console: Console, stack_name: str, outcome: changeset.Outcome) -> None:

@@ -476,3 +476,41 @@ def test_without_a_terminal_deploy_needs_yes_before_anything_happens(run, aws):
     # THEN it stops at once as a user error, and nothing was created
     assert code == 2 and "pass --yes" in out
     assert active_stacks(aws) == {}
+
+
+def test_ctrl_c_at_the_prompt_deletes_the_change_set_and_says_nothing_changed(run, aws, hosted_zone, monkeypatch):
+    # GIVEN an operator who presses Ctrl-C when asked to execute
+    def interrupt(question):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deploy_module, "interactive", lambda: True)
+    monkeypatch.setattr(deploy_module, "confirm", interrupt)
+    # WHEN a new environment is deployed without --yes
+    code, out = run("deploy", "vanity-market/preprod")
+    # THEN exit 130, the change set it made is gone (and the empty stack with it), and it says so
+    assert code == 130
+    assert "the change set for vanity-market-preprod-bootstrap was deleted before it ran; nothing changed" in out
+    assert active_stacks(aws) == {}
+
+
+def test_ctrl_c_while_a_change_set_runs_says_which_stack_is_in_which_state(run, aws, hosted_zone, monkeypatch):
+    # GIVEN Ctrl-C pressed while the first change set executes (the wait for the stack is interrupted)
+    from stackloom.deploy import changeset
+
+    def interrupted_wait(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(changeset.stack_events, "wait", interrupted_wait)
+    # WHEN the environment is deployed
+    code, out = run("deploy", "vanity-market/preprod", "--yes")
+    # THEN exit 130, and the message names the stack, its state, that CloudFormation carries on and how to follow it
+    assert code == 130
+    status = stack(aws, "vanity-market-preprod-bootstrap")["StackStatus"]
+    assert f"interrupted: vanity-market-preprod-bootstrap is {status} and CloudFormation carries on" in out
+    assert "aws cloudformation describe-stack-events --stack-name vanity-market-preprod-bootstrap" in out
+    assert "a first create cannot be cancelled" in out and "Traceback" not in out
+
+
+def test_an_endpoint_url_with_an_impossible_port_is_a_one_line_error(run):
+    code, out = run("deploy", "bet2wealth/dev", "--yes", "--endpoint-url", "http://localhost:99999")
+    assert code == 2 and "with a port from 1 to 65535" in out and "Traceback" not in out

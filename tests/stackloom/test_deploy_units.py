@@ -253,3 +253,35 @@ def test_deletion_protection_spelled_false_does_not_stop_the_removal():
     deployed = _deployed_cluster("false")
     # WHEN a change set removing that cluster is checked THEN nothing stops it
     assert protected_removals(_REMOVE_CLUSTER, deployed, "root.json") == []
+
+
+def test_an_unreachable_endpoint_says_what_is_retried_and_gives_up_in_seconds(tmp_path, monkeypatch, capsys):
+    # GIVEN an endpoint on a port nothing listens on (dummy credentials; nothing leaves 127.0.0.1)
+    import socket
+    import time
+
+    from stackloom.cli.main import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    started = time.monotonic()
+    # WHEN a deploy runs against it
+    code = main(
+        [
+            "deploy",
+            "bet2wealth/dev",
+            "--yes",
+            "--endpoint-url",
+            f"http://127.0.0.1:{port}",
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
+    # THEN each retry is announced, it gives up well inside a minute, with one error line and exit 1
+    err = capsys.readouterr().err
+    assert code == 1 and time.monotonic() - started < 40
+    assert "retrying DescribeStacks (attempt 2 of 4)" in err and "Could not connect to the endpoint URL" in err
+    assert "Traceback" not in err
