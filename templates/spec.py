@@ -24,6 +24,8 @@ from .spec_common import (
     NAME_PATTERN,
     PRODUCTION_BACKUP_DAYS,
     RESERVED_TAGS,
+    SSL_POLICY_PATTERN,
+    SSM_PARAMETER_PATTERN,
     Model,
     ServiceName,
     check_retention,
@@ -216,9 +218,15 @@ class LoadBalancerSpec(Model):
         ),
     ] = False
     idle_timeout_seconds: Annotated[int, Meta(ge=1, le=4000, description="ALB idle timeout.")] = 60
-    ssl_policy: Annotated[str, Meta(description="TLS policy of the HTTPS listener (TLS 1.2+).")] = (
-        "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    )
+    ssl_policy: Annotated[
+        str,
+        Meta(
+            pattern=SSL_POLICY_PATTERN,
+            max_length=64,
+            description="TLS policy of the HTTPS listener: an ELB predefined policy of TLS 1.2 or newer "
+            "(ELBSecurityPolicy-TLS13-1-2-..., -TLS13-1-3-..., -TLS-1-2-..., -FS-1-2-...).",
+        ),
+    ] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
     deletion_protection: Annotated[
         bool | None, Meta(description=("ALB deletion protection. Default: on in production, off elsewhere."))
     ] = None
@@ -256,9 +264,14 @@ class Ec2CapacitySpec(Model):
         int, Meta(ge=1, le=100, description="ECS managed scaling target utilisation.")
     ] = 100
     root_volume_gib: Annotated[int, Meta(ge=30, le=1024, description="Encrypted gp3 root volume size.")] = 30
-    ami_parameter: Annotated[str, Meta(description="Public SSM parameter holding the ECS-optimized AMI ID.")] = (
-        "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
-    )
+    ami_parameter: Annotated[
+        str,
+        Meta(
+            pattern=SSM_PARAMETER_PATTERN,
+            max_length=1011,
+            description="Public SSM parameter holding the ECS-optimized AMI ID (a path of letters, digits and _.-/).",
+        ),
+    ] = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
     def __post_init__(self) -> None:
         if not self.min_size <= self.desired_capacity <= self.max_size:

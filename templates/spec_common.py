@@ -10,13 +10,28 @@ from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from .validation import FieldError
+from .validation import FieldError, worded
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
 SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
 ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"  # eu-central-1a, us-gov-west-1b
 RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")  # cost allocation and the diff rely on them
+# what AWS accepts where spec text lands in a template verbatim (ELB, SSM); see the fields' descriptions
+SSL_POLICY_PATTERN = worded(
+    r"^ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)(-[A-Za-z0-9]+)*$",
+    "an ELB predefined policy of TLS 1.2 or newer (ELBSecurityPolicy-TLS13-1-2-..., -TLS13-1-3-..., "
+    "-TLS-1-2-... or -FS-1-2-...)",
+)
+SSM_PARAMETER_PATTERN = worded(r"^/[A-Za-z0-9_.\-/]+$", "an SSM parameter path: / then letters, digits and _.-/")
+PATH_PATTERN = worded(
+    r"^/[A-Za-z0-9_\-.$/~\"'@:+&*?]*$",
+    "an ALB path pattern: starts with / and holds only letters, digits and _-.$/~\"'@:+&*?",
+)
+HOST_PATTERN = worded(
+    r"^[A-Za-z0-9*?]([A-Za-z0-9*?.\-]*[A-Za-z0-9*?])?$",
+    "a host name as ALB matches it: letters, digits, - and ., wildcards * and ?; no scheme, port or path",
+)
 PRODUCTION_BACKUP_DAYS = 7  # Aurora automated backups kept in production
 
 # Fargate's valid CPU units and the memory (MiB) each allows.

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
-from .spec_common import FARGATE_MEMORY, EnvVarName, Model, Port, check_retention
+from .spec_common import FARGATE_MEMORY, HOST_PATTERN, PATH_PATTERN, EnvVarName, Model, Port, check_retention
 from .validation import FieldError
 
 
@@ -82,9 +82,22 @@ class LoadBalancerRouteSpec(Model):
     """How the load balancer reaches a service: listener rule conditions and target group health check."""
 
     path_patterns: Annotated[
-        list[str], Meta(min_length=1, max_length=5, description="ALB listener rule path patterns.")
+        list[Annotated[str, Meta(pattern=PATH_PATTERN, max_length=128)]],
+        Meta(
+            min_length=1,
+            max_length=5,
+            description="ALB listener rule path patterns: each starts with / and has at most 128 characters "
+            "(letters, digits and _-.$/~\"'@:+&*?).",
+        ),
     ] = field(default_factory=lambda: ["/*"])
-    host_headers: Annotated[list[str], Meta(max_length=5, description="Optional host-header conditions.")] = []
+    host_headers: Annotated[
+        list[Annotated[str, Meta(pattern=HOST_PATTERN, max_length=128)]],
+        Meta(
+            max_length=5,
+            description="Optional host-header conditions: host names of at most 128 characters, no scheme or path "
+            "(letters, digits, - and ., wildcards * and ?).",
+        ),
+    ] = []
     priority: Annotated[int, Meta(ge=1, le=50000, description="Listener rule priority (unique per ALB).")] = 100
     health_check_path: Annotated[
         str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")
@@ -93,6 +106,13 @@ class LoadBalancerRouteSpec(Model):
         int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")
     ] = 60
     deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600, description="Target deregistration delay.")] = 30
+
+    def __post_init__(self) -> None:
+        values = len(self.path_patterns) + len(self.host_headers)
+        if values > 5:  # ALB: at most 5 condition values per rule, wildcards and all conditions counted together
+            raise FieldError(
+                "path_patterns", f"a listener rule takes at most 5 path and host values together, got {values}"
+            )
 
 
 class AutoscalingSpec(Model):

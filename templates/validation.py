@@ -25,6 +25,13 @@ TYPE_WORDS = {
     "null": "null (nothing)",
 }
 MAX_PROBLEMS = 10
+PATTERN_WORDS: dict[str, str] = {}  # a spec pattern -> what it allows, in words (errors never show a regex)
+
+
+def worded(pattern: str, words: str) -> str:
+    """Register what `pattern` allows, in words, for its error messages; returns the pattern."""
+    PATTERN_WORDS[pattern] = words
+    return pattern
 
 
 class FieldError(ValueError):
@@ -153,6 +160,15 @@ def _explain(message: str, value: object, kind: object) -> str:
     if message.startswith("Invalid enum value") and typing.get_origin(kind) is typing.Literal:
         choices = [repr(choice) for choice in typing.get_args(kind)]
         return f"allowed values are {', '.join(choices[:-1])} or {choices[-1]} (got {shown(value)})"
+    matching = re.fullmatch(r"Expected `str` matching regex ('.*')", message, flags=re.S)
+    if matching:  # msgspec quotes the pattern as Python's repr does
+        words = next((words for pattern, words in PATTERN_WORDS.items() if repr(pattern) == matching[1]), None)
+        if words:
+            return f"{words}{_given(value)}"
+    length = re.fullmatch(r"Expected `str` of length (<=|>=) (\d+)", message)
+    if length and isinstance(value, str):
+        bound = "at most" if length[1] == "<=" else "at least"
+        return f"{bound} {length[2]} characters, got {len(value)}: {shown(value)}"
     expected = re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message)
     if expected:
         wanted = " or ".join(TYPE_WORDS.get(word, word) for word in expected[1].split(" | "))

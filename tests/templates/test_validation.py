@@ -141,3 +141,63 @@ def test_a_path_is_one_line_whatever_its_keys_hold():
     assert dotted(("services", "Bad.Name")) == "services.'Bad.Name'"
     assert dotted(("0\n\n0",)) == "'0\\n\\n0'"
     assert len(dotted(("k" * 10_000,))) == 60 and "\n" not in dotted(("a\u2028b\nc",))
+
+
+FREE_TEXT = [
+    (
+        lambda d: d.setdefault("load_balancer", {}).update(ssl_policy="ELBSecurityPolicy-2016-08"),
+        "load_balancer.ssl_policy",
+        "ELB predefined policy of TLS 1.2 or newer",
+    ),
+    (
+        lambda d: d.setdefault("load_balancer", {}).update(ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06\n\x1b[31m"),
+        "load_balancer.ssl_policy",
+        "ELB predefined policy of TLS 1.2 or newer",
+    ),
+    (
+        lambda d: d["services"]["api"].setdefault("load_balancer", {}).update(path_patterns=["api/*"]),
+        "services.api.load_balancer.path_patterns.0",
+        "starts with /",
+    ),
+    (
+        lambda d: d["services"]["api"].setdefault("load_balancer", {}).update(path_patterns=["/" + "a" * 200]),
+        "services.api.load_balancer.path_patterns.0",
+        "at most 128 characters, got 201",
+    ),
+    (
+        lambda d: d["services"]["api"].setdefault("load_balancer", {}).update(host_headers=["https://api.example/x"]),
+        "services.api.load_balancer.host_headers.0",
+        "no scheme, port or path",
+    ),
+    (
+        lambda d: d["services"]["api"].setdefault("load_balancer", {}).update(host_headers=["a" * 100_000]),
+        "services.api.load_balancer.host_headers.0",
+        "at most 128 characters, got 100000",
+    ),
+    (
+        lambda d: d["services"]["api"]
+        .setdefault("load_balancer", {})
+        .update(path_patterns=["/a", "/b", "/c"], host_headers=["a.example", "b.example", "c.example"]),
+        "services.api.load_balancer.path_patterns",
+        "at most 5 path and host values together, got 6",
+    ),
+    (
+        lambda d: d.setdefault("cluster", {}).update(
+            ec2_capacity={"instance_type": "t3.small", "ami_parameter": "x${Cluster}"}
+        ),
+        "cluster.ec2_capacity.ami_parameter",
+        "an SSM parameter path",
+    ),
+]
+
+
+@pytest.mark.parametrize("edit, field, words", FREE_TEXT, ids=[case[1] + ":" + case[2][:20] for case in FREE_TEXT])
+def test_free_text_that_lands_in_a_template_is_checked_in_words(edit, field, words):
+    # GIVEN text AWS would refuse (or that would read as CloudFormation syntax) in a field copied into a template
+    data = base_spec()
+    edit(data)
+    # WHEN parsed THEN one problem at that field, in words, never a regular expression
+    with pytest.raises(SpecInvalid) as caught:
+        parse(data)
+    (problem,) = [(dotted(path), message) for path, message in caught.value.problems]
+    assert problem[0] == field and words in problem[1] and "regex" not in problem[1]
