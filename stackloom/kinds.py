@@ -30,6 +30,8 @@ class Kind:
     stateful: bool = False  # replacement or removal loses data (or makes it unreadable)
     why: str = ""  # what would be lost, in words
     deletion_protection: str | None = None  # the property with which AWS refuses a delete
+    name_property: str | None = None  # the property that names it (a fixed name can clash with one left behind)
+    delete_command: str | None = None  # the AWS CLI command that deletes one by name ({name})
 
 
 KINDS: dict[str, Kind] = {}
@@ -118,10 +120,34 @@ def handlers_of(resource_type: str) -> dict[str, Callable]:
 for _entry in (
     Kind("AWS::RDS::DBCluster", stateful=True, why="the Aurora data", deletion_protection="DeletionProtection"),
     Kind("AWS::ElastiCache::ReplicationGroup", stateful=True, why="Redis data"),
-    Kind("AWS::S3::Bucket", stateful=True, why="artifacts, ALB access logs"),
-    Kind("AWS::ECR::Repository", stateful=True, why="pushed images"),
-    Kind("AWS::Logs::LogGroup", stateful=True, why="application and flow logs"),
-    Kind("AWS::SecretsManager::Secret", stateful=True, why="generated credentials"),
+    Kind(
+        "AWS::S3::Bucket",
+        stateful=True,
+        why="artifacts, ALB access logs",
+        name_property="BucketName",
+        delete_command="aws s3 rb s3://{name} --force",
+    ),
+    Kind(
+        "AWS::ECR::Repository",
+        stateful=True,
+        why="pushed images",
+        name_property="RepositoryName",
+        delete_command="aws ecr delete-repository --repository-name {name} --force",
+    ),
+    Kind(
+        "AWS::Logs::LogGroup",
+        stateful=True,
+        why="application and flow logs",
+        name_property="LogGroupName",
+        delete_command="aws logs delete-log-group --log-group-name {name}",
+    ),
+    Kind(
+        "AWS::SecretsManager::Secret",
+        stateful=True,
+        why="generated credentials",
+        name_property="Name",
+        delete_command="aws secretsmanager delete-secret --secret-id {name} --force-delete-without-recovery",
+    ),
     Kind("AWS::KMS::Key", stateful=True, why="a new key cannot read what the old one encrypted"),
     Kind("AWS::RDS::DBInstance", deletion_protection="DeletionProtection"),
 ):

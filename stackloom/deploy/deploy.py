@@ -350,7 +350,7 @@ def _through_change_set(
     state["executing"] = True
     outcome = changeset.execute(cloudformation, plan, console, options.poll, expected)
     if not outcome.ok:
-        _report_failure(console, request.name, outcome)
+        _report_failure(console, request.name, outcome, templates)
         return EXIT_FAILED
     console(console.green(f"{request.name}: {outcome.status}"))
     if policies:
@@ -385,10 +385,14 @@ def _report_interrupt(cloudformation, stack_name: str, plan, executing: bool, co
     )
 
 
-def _report_failure(console: Console, stack_name: str, outcome: changeset.Outcome) -> None:
+def _report_failure(
+    console: Console, stack_name: str, outcome: changeset.Outcome, templates: tuple[dict[str, dict], str] | None = None
+) -> None:
     failure = outcome.failure
     where = f"{failure.path} ({failure.resource_type}): {failure.reason}" if failure else "no failed resource reported"
     console(console.red(f"{stack_name}: deploy failed at {where}"))
+    if failure and "already exists" in failure.reason.lower():
+        console(console.yellow(_already_exists(failure, templates)))
     console(
         console.red(
             f"{stack_name} is {outcome.status}" + (": rolled back" if "ROLLBACK_COMPLETE" in outcome.status else "")
@@ -401,6 +405,32 @@ def _report_failure(console: Console, stack_name: str, outcome: changeset.Outcom
                 + ", ".join(f"{event.path} ({event.physical_id})" for event in outcome.retained)
             )
         )
+
+
+def _already_exists(failure, templates: tuple[dict[str, dict], str] | None) -> str:
+    """How to get past a named resource that exists outside the stack: delete it, or import it."""
+    kind = kinds.kind(failure.resource_type)
+    name = None
+    if templates and kind.name_property:
+        built, top = templates
+        files = {path: file for file, path in model.stack_paths(model.children(built)).items()}
+        files[""] = top
+        stack, _, logical_id = failure.path.rpartition("/")
+        value = model.properties(model.resources(built.get(files.get(stack, ""))).get(logical_id)).get(
+            kind.name_property
+        )
+        name = value if isinstance(value, str) else None
+    what = f"{name} ({failure.resource_type})" if name else f"the {failure.resource_type} of {failure.path}"
+    delete = (
+        f"delete it if its contents are not needed: {kind.delete_command.format(name=name)}; "
+        if name and kind.delete_command
+        else "delete it if its contents are not needed; "
+    )
+    return (
+        f"{what} already exists outside this stack (left by an earlier stack, or made by hand): {delete}or bring it "
+        "into the stack with a resource import (aws cloudformation create-change-set --change-set-type IMPORT "
+        "--resources-to-import ...); then deploy again"
+    )
 
 
 def _protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:

@@ -207,6 +207,11 @@ def test_failed_first_deploy_names_the_failing_resource_and_is_rolled_back(run, 
     # THEN the first failing resource and its reason are reported, exit 1
     assert code == 1
     assert re.search(r"deploy failed at ServiceBackend/LogGroup \(AWS::Logs::LogGroup\): .*already exists", out), out
+    # AND it names the resource and says how to get past it: delete it by name, or import it
+    assert "/ecs/backend-logs-dev (AWS::Logs::LogGroup) already exists outside this stack" in out
+    assert (
+        "aws logs delete-log-group --log-group-name /ecs/backend-logs-dev" in out and "--change-set-type IMPORT" in out
+    )
     # AND the stack is rolled back: nothing of this deploy remains but the empty ROLLBACK_COMPLETE stack; named
     # resources are RetainExceptOnCreate, so a failed first create keeps nothing (the flow log group is gone)
     assert "bet2wealth-dev is ROLLBACK_COMPLETE: rolled back" in out
