@@ -62,6 +62,12 @@ def add_parser(subparsers) -> None:
         help="deploy only the bootstrap stack (artifacts bucket, ECR repositories), e.g. before the "
         "first image push",
     )
+    deploy.add_argument(
+        "--cancel-on-interrupt",
+        action="store_true",
+        help="on Ctrl-C while an update runs, also ask CloudFormation to cancel it (it then rolls back); "
+        "without it the update carries on and the command says how to follow or stop it",
+    )
     _add_target_options(deploy)
     add_common(deploy)
     deploy.set_defaults(handler=deploy_command)
@@ -186,7 +192,12 @@ def deploy_command(args) -> int:
         check_account(aws, manifest)
         poll = _poll(args, aws)
         options = DeployOptions(
-            yes=args.yes, allow_replace=args.allow_replace, poll=poll, bootstrap_only=args.bootstrap_only, confirm=_ask
+            yes=args.yes,
+            allow_replace=args.allow_replace,
+            poll=poll,
+            bootstrap_only=args.bootstrap_only,
+            confirm=_ask,
+            cancel_on_interrupt=args.cancel_on_interrupt,
         )
         if aws.local and manifest.hosted_zone:
             seed_hosted_zone(aws, manifest.hosted_zone, console)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from stackloom import diff, kinds
 from stackloom.build import Build, compile_all
 from stackloom.cfn import model
@@ -149,6 +151,7 @@ class DeployOptions:
     yes: bool = False
     allow_replace: bool = False
     confirm: Callable[[str], bool] = lambda question: False  # the CLI asks on the terminal; engines never do
+    cancel_on_interrupt: bool = False  # Ctrl-C during an update also asks CloudFormation to cancel it
     poll: float = DEFAULT_POLL
     bootstrap_only: bool = False
 
@@ -293,6 +296,8 @@ def deploy_stack(
         )
     except KeyboardInterrupt:
         _report_interrupt(cloudformation, request.name, state["plan"], state["executing"], console)
+        if options.cancel_on_interrupt and state["executing"] and state["plan"].kind == "UPDATE":
+            _cancel(cloudformation, request.name, console)
         raise
 
 
@@ -383,6 +388,17 @@ def _report_interrupt(cloudformation, stack_name: str, plan, executing: bool, co
             )
         )
     )
+
+
+def _cancel(cloudformation, stack_name: str, console: Console) -> None:
+    """--cancel-on-interrupt: ask CloudFormation to cancel the update (it then rolls back) and say what it said."""
+    try:
+        cloudformation.cancel_update_stack(StackName=stack_name)
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message") or str(error)
+        console(console.red(f"could not cancel the update of {stack_name}: {message}"))
+        return
+    console(console.yellow(f"cancel requested: {stack_name} rolls back to where it was (UPDATE_ROLLBACK_IN_PROGRESS)"))
 
 
 def _report_failure(

@@ -294,7 +294,7 @@ def _patch_stack() -> None:
 
 def _patch_responses() -> None:
     """The CloudFormation API: IncludeNestedStacks, change sets without changes, termination protection,
-    ListChangeSets without the nested change sets."""
+    ListChangeSets without the nested change sets, CancelUpdateStack."""
     Response = responses.CloudFormationResponse
     original_create_change_set = Response.create_change_set
 
@@ -335,3 +335,13 @@ def _patch_responses() -> None:
         return ActionResult({"Summaries": summaries})
 
     Response.list_change_sets = list_change_sets
+
+    def cancel_update_stack(self):
+        # AWS cancels only an update in progress; this endpoint applies updates before it answers, so every
+        # stack it describes is settled and the call is refused as AWS refuses it for a settled stack
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        if stack.status != "UPDATE_IN_PROGRESS":
+            raise validation(f"CancelUpdateStack cannot be called from current stack status {stack.status}")
+        return ActionResult({})
+
+    Response.cancel_update_stack = cancel_update_stack

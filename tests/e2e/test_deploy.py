@@ -519,3 +519,27 @@ def test_ctrl_c_while_a_change_set_runs_says_which_stack_is_in_which_state(run, 
 def test_an_endpoint_url_with_an_impossible_port_is_a_one_line_error(run):
     code, out = run("deploy", "bet2wealth/dev", "--yes", "--endpoint-url", "http://localhost:99999")
     assert code == 2 and "with a port from 1 to 65535" in out and "Traceback" not in out
+
+
+def test_cancel_on_interrupt_asks_cloudformation_to_cancel_the_update(run, aws, hosted_zone, monkeypatch):
+    # GIVEN a deployed environment, and Ctrl-C while the next update's change set runs, with --cancel-on-interrupt
+    assert run("deploy", "bet2wealth/dev", "--yes")[0] == 0
+    from stackloom.deploy import changeset
+
+    calls = []
+    real = changeset.stack_events.wait
+
+    def interrupted_wait(cloudformation, waiter, stack, *args, **kwargs):
+        calls.append(stack)
+        if stack == "bet2wealth-dev":
+            raise KeyboardInterrupt
+        return real(cloudformation, waiter, stack, *args, **kwargs)
+
+    monkeypatch.setattr(changeset.stack_events, "wait", interrupted_wait)
+    code, out = run("deploy", "bet2wealth/dev", "--yes", "--cancel-on-interrupt", "--image", "backend=v2")
+    # THEN the update's state is reported and CloudFormation was asked to cancel; this endpoint applies updates
+    # before it answers, so it refuses as AWS refuses a settled stack, and that answer is shown
+    assert code == 130
+    assert "interrupted: bet2wealth-dev is UPDATE_COMPLETE and CloudFormation carries on" in out
+    assert "could not cancel the update of bet2wealth-dev: CancelUpdateStack cannot be called from current stack "
+    "status UPDATE_COMPLETE" in out
