@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from stackloom.cli.common import add_common, add_params
 from stackloom.deploy import stack_policy
 from stackloom.deploy.aws import check_account, check_endpoint, connect, is_loopback, target_region
-from stackloom.deploy.changeset import Console, DeployError, policy_json
+from stackloom.deploy.changeset import Console, DeployError, last_seen, policy_json
 from stackloom.deploy.deploy import (
     DEFAULT_POLL,
     EXIT_FAILED,
@@ -165,8 +165,10 @@ def _reported(handler):
             print(f"error: {error}", file=sys.stderr)
         except ClientError as error:
             print(f"error: {error.response.get('Error', {}).get('Message') or error}", file=sys.stderr)
-        except BotoCoreError as error:
+        except BotoCoreError as error:  # the endpoint stopped answering: what is known is what was seen last
             print(f"error: {error}", file=sys.stderr)
+            if last_seen():
+                print(f"last known state: {last_seen()}", file=sys.stderr)
         return EXIT_FAILED
 
     return run

@@ -136,13 +136,26 @@ class Console:
         return self.paint(text, "1")
 
 
+# The last status this process saw of each stack (name -> (status, when)): what a deploy that loses its
+# connection can still tell the operator.
+LAST_SEEN: dict[str, tuple[str, datetime]] = {}
+
+
 def describe_stack(cloudformation, name: str) -> dict | None:
     try:
-        return cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     except ClientError as error:
         if "does not exist" in str(error):
+            LAST_SEEN[name] = ("not created", datetime.now(timezone.utc))
             return None
         raise
+    LAST_SEEN[stack.get("StackName", name)] = (stack["StackStatus"], datetime.now(timezone.utc))
+    return stack
+
+
+def last_seen() -> str:
+    """`name STATUS (at 12:03:04 UTC), ...` for the stacks this process has seen, or ""."""
+    return ", ".join(f"{name} {status} (at {when:%H:%M:%S} UTC)" for name, (status, when) in sorted(LAST_SEEN.items()))
 
 
 def create(cloudformation, request: StackRequest, existing: dict | None, poll: float) -> Plan | None:

@@ -543,3 +543,28 @@ def test_cancel_on_interrupt_asks_cloudformation_to_cancel_the_update(run, aws, 
     assert "interrupted: bet2wealth-dev is UPDATE_COMPLETE and CloudFormation carries on" in out
     assert "could not cancel the update of bet2wealth-dev: CancelUpdateStack cannot be called from current stack "
     "status UPDATE_COMPLETE" in out
+
+
+def test_a_lost_connection_reports_the_last_known_state_of_each_stack(run, aws, hosted_zone, monkeypatch):
+    # GIVEN the endpoint stops answering after the bootstrap stack was deployed, when the root's change set is made
+    from botocore.exceptions import EndpointConnectionError
+
+    from stackloom.deploy import changeset
+
+    real = changeset.create
+
+    def connection_lost(cloudformation, request, *args, **kwargs):
+        if request.name == "vanity-market-preprod":
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1/")
+        return real(cloudformation, request, *args, **kwargs)
+
+    monkeypatch.setattr(changeset, "create", connection_lost)
+    monkeypatch.setattr(changeset, "LAST_SEEN", {})
+    code, out = run("deploy", "vanity-market/preprod", "--yes")
+    # THEN one error line, and what was last seen of each stack
+    assert code == 1 and "Could not connect to the endpoint URL" in out
+    assert re.search(
+        r"last known state: vanity-market-preprod not created \(at [0-9:]+ UTC\), "
+        r"vanity-market-preprod-bootstrap CREATE_COMPLETE",
+        out,
+    ), out
