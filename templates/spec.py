@@ -21,11 +21,13 @@ from msgspec import Meta, field
 from . import catalog
 from .spec_common import (
     AZ_PATTERN,
+    DNS_NAME_PATTERN,
     NAME_PATTERN,
     PRODUCTION_BACKUP_DAYS,
     RESERVED_TAGS,
     SSL_POLICY_PATTERN,
     SSM_PARAMETER_PATTERN,
+    ZONE_NAME_PATTERN,
     Model,
     ServiceName,
     check_retention,
@@ -183,9 +185,21 @@ class DnsSpec(Model):
     """A Route53 alias record for the load balancer, and the DNS-validated certificate it gets."""
 
     name: Annotated[
-        str, Meta(description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.")
+        str,
+        Meta(
+            pattern=DNS_NAME_PATTERN,
+            max_length=253,
+            description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.",
+        ),
     ]
-    zone_name: Annotated[str, Meta(description="Route53 public hosted zone that holds the record, e.g. example.com.")]
+    zone_name: Annotated[
+        str,
+        Meta(
+            pattern=ZONE_NAME_PATTERN,
+            max_length=253,
+            description="Route53 public hosted zone that holds the record, e.g. example.com.",
+        ),
+    ]
     zone_id: Annotated[
         Annotated[str, Meta(pattern=r"^Z[A-Z0-9]{1,31}$")] | None,
         Meta(description="Hosted zone ID. Default: a deploy-time parameter `HostedZoneId` (looked up by `deploy`)."),

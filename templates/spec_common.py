@@ -32,6 +32,16 @@ HOST_PATTERN = worded(
     r"^[A-Za-z0-9*?]([A-Za-z0-9*?.\-]*[A-Za-z0-9*?])?$",
     "a host name as ALB matches it: letters, digits, - and ., wildcards * and ?; no scheme, port or path",
 )
+DNS_NAME_PATTERN = worded(
+    r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]\.?$",
+    "a DNS name: labels of letters, digits and inner hyphens (at most 63 each) joined by dots, optionally "
+    "starting with *.",
+)
+ZONE_NAME_PATTERN = worded(
+    r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]\.?$",
+    "a DNS zone name: labels of letters, digits and inner hyphens (at most 63 each) joined by dots",
+)
+HEALTH_CHECK_PATH_PATTERN = worded(r"^/[!-~]*$", "a URL path: starts with / and holds only printable ASCII, no spaces")
 PRODUCTION_BACKUP_DAYS = 7  # Aurora automated backups kept in production
 
 # Fargate's valid CPU units and the memory (MiB) each allows.

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
-from .spec_common import FARGATE_MEMORY, HOST_PATTERN, PATH_PATTERN, EnvVarName, Model, Port, check_retention
+from .spec_common import (
+    FARGATE_MEMORY,
+    HEALTH_CHECK_PATH_PATTERN,
+    HOST_PATTERN,
+    PATH_PATTERN,
+    EnvVarName,
+    Model,
+    Port,
+    check_retention,
+)
 from .validation import FieldError
 
 
@@ -100,7 +109,8 @@ class LoadBalancerRouteSpec(Model):
     ] = []
     priority: Annotated[int, Meta(ge=1, le=50000, description="Listener rule priority (unique per ALB).")] = 100
     health_check_path: Annotated[
-        str, Meta(pattern=r"^/", max_length=1024, description="Target group health check path.")
+        str,
+        Meta(pattern=HEALTH_CHECK_PATH_PATTERN, max_length=1024, description="Target group health check path."),
     ] = "/"
     health_check_grace_seconds: Annotated[
         int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")

@@ -145,6 +145,21 @@ def test_a_path_is_one_line_whatever_its_keys_hold():
 
 FREE_TEXT = [
     (
+        lambda d: d.update(load_balancer={"dns": {"name": "https://api.acme.example", "zone_name": "acme.example"}}),
+        "load_balancer.dns.name",
+        "a DNS name",
+    ),
+    (
+        lambda d: d.update(load_balancer={"dns": {"name": "api.acme.example", "zone_name": "acme example"}}),
+        "load_balancer.dns.zone_name",
+        "a DNS zone name",
+    ),
+    (
+        lambda d: d["services"]["api"].setdefault("load_balancer", {}).update(health_check_path="/health\nX-Evil: 1"),
+        "services.api.load_balancer.health_check_path",
+        "printable ASCII",
+    ),
+    (
         lambda d: d.setdefault("load_balancer", {}).update(ssl_policy="ELBSecurityPolicy-2016-08"),
         "load_balancer.ssl_policy",
         "ELB predefined policy of TLS 1.2 or newer",
