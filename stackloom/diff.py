@@ -44,7 +44,7 @@ from stackloom.cfn.model import properties as _properties
 from stackloom.cfn.model import resources as _resources
 from stackloom.cfn.model import value_references as references
 from stackloom.cfn.schemas import create_only
-from stackloom.errors import UserError
+from stackloom.errors import UserError, display
 
 ADD, MODIFY, REPLACE, REMOVE = "add", "modify", "replace", "remove"
 ORDER = {REMOVE: 0, REPLACE: 1, MODIFY: 2, ADD: 3}
@@ -317,7 +317,7 @@ def load_environment(folder: Path) -> dict[str, dict]:
         try:
             value = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise UserError(f"{path}: cannot read the baseline template ({error})") from None
+            raise UserError(f"{display(path)}: cannot read the baseline template ({error})") from None
         if model.is_template(value):
             templates[path.name] = value
     return templates
@@ -334,10 +334,12 @@ def baseline_folder(baseline: Path, system: str, environment: str) -> Path:
                 except UserError:  # a baseline from another version: its place says which it is
                     which = (system, environment)
                 if which != (system, environment):
-                    raise UserError(f"{candidate}: the baseline is {which[0]}/{which[1]}, not {system}/{environment}")
+                    raise UserError(
+                        f"{display(candidate)}: the baseline is {which[0]}/{which[1]}, not {system}/{environment}"
+                    )
             return candidate
     raise UserError(
-        f"{baseline}: no earlier build of {system}/{environment} (expected "
+        f"{display(baseline)}: no earlier build of {system}/{environment} (expected "
         f"{baseline / system / environment / 'root.json'} or {baseline / 'root.json'}); "
         "give --baseline an output folder, e.g. a checkout of output/ from the last release"
     )

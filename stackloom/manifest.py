@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 
-from stackloom.errors import UserError
+from stackloom.errors import UserError, display
 from templates import names, root
 from templates.spec import EnvironmentSpec
 
@@ -109,7 +109,8 @@ def decode(text: str | bytes, where: str = FILE_NAME) -> Manifest:
         return msgspec.json.decode(text, type=Manifest)
     except msgspec.DecodeError as error:  # ValidationError is a DecodeError
         raise UserError(
-            f"{where}: not a manifest of this version of stackloom ({error}); " "rebuild with `python build.py`"
+            f"{display(where)}: not a manifest of this version of stackloom ({error}); "
+            "rebuild with `python build.py`"
         ) from None
 
 
@@ -124,7 +125,7 @@ def load(folder: Path) -> Manifest:
     try:
         return decode(path.read_bytes(), str(path))
     except OSError as error:
-        raise UserError(f"{path}: cannot read ({error.strerror}); run `python build.py` first") from None
+        raise UserError(f"{display(path)}: cannot read ({error.strerror}); run `python build.py` first") from None
 
 
 def field(manifest: Manifest, dotted: str):

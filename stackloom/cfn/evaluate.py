@@ -24,7 +24,7 @@ from typing import Iterator
 
 from stackloom import manifest as manifests
 from stackloom.cfn.parameters import as_value, is_list_type, problem
-from stackloom.errors import UserError
+from stackloom.errors import UserError, display
 from stackloom.kinds import STACK_TYPE
 from stackloom.manifest import pack_overrides
 from templates.references import REF, references
@@ -454,7 +454,7 @@ class Built:
             try:
                 self._cache[file] = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as error:
-                raise UserError(f"{path}: cannot read ({error}); run `python build.py` first") from None
+                raise UserError(f"{display(path)}: cannot read ({error}); run `python build.py` first") from None
         return self._cache[file]
 
     def pseudo(self, name: str):
