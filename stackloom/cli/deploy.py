@@ -108,6 +108,17 @@ def add_parser(subparsers) -> None:
     policy.set_defaults(handler=stack_policy_command)
 
 
+def _seconds(text: str) -> float:
+    """--poll's value: a number of seconds from 0.01 to 300 (argparse turns the error into a usage line, exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0.01 <= value <= 300:
+        raise argparse.ArgumentTypeError(f"expected 0.01 to 300 seconds, got {text}")
+    return value
+
+
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -127,7 +138,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--poll",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help=f"seconds between status checks (default {DEFAULT_POLL:g}, {LOCAL_POLL:g} locally)",

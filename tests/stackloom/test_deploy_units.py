@@ -285,3 +285,12 @@ def test_an_unreachable_endpoint_says_what_is_retried_and_gives_up_in_seconds(tm
     assert code == 1 and time.monotonic() - started < 40
     assert "retrying DescribeStacks (attempt 2 of 4)" in err and "Could not connect to the endpoint URL" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "soon", "1e9"])
+def test_a_bad_poll_interval_is_a_usage_error(value, capsys):
+    from stackloom.cli.main import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["deploy", "bet2wealth/dev", "--yes", "--poll", value])
+    assert stopped.value.code == 2 and "--poll" in capsys.readouterr().err
