@@ -309,8 +309,8 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
 
 
 def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution_role, task_role, environment, secrets):
-    scratch = service.readonly_root_filesystem and service.writable_paths
-    volumes = _volume_names(service.writable_paths)
+    scratch = service.readonly_root_filesystem and service.scratch_paths
+    volumes = _volume_names(service.scratch_paths)
     container = ecs.ContainerDefinition(
         Name=name,
         Image=Join(":", [_repository_uri(spec, service), tag]),

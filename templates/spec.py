@@ -442,6 +442,10 @@ class EnvironmentSpec(Model):
                 raise FieldError(f"{where}.compute", "ec2 needs cluster.ec2_capacity")
             targets = set(self.services) - {name} | {"cache", "database"}
             for target in service.connects_to:
+                if target == name:
+                    raise FieldError(
+                        f"{where}.connects_to", f"{target!r} is the service itself; it needs no rule to reach itself"
+                    )
                 if target not in targets:
                     raise FieldError(f"{where}.connects_to", f"{target!r} is unknown; allowed: {sorted(targets)}")
                 if target in ("cache", "database") and getattr(self, target) is None:

@@ -185,12 +185,13 @@ class ServiceSpec(Model):
         False
     )
     writable_paths: Annotated[
-        list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]],
+        Annotated[list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]], Meta(max_length=10)]
+        | None,
         Meta(
-            max_length=10,
-            description="Scratch directories mounted writable (task-local volumes) when the root filesystem is read-only.",
+            description="Scratch directories mounted writable (task-local volumes); only with "
+            "readonly_root_filesystem: true. Default: /tmp.",
         ),
-    ] = field(default_factory=lambda: ["/tmp"])
+    ] = None
     user: Annotated[
         Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None,
         Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
@@ -200,6 +201,11 @@ class ServiceSpec(Model):
     ] = None
     min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
     max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
+
+    @property
+    def scratch_paths(self) -> list[str]:
+        """The writable scratch directories of a read-only root filesystem (writable_paths, /tmp by default)."""
+        return ["/tmp"] if self.writable_paths is None else list(self.writable_paths)
 
     def __post_init__(self) -> None:
         check_retention("log_retention_days", self.log_retention_days)
@@ -215,10 +221,23 @@ class ServiceSpec(Model):
                 )
         elif not 128 <= self.cpu <= 196608:
             raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
-        for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths)):
+        for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths or [])):
             twice = sorted({item for item in items if items.count(item) > 1})
             if twice:
                 raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once")
+        scaling = self.autoscaling
+        if scaling is not None and not scaling.min_capacity <= self.desired_count <= scaling.max_capacity:
+            raise FieldError(
+                "desired_count",
+                f"{self.desired_count} is outside autoscaling's {scaling.min_capacity}..{scaling.max_capacity} "
+                "(Application Auto Scaling would move it there at once); choose a count within that range",
+            )
+        if self.writable_paths is not None and not self.readonly_root_filesystem:
+            raise FieldError(
+                "writable_paths",
+                "applies only with readonly_root_filesystem: true (a writable root needs no scratch volumes); "
+                "set readonly_root_filesystem: true or remove writable_paths",
+            )
         if self.port in self.extra_ports:
             raise FieldError("extra_ports", f"repeats the main port {self.port}")
         clash = set(self.environment) & set(self.secrets)

@@ -254,7 +254,9 @@ def test_autoscaling_target_scales_the_desired_count_between_the_bounds():
     # GIVEN an api service with autoscaling min 2, max 6, CPU target 55 %
     # WHEN the environment is compiled
     template = _service(
-        lambda s: s.update(autoscaling={"min_capacity": 2, "max_capacity": 6, "cpu_target_percent": 55})
+        lambda s: s.update(
+            desired_count=2, autoscaling={"min_capacity": 2, "max_capacity": 6, "cpu_target_percent": 55}
+        )
     )
     template = template["service-api.json"]
     # THEN a scalable target scales the service's desired count between 2 and 6
@@ -269,7 +271,9 @@ def test_autoscaling_policy_tracks_the_cpu_target():
     # GIVEN an api service with autoscaling min 2, max 6, CPU target 55 %
     # WHEN the environment is compiled
     template = _service(
-        lambda s: s.update(autoscaling={"min_capacity": 2, "max_capacity": 6, "cpu_target_percent": 55})
+        lambda s: s.update(
+            desired_count=2, autoscaling={"min_capacity": 2, "max_capacity": 6, "cpu_target_percent": 55}
+        )
     )
     template = template["service-api.json"]
     # THEN a target-tracking scaling policy holds average service CPU at 55 %

@@ -216,3 +216,40 @@ def test_free_text_that_lands_in_a_template_is_checked_in_words(edit, field, wor
         parse(data)
     (problem,) = [(dotted(path), message) for path, message in caught.value.problems]
     assert problem[0] == field and words in problem[1] and "regex" not in problem[1]
+
+
+CAPACITY = [
+    (
+        lambda d: d["services"]["api"].update(writable_paths=["/tmp"]),
+        "services.api.writable_paths",
+        "applies only with readonly_root_filesystem: true",
+    ),
+    (
+        lambda d: d["services"]["api"].update(desired_count=9, autoscaling={"min_capacity": 1, "max_capacity": 4}),
+        "services.api.desired_count",
+        "9 is outside autoscaling's 1..4",
+    ),
+    (
+        lambda d: d["services"]["api"].update(connects_to=["api"]),
+        "services.api.connects_to",
+        "'api' is the service itself",
+    ),
+]
+
+
+@pytest.mark.parametrize("edit, field, words", CAPACITY, ids=[case[1] for case in CAPACITY])
+def test_capacity_and_wiring_that_cannot_work_are_refused(edit, field, words):
+    data = base_spec()
+    edit(data)
+    with pytest.raises(SpecInvalid) as caught:
+        parse(data)
+    (problem,) = [(dotted(path), message) for path, message in caught.value.problems]
+    assert problem[0] == field and words in problem[1]
+
+
+def test_writable_paths_with_a_read_only_root_are_accepted_and_default_to_tmp():
+    data = base_spec()
+    data["services"]["api"].update(readonly_root_filesystem=True)
+    assert parse(data).services["api"].scratch_paths == ["/tmp"]
+    data["services"]["api"].update(writable_paths=["/var/cache"])
+    assert parse(data).services["api"].scratch_paths == ["/var/cache"]
