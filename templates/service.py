@@ -431,13 +431,26 @@ def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: Se
             Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
         )
     )
-    output(
-        template,
-        names.SERVICE_URL,
-        Join("", [Ref(base_url), route.path_patterns[0].rstrip("*").rstrip("/") or "/"]),
-        "Public URL of the service",
-    )
+    output(template, names.SERVICE_URL, _service_url(spec, route, base_url), "Public URL of the service")
     return rule
+
+
+def service_path(pattern: str) -> str:
+    """The URL path a route's first path pattern stands for: up to its first wildcard (`/api/*` -> `/api/`,
+    `/*` -> `/`, `/health` -> `/health`)."""
+    cut = min((pattern.index(char) for char in "*?" if char in pattern), default=len(pattern))
+    return pattern[:cut] or "/"
+
+
+def _service_url(spec: EnvironmentSpec, route, base_url):
+    """The service's public URL: its first host header without wildcards when it has one (the load balancer
+    only forwards requests for that host), else the environment's base URL; then the route's path."""
+    path = service_path(route.path_patterns[0])
+    host = next((name for name in route.host_headers if not any(char in name for char in "*?")), None)
+    if host is None:
+        return Join("", [Ref(base_url), path])
+    scheme = "http" if spec.load_balancer.http_only else "https"
+    return f"{scheme}://{host.lower()}{path}"
 
 
 def _add_autoscaling(template: Template, service: ServiceSpec, cluster_name, ecs_service):

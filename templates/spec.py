@@ -42,6 +42,7 @@ from .spec_services import (  # noqa: F401 - re-exported: the spec's parts are i
     RepositorySpec,
     SecretRef,
     ServiceSpec,
+    covers,
 )
 from .validation import FieldError, SpecInvalid, convert
 
@@ -477,6 +478,21 @@ class EnvironmentSpec(Model):
                         f"services.{name}.load_balancer",
                         f"priority {service.load_balancer.priority} is already used by {other}; "
                         "priorities must be unique",
+                    )
+        routes = sorted(
+            ((service.load_balancer, name) for name, service in self.services.items() if service.load_balancer),
+            key=lambda item: item[0].priority,
+        )
+        for index, (later, name) in enumerate(routes):
+            for earlier, other in routes[:index]:
+                if covers(earlier, later):
+                    raise FieldError(
+                        f"services.{name}.load_balancer",
+                        f"can never match: {other}'s rule (priority {earlier.priority}, paths "
+                        f"{', '.join(earlier.path_patterns)}"
+                        + (f", hosts {', '.join(earlier.host_headers)}" if earlier.host_headers else "")
+                        + f") is evaluated first and matches every request this one would; give {name} a priority "
+                        f"below {earlier.priority} or narrow {other}'s paths",
                     )
         if self.load_balancer is not None and not priorities:
             raise FieldError(

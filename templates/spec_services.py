@@ -243,3 +243,42 @@ class ServiceSpec(Model):
         clash = set(self.environment) & set(self.secrets)
         if clash:
             raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
+
+
+def _prefix(pattern: str) -> str | None:
+    """The fixed prefix of a pattern whose only wildcard is one trailing `*` (`/api/*` -> `/api/`), else None."""
+    if pattern.endswith("*") and not any(char in pattern[:-1] for char in "*?"):
+        return pattern[:-1]
+    return None
+
+
+def _suffix(pattern: str) -> str | None:
+    """The fixed suffix of a host pattern whose only wildcard is one leading `*` (`*.example.com`), else None."""
+    if pattern.startswith("*") and not any(char in pattern[1:] for char in "*?"):
+        return pattern[1:]
+    return None
+
+
+def _path_covered(path: str, by: str) -> bool:
+    """Does ALB path pattern `by` match every request `path` matches? (Sound, not complete: only the exact
+    pattern and a `prefix*` pattern are taken to cover others; ALB path patterns are case-sensitive.)"""
+    prefix = _prefix(by)
+    return path == by or (prefix is not None and path.startswith(prefix))
+
+
+def _host_covered(host: str, by: str) -> bool:
+    """Does ALB host pattern `by` match every host `host` matches? (Host names compare case-insensitively.)"""
+    host, by = host.lower(), by.lower()
+    suffix = _suffix(by)
+    return host == by or (suffix is not None and host.endswith(suffix) and len(host) > len(suffix))
+
+
+def covers(earlier: LoadBalancerRouteSpec, later: LoadBalancerRouteSpec) -> bool:
+    """Would a rule with `earlier`'s conditions, evaluated first, match every request `later`'s rule matches?"""
+    if not all(any(_path_covered(path, by) for by in earlier.path_patterns) for path in later.path_patterns):
+        return False
+    if not earlier.host_headers:
+        return True
+    return bool(later.host_headers) and all(
+        any(_host_covered(host, by) for by in earlier.host_headers) for host in later.host_headers
+    )

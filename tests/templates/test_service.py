@@ -414,3 +414,14 @@ def test_read_only_root_filesystem_is_explicitly_off_when_not_asked_for():
     # GIVEN the base api service, which does not ask for a read-only root filesystem
     # WHEN the environment is compiled THEN the container says so explicitly (false, not absent)
     assert _container(_service()["service-api.json"])["ReadonlyRootFilesystem"] is False
+
+
+def test_the_service_url_is_the_path_its_pattern_stands_for_and_its_host_when_it_has_one():
+    # GIVEN a route on /api/* WHEN compiled THEN the URL output ends in /api/ (not /api, which the rule misses)
+    template = _service(lambda s: s.update(load_balancer={"path_patterns": ["/api/*"]}))["service-api.json"]
+    assert template["Outputs"]["ServiceUrl"]["Value"]["Fn::Join"][1][1] == "/api/"
+    # AND with a host header, the URL is that host's (the load balancer forwards only requests for it)
+    template = _service(
+        lambda s: s.update(load_balancer={"path_patterns": ["/v1/*"], "host_headers": ["API.acme.example"]})
+    )["service-api.json"]
+    assert template["Outputs"]["ServiceUrl"]["Value"] == "http://api.acme.example/v1/"

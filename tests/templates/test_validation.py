@@ -253,3 +253,45 @@ def test_writable_paths_with_a_read_only_root_are_accepted_and_default_to_tmp():
     assert parse(data).services["api"].scratch_paths == ["/tmp"]
     data["services"]["api"].update(writable_paths=["/var/cache"])
     assert parse(data).services["api"].scratch_paths == ["/var/cache"]
+
+
+def _two_routes(api: dict, web: dict) -> dict:
+    data = base_spec()
+    data["services"]["web"] = {"port": 3000, "image": {"uri": "nginx"}, "load_balancer": web}
+    data["services"]["api"]["load_balancer"] = api
+    return data
+
+
+def test_a_rule_that_can_never_match_names_the_rule_that_covers_it():
+    # GIVEN web's /* evaluated before api's /api/* (priority 10 before 100)
+    data = _two_routes({"path_patterns": ["/api/*"], "priority": 100}, {"path_patterns": ["/*"], "priority": 10})
+    # WHEN parsed THEN api's rule is refused, naming web's rule, its priority and paths
+    with pytest.raises(SpecInvalid) as caught:
+        parse(data)
+    (problem,) = caught.value.problems
+    assert dotted(problem[0]) == "services.api.load_balancer"
+    assert "can never match: web's rule (priority 10, paths /*)" in problem[1] and "below 10" in problem[1]
+
+
+@pytest.mark.parametrize(
+    "api, web",
+    [
+        ({"path_patterns": ["/api/*"], "priority": 10}, {"path_patterns": ["/*"], "priority": 100}),  # narrower first
+        (
+            {"path_patterns": ["/api/*"], "priority": 100},
+            {"path_patterns": ["/*"], "host_headers": ["www.acme.example"], "priority": 10},
+        ),  # other host only
+        ({"path_patterns": ["/api*"], "priority": 100}, {"path_patterns": ["/api/*"], "priority": 10}),  # /api too
+    ],
+)
+def test_rules_that_can_still_match_are_accepted(api, web):
+    parse(_two_routes(api, web))
+
+
+def test_a_host_wildcard_evaluated_first_covers_its_hosts():
+    data = _two_routes(
+        {"path_patterns": ["/*"], "host_headers": ["api.acme.example"], "priority": 100},
+        {"path_patterns": ["/*"], "host_headers": ["*.acme.example"], "priority": 10},
+    )
+    with pytest.raises(SpecInvalid, match="hosts \\*.acme.example"):
+        parse(data)
