@@ -104,7 +104,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
                             policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm
                         ],
                         secret_arns=[
-                            policies.secret_arn(ref.secrets_manager)
+                            ref.secrets_manager if ref.secret_arn_given else policies.secret_arn(ref.secrets_manager)
                             for _, ref in sorted(service.secrets.items())
                             if ref.secrets_manager
                         ]
@@ -301,7 +301,9 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     for variable, ref in service.secrets.items():
         if ref.ssm:
             value = policies.ssm_parameter_arn(ref.ssm)
-        else:
+        elif ref.secret_arn_given:  # the full ARN as given: ECS reads <arn>:<json key>:: for one key
+            value = f"{ref.secrets_manager}:{ref.json_key}::" if ref.json_key else ref.secrets_manager
+        else:  # a partial ARN (no suffix), which ECS resolves in the task's region and account
             value = policies.arn("secretsmanager", f"secret:{ref.secrets_manager}")
             value = Sub("${Arn}:" + ref.json_key + "::", Arn=value) if ref.json_key else value
         secrets[variable] = ecs.Secret(Name=variable, ValueFrom=value)

@@ -462,12 +462,12 @@ class EnvironmentSpec(Model):
                         f"{secret.ssm!r} must be under {self.secret_prefix} "
                         "(execution roles may read only their environment's parameters)",
                     )
-                if secret.secrets_manager is not None and not ("/" + secret.secrets_manager).startswith(
-                    self.secret_prefix
-                ):
+                if secret.secrets_manager is not None and not ("/" + secret.secret_name).startswith(self.secret_prefix):
                     raise FieldError(
                         f"{where}.secrets.{variable}.secrets_manager",
-                        f"{secret.secrets_manager!r} must start with {self.secret_prefix[1:]}",
+                        f"{secret.secrets_manager!r} must "
+                        + ("name a secret starting with" if secret.secret_arn_given else "start with")
+                        + f" {self.secret_prefix[1:]}",
                     )
         priorities: dict[int, str] = {}
         for name, service in sorted(self.services.items()):

@@ -42,6 +42,11 @@ ZONE_NAME_PATTERN = worded(
     "a DNS zone name: labels of letters, digits and inner hyphens (at most 63 each) joined by dots",
 )
 HEALTH_CHECK_PATH_PATTERN = worded(r"^/[!-~]*$", "a URL path: starts with / and holds only printable ASCII, no spaces")
+SECRET_PATTERN = worded(
+    r"^([A-Za-z0-9/_+=.@-]{1,512}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6})$",
+    "a Secrets Manager secret name (letters, digits and /_+=.@-, at most 512) or its full ARN "
+    "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-xxxxxx, with the six characters AWS appends)",
+)
 PRODUCTION_BACKUP_DAYS = 7  # Aurora automated backups kept in production
 
 # Fargate's valid CPU units and the memory (MiB) each allows.

@@ -12,6 +12,7 @@ from .spec_common import (
     HEALTH_CHECK_PATH_PATTERN,
     HOST_PATTERN,
     PATH_PATTERN,
+    SECRET_PATTERN,
     EnvVarName,
     Model,
     Port,
@@ -72,13 +73,27 @@ class SecretRef(Model):
         Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None, Meta(description="SSM parameter name (path).")
     ] = None
     secrets_manager: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$")] | None,
-        Meta(description="Secrets Manager secret name."),
+        Annotated[str, Meta(pattern=SECRET_PATTERN)] | None,
+        Meta(
+            description="Secrets Manager secret: its name (ECS resolves it in the task's own region and account) or "
+            "its full ARN (with the six-character suffix; needed for a secret of another region or to pin one)."
+        ),
     ] = None
     json_key: Annotated[
         Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None,
         Meta(description=("Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")),
     ] = None
+
+    @property
+    def secret_arn_given(self) -> bool:
+        return bool(self.secrets_manager) and self.secrets_manager.startswith("arn:")
+
+    @property
+    def secret_name(self) -> str | None:
+        """The Secrets Manager secret's name, also when its full ARN was given (the suffix left out)."""
+        if not self.secret_arn_given:
+            return self.secrets_manager
+        return self.secrets_manager.split(":secret:", 1)[1][:-7]
 
     def __post_init__(self) -> None:
         if (self.ssm is None) == (self.secrets_manager is None):

@@ -228,3 +228,47 @@ def test_cloudformation_syntax_in_plain_values_is_refused(tmp_path, field, value
         load_spec(path)
     message = str(error.value)
     assert str(path) in message and ".".join(field) in message and "secrets:" in message
+
+
+FULL_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/shared-AbC123"
+
+
+def _with_full_arn(**secret) -> dict:
+    spec = base_spec()
+    spec["services"]["api"]["secrets"] = {"SHARED": {"secrets_manager": FULL_ARN, **secret}}
+    return spec
+
+
+def test_a_full_secret_arn_is_referenced_and_granted_exactly():
+    # GIVEN a secret of another region named by its full ARN, one JSON key of it
+    from ..helpers import compile_dict, only
+
+    templates = compile_dict(_with_full_arn(json_key="password"))
+    service = templates["service-api.json"]
+    container = only(service, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    # THEN ECS reads <arn>:<key>:: and the execution role may read exactly that ARN (no -?????? wildcard)
+    assert {"Name": "SHARED", "ValueFrom": FULL_ARN + ":password::"} in container["Secrets"]
+    role = resources(service, "AWS::IAM::Role")["ExecutionRole"]
+    text = json.dumps(role["Properties"]["Policies"])
+    assert FULL_ARN in text and "acme/dev/shared-??????" not in text
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:other/dev/x-AbC123",
+            "must name a secret starting with acme/dev/",
+        ),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:acme/dev/x", "or its full ARN"),  # no suffix
+        ("arn:aws:ssm:eu-west-1:123456789012:parameter/acme/dev/x", "or its full ARN"),
+    ],
+)
+def test_a_bad_secret_arn_is_refused_in_words(value, words):
+    from templates.spec import SpecInvalid, parse
+
+    spec = base_spec()
+    spec["services"]["api"]["secrets"] = {"SHARED": {"secrets_manager": value}}
+    with pytest.raises(SpecInvalid) as caught:
+        parse(spec)
+    assert any(words in message for _, message in caught.value.problems), caught.value.problems
