@@ -412,9 +412,22 @@ class EnvironmentSpec(Model):
 
     def __post_init__(self) -> None:
         self.check_tags()
+        self._check_zones()
         self._check_references()
         self._check_production_safety()
         self._check_offered()
+
+    def _check_zones(self) -> None:
+        """Named availability zones must be the spec's region's (eu-central-1a belongs to eu-central-1)."""
+        zones = self.network.availability_zones
+        if isinstance(zones, list):
+            foreign = [zone for zone in zones if zone[:-1] != self.region]
+            if foreign:
+                raise FieldError(
+                    "network.availability_zones",
+                    f"{', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not in region {self.region}; "
+                    f"name zones of it ({self.region}a, {self.region}b, ...) or give a count",
+                )
 
     def check_tags(self) -> None:
         for key, text in self.tags.items():

@@ -295,3 +295,15 @@ def test_a_host_wildcard_evaluated_first_covers_its_hosts():
     )
     with pytest.raises(SpecInvalid, match="hosts \\*.acme.example"):
         parse(data)
+
+
+def test_availability_zones_must_belong_to_the_specs_region():
+    data = base_spec(region="us-east-1")
+    data["network"]["availability_zones"] = ["eu-central-1a", "us-east-1b"]
+    with pytest.raises(SpecInvalid) as caught:
+        parse(data)
+    (problem,) = caught.value.problems
+    assert dotted(problem[0]) == "network.availability_zones"
+    assert "eu-central-1a is not in region us-east-1" in problem[1]
+    data["network"]["availability_zones"] = ["us-east-1a", "us-east-1b"]
+    assert parse(data).network.availability_zones == ["us-east-1a", "us-east-1b"]
