@@ -23,6 +23,7 @@ from pathlib import Path
 import cfnlint.version
 from cfnlint.core import get_rules
 
+from stackloom import manifest as manifests
 from stackloom.audit import lint
 from templates.suppressions import load
 
@@ -64,10 +65,15 @@ class ToolReport:
 # ---- cfn-lint ---------------------------------------------------------------------------------------
 
 
-def run_cfnlint(files: list[Path], region: str) -> ToolReport:
+def run_cfnlint(files: list[Path], region: str | dict[Path, str]) -> ToolReport:
+    """cfn-lint over the files, each for its environment's region (`region`: one for all, or per file)."""
     report = ToolReport("cfn-lint", cfnlint.version.__version__)
     report.rules = len(get_rules([], list(lint.IGNORE_CHECKS), list(lint.INCLUDE_CHECKS), False))
-    for path, found in lint.lint_files(files, region).items():
+    regions = region if isinstance(region, dict) else dict.fromkeys(files, region)
+    results: dict[Path, list[str]] = {}
+    for name in sorted(set(regions.values())):
+        results.update(lint.lint_files([path for path in files if regions[path] == name], name))
+    for path, found in ((path, results[path]) for path in files):
         if not found:
             report.passed += 1
         for item in found:
@@ -241,9 +247,11 @@ def _reason(rule: str, resource: str, label: str) -> str:
 # ---- the whole audit --------------------------------------------------------------------------------
 
 
-def audit(env_dirs: list[Path], region: str = "eu-central-1") -> list[ToolReport]:
-    files = [path for env_dir in env_dirs for path in lint.template_files(env_dir)]
-    return [run_cfnlint(files, region), run_checkov(files), run_guard(files)]
+def audit(env_dirs: list[Path]) -> list[ToolReport]:
+    """cfn-lint (each environment for its own region, from its manifest), checkov and cfn-guard."""
+    regions = {path: manifests.load(env_dir).region for env_dir in env_dirs for path in lint.template_files(env_dir)}
+    files = list(regions)
+    return [run_cfnlint(files, regions), run_checkov(files), run_guard(files)]
 
 
 def summary_table(reports: list[ToolReport], templates: int) -> str:

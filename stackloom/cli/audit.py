@@ -28,7 +28,7 @@ def command(args) -> int:
     write_all(builds, args.output, args.params)
     env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
     try:
-        reports = audit(env_dirs, builds[0].spec.region)
+        reports = audit(env_dirs)
     except AuditToolMissing as error:
         raise UserError(str(error)) from None
     templates = sum(len(lint.template_files(env_dir)) for env_dir in env_dirs)

@@ -90,12 +90,18 @@ def add_diagram_parser(subparsers) -> None:
 def architecture(folder: Path, overrides: dict[str, str] | None = None) -> tuple[Inventory, str]:
     """(inventory, ARCHITECTURE.md text) of one built environment folder."""
     found = inventory(Built(folder, overrides))
-    estimate = cost.estimate(found)
-    summary = (
-        f"Estimated on-demand cost with these parameters: **${estimate.total:,.2f} per month** "
-        f"(prices {cost.PRICES_LABEL(estimate.prices)}); `python build.py cost {found.system}/{found.environment}` "
-        f"prints every line, assumption and the NAT trade-off."
-    )
+    try:
+        estimate = cost.estimate(found)
+    except cost.NotPriced:
+        summary = (
+            f"Not priced: there is no price table for {found.region} yet (`python build.py cost` says which exist)."
+        )
+    else:
+        summary = (
+            f"Estimated on-demand cost with these parameters: **${estimate.total:,.2f} per month** "
+            f"(prices {cost.PRICES_LABEL(estimate.prices)}); `python build.py cost {found.system}/{found.environment}` "
+            f"prints every line, assumption and the NAT trade-off."
+        )
     return found, markdown(found, mermaid(found), summary)
 
 

@@ -17,9 +17,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackloom import kinds
+from stackloom.errors import UserError
 from stackloom.report.records import EXTERNAL_NETWORKS, Inventory
 
-PRICE_FILE = Path(__file__).resolve().parent / "prices" / "eu-central-1.json"
+PRICES = Path(__file__).resolve().parent / "prices"
+PRICE_FILE = PRICES / "eu-central-1.json"
+
+
+class NotPriced(UserError):
+    """No price table for the environment's region: nothing is priced rather than another region's rates."""
+
+
+def price_file(region: str) -> Path:
+    """The price table of a region, or NotPriced saying which regions have one."""
+    path = PRICES / f"{region}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(item.stem for item in PRICES.glob("*.json")))
+        raise NotPriced(
+            f"{region}: not priced: there is no price table for this region (tables: {known}), and another "
+            f"region's prices under its name would mislead; add stackloom/report/prices/{region}.json, "
+            "each price with the page it came from"
+        )
+    return path
+
+
 GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
 
 
@@ -140,7 +161,7 @@ def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str
     """Monthly on-demand estimate of an inventory (see `stackloom.report.inventory.inventory`)."""
     values = {name: item.value for name, item in ASSUMPTIONS.items()}
     values.update(assumptions or {})
-    result = Estimate(found, prices if prices is not None else load_prices(), values)
+    result = Estimate(found, prices if prices is not None else load_prices(price_file(found.region)), values)
     pricer = _Pricer(result)
     for price in kinds.handlers("cost"):
         price(found, pricer)
@@ -311,7 +332,7 @@ def _capacity(found: Inventory, pricer: _Pricer) -> None:
         if price is None:
             pricer.missing(
                 f"EC2 {item.instance_type} × {instances}: not in the bundled price table "
-                f"(add it to {PRICE_FILE.name})"
+                f"(add it to {pricer.estimate.prices.get('region', '<region>')}.json)"
             )
         else:
             pricer.add(

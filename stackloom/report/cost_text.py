@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackloom.report.cost import ASSUMPTIONS, PRICE_FILE, PRICES_LABEL, Estimate, usd
+from stackloom.report.cost import ASSUMPTIONS, PRICES_LABEL, Estimate, usd
 
 
 def report(result: Estimate) -> str:
@@ -11,7 +11,7 @@ def report(result: Estimate) -> str:
         f"{found.system}/{found.environment}: estimated monthly cost, on-demand, {found.region} "
         f"({result.prices.get('currency', 'USD')})",
         f"Deploy-time parameters: {found.built.parameter_note() or '(none)'}",
-        f"Prices: {PRICE_FILE.parent.name}/{PRICE_FILE.name}, {PRICES_LABEL(result.prices)}",
+        f"Prices: prices/{result.prices.get('region', found.region)}.json, {PRICES_LABEL(result.prices)}",
         "",
     ]
     rows = [("component", "quantity", "unit price", "monthly")]

@@ -810,3 +810,26 @@ def test_readme_shows_the_current_estimate_of_vanity_preprod(built):
     section = readme[readme.index("## Architecture diagrams and cost") :]
     block = re.search(r"```text\n(.*?)```", section, re.DOTALL).group(1)
     assert block == cost_text.report(cost.estimate(inventory(Built(built / "vanity-market/preprod"))))
+
+
+def test_a_region_without_a_price_table_is_not_priced_with_another_regions_prices(tmp_path, capsys):
+    # GIVEN an environment in a region the bundled tables do not cover
+    import yaml
+
+    from stackloom.cli.main import main
+
+    from ..helpers import base_spec
+
+    params = tmp_path / "params" / "acme"
+    params.mkdir(parents=True)
+    (params / "dev.yaml").write_text(yaml.safe_dump(base_spec(region="sa-east-1")))
+    folders = ["--params", str(tmp_path / "params"), "--output", str(tmp_path / "out")]
+    # WHEN its cost is asked THEN it says plainly that it is not priced and which tables exist, exit 2
+    assert main(["cost", "acme/dev", *folders]) == 2
+    err = capsys.readouterr().err
+    assert "sa-east-1: not priced: there is no price table for this region (tables: eu-central-1" in err
+    assert "Frankfurt" not in err
+    # AND the architecture document says so instead of a total
+    assert main(["diagram", "acme/dev", *folders]) == 0
+    text = (tmp_path / "out" / "acme" / "dev" / "ARCHITECTURE.md").read_text()
+    assert "Not priced: there is no price table for sa-east-1" in text and "per month" not in text

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stackloom import build as compiler
+from stackloom import manifest as manifests
 from stackloom.audit import lint
 from stackloom.cli.main import main
 from stackloom.output import write
@@ -175,10 +176,11 @@ _LINTED: dict[str, list[str]] = {}
 def lint_findings(env_dir: Path) -> list[str]:
     """cfn-lint findings for one built environment; identical template bodies are linted once per session."""
     findings = []
+    region = manifests.load(env_dir).region  # each environment for its own region
     for path in lint.template_files(env_dir):
-        key = hashlib.sha256(path.read_bytes()).hexdigest()
+        key = hashlib.sha256(path.read_bytes() + region.encode()).hexdigest()
         if key not in _LINTED:
-            _LINTED[key] = lint.lint_files([path])[path]
+            _LINTED[key] = lint.lint_files([path], region)[path]
         findings += [f"{path.name}: {finding}" for finding in _LINTED[key]]
     return findings
 

@@ -7,6 +7,7 @@ import json
 import pytest
 import yaml
 
+from stackloom import manifest as manifests
 from stackloom.audit import lint
 
 from ..helpers import PROJECT, TARGETS, base_spec, compile_dict
@@ -16,7 +17,8 @@ from ..helpers import PROJECT, TARGETS, base_spec, compile_dict
 def test_every_emitted_template_is_lint_clean(built, target):
     files = lint.template_files(built / target)
     assert len(files) >= 7
-    findings = {path.name: found for path, found in lint.lint_files(files).items() if found}
+    region = manifests.load(built / target).region  # each environment for its own region
+    findings = {path.name: found for path, found in lint.lint_files(files, region).items() if found}
     assert findings == {}
 
 
