@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from troposphere import GetAtt, If, Join, NoValue, Ref, Sub, Template, ecs, iam, servicediscovery
+from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub, Template, ecs, iam, servicediscovery
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
@@ -451,8 +451,8 @@ def _service_url(spec: EnvironmentSpec, route, base_url):
     host = next((name for name in route.host_headers if not any(char in name for char in "*?")), None)
     if host is None:
         return Join("", [Ref(base_url), path])
-    scheme = "http" if spec.load_balancer.http_only else "https"
-    return f"{scheme}://{host.lower()}{path}"
+    # the base URL's scheme (https, or http when chosen) with the route's host
+    return Join("", [Select(0, Split("://", Ref(base_url))), "://" + host.lower() + path])
 
 
 def _add_autoscaling(template: Template, service: ServiceSpec, cluster_name, ecs_service):

@@ -424,4 +424,6 @@ def test_the_service_url_is_the_path_its_pattern_stands_for_and_its_host_when_it
     template = _service(
         lambda s: s.update(load_balancer={"path_patterns": ["/v1/*"], "host_headers": ["API.acme.example"]})
     )["service-api.json"]
-    assert template["Outputs"]["ServiceUrl"]["Value"] == "http://api.acme.example/v1/"
+    parts = template["Outputs"]["ServiceUrl"]["Value"]["Fn::Join"][1]
+    assert parts[0] == {"Fn::Select": [0, {"Fn::Split": ["://", {"Ref": "BaseUrl"}]}]}  # the base URL's scheme
+    assert parts[1] == "://api.acme.example/v1/"
