@@ -82,3 +82,44 @@ def check(value: str, allowed: list[str] | None, what: str) -> None:
         else f"{len(allowed)} values are allowed, e.g. {', '.join(allowed[-5:])}"
     )
     raise ValueError(f"{what} {value!r} is not one AWS accepts ({hint})")
+
+
+class InstanceType(msgspec.Struct, frozen=True, array_like=True):
+    """What ECS can place on one instance: `vcpus` x 1024 CPU units, `memory_mib` (of which the kernel and the
+    ECS agent keep some), `maximum_network_interfaces` (an awsvpc task takes one, the instance keeps one)."""
+
+    vcpus: int
+    memory_mib: int
+    maximum_network_interfaces: int
+    architectures: list[str]
+
+    @property
+    def cpu_units(self) -> int:
+        return self.vcpus * 1024
+
+    @property
+    def task_memory_mib(self) -> int:
+        """Memory ECS registers for tasks, conservatively: AWS's own example registers 7985 of an m4.large's
+        8192 MiB (AmazonECS/latest/developerguide/memory-management.html); 6% is kept here for smaller ones."""
+        return int(self.memory_mib * 0.94)
+
+    @property
+    def awsvpc_tasks(self) -> int:
+        """awsvpc tasks per instance without ENI trunking (which needs an account setting this tool does not make)."""
+        return self.maximum_network_interfaces - 1
+
+
+class _InstanceTypes(msgspec.Struct, frozen=True):
+    types: dict[str, InstanceType]
+
+
+@functools.cache
+def _instance_types() -> dict[str, InstanceType]:
+    path = Path(__file__).resolve().parent / "ec2_instance_types.json"
+    return msgspec.json.decode(path.read_bytes(), type=_InstanceTypes).types
+
+
+def ec2_instance_type(name: str) -> InstanceType | None:
+    """vCPUs, memory, network interfaces and architectures of an EC2 instance type (templates/ec2_instance_types.json,
+    from EC2 DescribeInstanceTypes); None for a type newer than that table."""
+    return _instance_types().get(name)

@@ -16,7 +16,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     """The cluster stack (names.CLUSTER, names.CLUSTER_FILE).
 
     Reads spec.cluster_name, spec.cluster.container_insights, spec.cluster.ec2_capacity (.instance_type,
-    .ami_parameter, .min_size, .max_size, .desired_capacity, .root_volume_gib, .target_capacity_percent),
+    .ami, .min_size, .max_size, .desired_capacity, .root_volume_gib, .target_capacity_percent),
     spec.namespace, spec.prefix.
     Exports names.CLUSTER_NAME, names.CLUSTER_ARN, names.NAMESPACE_ID, names.NAMESPACE_NAME, and
     names.EC2_CAPACITY_PROVIDER_NAME with EC2 capacity. Wired inputs: names.VPC_ID (and, with EC2 capacity,
@@ -92,7 +92,7 @@ def _add_ec2_capacity(template: Template, spec: EnvironmentSpec, cluster: ecs.Cl
         names.ECS_AMI_ID,
         "ECS-optimized AMI, resolved from the public SSM parameter at deploy time",
         "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-        Default=capacity.ami_parameter,
+        Default=capacity.ami,
     )
     vpc_id = template.parameters[names.VPC_ID]
     security_group = template.add_resource(
@@ -196,6 +196,7 @@ def _add_ec2_capacity(template: Template, spec: EnvironmentSpec, cluster: ecs.Cl
                 ManagedScaling=ecs.ManagedScaling(Status="ENABLED", TargetCapacity=capacity.target_capacity_percent),
                 ManagedTerminationProtection="ENABLED",
             ),
+            **({"Name": spec.capacity_provider_name} if spec.capacity_provider_name else {}),
             Tags=tags(spec),
         )
     )

@@ -52,7 +52,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     balancer = template.add_resource(
         elb.LoadBalancer(
             "LoadBalancer",
-            Name=settings.name or f"{spec.prefix}-alb"[:32],
+            Name=spec.load_balancer_name,
             Scheme="internet-facing",
             Type="application",
             Subnets=Ref(subnets),
@@ -66,7 +66,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
                 *attributes,
             ],
             **({"DependsOn": depends_on} if depends_on else {}),
-            Tags=tags(spec, settings.name or f"{spec.prefix}-alb"),
+            Tags=tags(spec, spec.load_balancer_name),
         )
     )
     not_found = elb.Action(
@@ -119,19 +119,22 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     scheme = "https" if settings.tls else "http"
     host = GetAtt(balancer, "DNSName")
     if settings.dns is not None:
-        template.add_resource(
-            route53.RecordSetType(
-                "DnsRecord",
-                HostedZoneId=_zone_id(template, spec, inputs),
-                Name=settings.dns.name,
-                Type="A",
-                AliasTarget=route53.AliasTarget(
-                    DNSName=GetAtt(balancer, "DNSName"),
-                    HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"),
-                    EvaluateTargetHealth=True,
-                ),
+        # the environment's name, then one alias record per route host in the zone
+        records = {settings.dns.name: "DnsRecord", **names.host_records(spec.record_hosts)}
+        for name, logical_id in records.items():
+            template.add_resource(
+                route53.RecordSetType(
+                    logical_id,
+                    HostedZoneId=_zone_id(template, spec, inputs),
+                    Name=name,
+                    Type="A",
+                    AliasTarget=route53.AliasTarget(
+                        DNSName=GetAtt(balancer, "DNSName"),
+                        HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"),
+                        EvaluateTargetHealth=True,
+                    ),
+                )
             )
-        )
         host = settings.dns.name
     output(template, names.LOAD_BALANCER_ARN, Ref(balancer), "ALB ARN")
     output(
@@ -210,15 +213,18 @@ def _certificate(template: Template, spec: EnvironmentSpec, inputs: dict):
     settings = spec.load_balancer
     if settings.certificate_arn is not None:
         return settings.certificate_arn
+    alternatives = spec.dns_hosts  # the route hosts, so that every host a rule matches is served with a valid name
     certificate = template.add_resource(
         certificatemanager.Certificate(
             "Certificate",
             DomainName=settings.dns.name,
+            **({"SubjectAlternativeNames": alternatives} if alternatives else {}),
             ValidationMethod="DNS",
             DomainValidationOptions=[
                 certificatemanager.DomainValidationOption(
-                    DomainName=settings.dns.name, HostedZoneId=_zone_id(template, spec, inputs)
+                    DomainName=name, HostedZoneId=_zone_id(template, spec, inputs)
                 )
+                for name in [settings.dns.name, *alternatives]
             ],
             Tags=tags(spec, settings.dns.name),
         )

@@ -85,6 +85,19 @@ LOAD_BALANCER_DNS_NAME = "LoadBalancerDnsName"
 LISTENER_ARN = "ListenerArn"
 BASE_URL = "BaseUrl"
 
+
+def host_records(hosts: list[str]) -> dict[str, str]:
+    """The alias record of each route host in the zone: `DnsRecord` + its labels in PascalCase, `*` as `Wildcard`
+    (`*.shop.example.com` -> `DnsRecordWildcardShopExampleCom`); two hosts that read the same that way
+    (`a-b.example.com`, `a.b.example.com`) both get a hash of the host. `DnsRecord` alone is the environment's."""
+    stems = {host: "DnsRecord" + pascal(host.replace("*", "wildcard-").replace("?", "any-")) for host in hosts}
+    taken = [stem for stem in stems.values()]
+    return {
+        host: stem if taken.count(stem) == 1 else f"{stem}{zlib.crc32(host.encode('utf-8')):08X}"
+        for host, stem in stems.items()
+    }
+
+
 # ------------------------------------------------------------------------------------------ data
 
 DATA = "Data"

@@ -529,6 +529,7 @@ def _partition(stack: NestedStack, graph: _Graph, where: dict[str, tuple[int, in
     }
     for part in parts.values():
         part.template.set_version()
+        part.template.set_metadata(template.metadata)
 
     def need(part: StackPart, wanted: set[str], user: str) -> None:
         """Declare in `part` what `user` refers to: the stack's own parameters and conditions, or an
@@ -606,9 +607,16 @@ def _rewire(stacks: list[NestedStack], old: str, parts: list[NestedStack]) -> li
 
 
 def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Template) -> list[str]:
-    """Warnings about the layout: the root nearing the point where services move into groups, and group
-    lists whose longest possible values would not fit one parameter value."""
+    """Warnings: route hosts served with a given certificate the build cannot read; about the layout, the root
+    nearing the point where services move into groups, and group lists whose longest possible values would not
+    fit one parameter value."""
     found = []
+    settings = spec.load_balancer
+    if settings is not None and settings.certificate_arn is not None and spec.route_hosts:
+        found.append(
+            f"host headers {', '.join(spec.route_hosts)} are served with load_balancer.certificate_arn, which the "
+            "build cannot read: make sure the certificate names them, or clients get a certificate error"
+        )
     groups = [stack for stack in stacks if isinstance(stack, ServiceGroup)]
     if groups:
         tight = {}

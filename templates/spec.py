@@ -21,19 +21,25 @@ from msgspec import Meta, field
 from . import catalog
 from .spec_common import (
     AZ_PATTERN,
-    DNS_NAME_PATTERN,
     NAME_PATTERN,
     PRODUCTION_BACKUP_DAYS,
     RESERVED_TAGS,
-    SSL_POLICY_PATTERN,
-    SSM_PARAMETER_PATTERN,
-    ZONE_NAME_PATTERN,
     Model,
     ServiceName,
     check_retention,
     check_tag,
     parse_cidr,
     pascal,
+    shortened,
+)
+from .spec_platform import (  # noqa: F401 - re-exported, as the service parts
+    ACM_NAMES_PER_CERTIFICATE,
+    ClusterSpec,
+    DnsSpec,
+    Ec2CapacitySpec,
+    LoadBalancerSpec,
+    certificate_name,
+    in_zone,
 )
 from .spec_services import (  # noqa: F401 - re-exported: the spec's parts are importable from templates.spec
     AutoscalingSpec,
@@ -44,7 +50,7 @@ from .spec_services import (  # noqa: F401 - re-exported: the spec's parts are i
     ServiceSpec,
     covers,
 )
-from .validation import FieldError, SpecInvalid, convert
+from .validation import FieldError, SpecInvalid, convert, worded
 
 __all__ = ["EnvironmentSpec", "FieldError", "SpecInvalid", "parse", "pascal"]
 
@@ -86,7 +92,18 @@ class NetworkSpec(Model):
 
     cidr: Annotated[str, Meta(description="VPC IPv4 CIDR block, e.g. 10.0.0.0/16 (prefix /16 to /24).")]
     vpc_name: Annotated[
-        Annotated[str, Meta(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$")] | None,
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=255,
+                pattern=worded(
+                    r"^[A-Za-z0-9][A-Za-z0-9 ._:/=+@-]*$",
+                    "a Name tag: a letter or digit, then letters, digits, spaces and ._:/=+@-",
+                ),
+            ),
+        ]
+        | None,
         Meta(description="Name tag of the VPC (what the console shows). Default: <system>-<env>-vpc."),
     ] = None
     availability_zones: Annotated[
@@ -182,137 +199,6 @@ class NetworkSpec(Model):
         return result
 
 
-class DnsSpec(Model):
-    """A Route53 alias record for the load balancer, and the DNS-validated certificate it gets."""
-
-    name: Annotated[
-        str,
-        Meta(
-            pattern=DNS_NAME_PATTERN,
-            max_length=253,
-            description="Fully qualified record name pointing at the load balancer, e.g. api.dev.example.com.",
-        ),
-    ]
-    zone_name: Annotated[
-        str,
-        Meta(
-            pattern=ZONE_NAME_PATTERN,
-            max_length=253,
-            description="Route53 public hosted zone that holds the record, e.g. example.com.",
-        ),
-    ]
-    zone_id: Annotated[
-        Annotated[str, Meta(pattern=r"^Z[A-Z0-9]{1,31}$")] | None,
-        Meta(description="Hosted zone ID. Default: a deploy-time parameter `HostedZoneId` (looked up by `deploy`)."),
-    ] = None
-
-    def __post_init__(self) -> None:
-        name, zone = self.name.rstrip(".").lower(), self.zone_name.rstrip(".").lower()
-        if name != zone and not name.endswith("." + zone):
-            raise FieldError("name", f"{self.name!r} is not inside zone {self.zone_name!r}")
-
-
-class LoadBalancerSpec(Model):
-    """The public Application Load Balancer: HTTPS with an HTTP redirect, or plain HTTP chosen explicitly."""
-
-    name: Annotated[
-        Annotated[str, Meta(max_length=32, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")] | None,
-        Meta(description="ALB name (max 32 chars). Default: <system>-<env>-alb."),
-    ] = None
-    certificate_arn: Annotated[
-        Annotated[str, Meta(pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")] | None,
-        Meta(description="Existing ACM certificate ARN. With `dns`, a DNS-validated certificate is created instead."),
-    ] = None
-    dns: Annotated[DnsSpec | None, Meta(description="Route53 alias record (and certificate) for the ALB.")] = None
-    http_only: Annotated[
-        bool,
-        Meta(
-            description=(
-                "Serve plain HTTP on port 80 with no TLS. Must be chosen explicitly when no certificate or DNS is given."
-            )
-        ),
-    ] = False
-    idle_timeout_seconds: Annotated[int, Meta(ge=1, le=4000, description="ALB idle timeout.")] = 60
-    ssl_policy: Annotated[
-        str,
-        Meta(
-            pattern=SSL_POLICY_PATTERN,
-            max_length=64,
-            description="TLS policy of the HTTPS listener: an ELB predefined policy of TLS 1.2 or newer "
-            "(ELBSecurityPolicy-TLS13-1-2-..., -TLS13-1-3-..., -TLS-1-2-..., -FS-1-2-...).",
-        ),
-    ] = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    deletion_protection: Annotated[
-        bool | None, Meta(description=("ALB deletion protection. Default: on in production, off elsewhere."))
-    ] = None
-    access_logs: Annotated[bool, Meta(description="Write ALB access logs to a dedicated, retained S3 bucket.")] = True
-    access_log_retention_days: Annotated[int, Meta(ge=1, le=3650, description="Days before access logs expire.")] = 90
-
-    def __post_init__(self) -> None:
-        if self.name is not None and self.name.lower().startswith("internal-"):
-            raise FieldError("name", "ALB names must not start with internal- (AWS reserves it)")
-        has_tls = self.certificate_arn is not None or self.dns is not None
-        if has_tls and self.http_only:
-            raise ValueError("http_only cannot be combined with certificate_arn or dns: a certificate turns HTTPS on")
-        if not has_tls and not self.http_only:
-            raise ValueError(
-                "no TLS: give certificate_arn or dns to serve HTTPS, or set http_only: true to serve plain HTTP on purpose"
-            )
-
-    @property
-    def tls(self) -> bool:
-        return not self.http_only
-
-
-class Ec2CapacitySpec(Model):
-    """An EC2 capacity provider: Auto Scaling group and launch template of ECS-optimized instances."""
-
-    instance_type: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type.")] = (
-        "t3.medium"
-    )
-    min_size: Annotated[int, Meta(ge=0, le=100, description="Minimum instances in the Auto Scaling group.")] = 1
-    max_size: Annotated[int, Meta(ge=1, le=100, description="Maximum instances in the Auto Scaling group.")] = 2
-    desired_capacity: Annotated[
-        int, Meta(ge=0, le=100, description=("Instances at creation time (ECS managed scaling adjusts it)."))
-    ] = 1
-    target_capacity_percent: Annotated[
-        int, Meta(ge=1, le=100, description="ECS managed scaling target utilisation.")
-    ] = 100
-    root_volume_gib: Annotated[int, Meta(ge=30, le=1024, description="Encrypted gp3 root volume size.")] = 30
-    ami_parameter: Annotated[
-        str,
-        Meta(
-            pattern=SSM_PARAMETER_PATTERN,
-            max_length=1011,
-            description="Public SSM parameter holding the ECS-optimized AMI ID (a path of letters, digits and _.-/).",
-        ),
-    ] = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
-
-    def __post_init__(self) -> None:
-        if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
-                f"need min_size <= desired_capacity <= max_size, got {self.min_size} / {self.desired_capacity} / {self.max_size}"
-            )
-
-
-class ClusterSpec(Model):
-    """The ECS cluster, its optional EC2 capacity and its Cloud Map namespace."""
-
-    name: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None,
-        Meta(description="ECS cluster name. Default: <system>-<env>."),
-    ] = None
-    container_insights: Annotated[bool, Meta(description="Enable CloudWatch Container Insights.")] = True
-    ec2_capacity: Annotated[
-        Ec2CapacitySpec | None,
-        Meta(description=("EC2 capacity provider (ASG + launch template). Required when a service uses compute: ec2.")),
-    ] = None
-    service_discovery_namespace: Annotated[
-        Annotated[str, Meta(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")] | None,
-        Meta(description="Cloud Map private DNS namespace. Default: <system>-<env>.local."),
-    ] = None
-
-
 class DatabaseSpec(Model):
     """Aurora PostgreSQL Serverless v2, created only while the deploy-time `EnableDatabase` switch is on."""
 
@@ -320,18 +206,30 @@ class DatabaseSpec(Model):
         bool,
         Meta(description=("Default of the deploy-time `EnableDatabase` switch (the cluster exists only when on).")),
     ] = False
-    engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Aurora PostgreSQL engine version.")] = (
-        "17.6"
-    )
+    engine_version: Annotated[
+        str,
+        Meta(
+            pattern=worded(r"^\d+\.\d+$", "a major.minor version such as 16.4"),
+            description="Aurora PostgreSQL engine version.",
+        ),
+    ] = "17.6"
     min_capacity: Annotated[float, Meta(ge=0, le=256, description="Serverless v2 minimum ACUs.")] = 0.5
     max_capacity: Annotated[float, Meta(ge=1, le=256, description="Serverless v2 maximum ACUs.")] = 1
     database_name: Annotated[
-        str, Meta(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$", description="Initial database name.")
+        str,
+        Meta(
+            pattern=worded(
+                r"^[A-Za-z][A-Za-z0-9_]{0,62}$", "a letter, then letters, digits and underscores, at most 63 characters"
+            ),
+            description="Initial database name.",
+        ),
     ] = "app"
     master_username: Annotated[
         str,
         Meta(
-            pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$",
+            pattern=worded(
+                r"^[A-Za-z][A-Za-z0-9_]{0,15}$", "a letter, then letters, digits and underscores, at most 16 characters"
+            ),
             description=("Master user; its password is generated and kept in Secrets Manager by RDS."),
         ),
     ] = "app_admin"
@@ -356,10 +254,19 @@ class DatabaseSpec(Model):
 class CacheSpec(Model):
     """An ElastiCache Redis replication group: encrypted in transit and at rest, AUTH token in Secrets Manager."""
 
-    node_type: Annotated[str, Meta(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$", description="ElastiCache node type.")] = (
-        "cache.t4g.micro"
-    )
-    engine_version: Annotated[str, Meta(pattern=r"^\d+\.\d+$", description="Redis OSS engine version.")] = "7.1"
+    node_type: Annotated[
+        str,
+        Meta(
+            pattern=worded(r"^cache\.[a-z0-9]+\.[a-z0-9]+$", "an ElastiCache node type such as cache.t4g.micro"),
+            description="ElastiCache node type.",
+        ),
+    ] = "cache.t4g.micro"
+    engine_version: Annotated[
+        str,
+        Meta(
+            pattern=worded(r"^\d+\.\d+$", "a major.minor version such as 16.4"), description="Redis OSS engine version."
+        ),
+    ] = "7.1"
     nodes: Annotated[
         int, Meta(ge=1, le=6, description="Cache clusters in the replication group (primary + replicas).")
     ] = 2
@@ -384,9 +291,18 @@ class EnvironmentSpec(Model):
     ]
     network: Annotated[NetworkSpec, Meta(description="VPC layout.")]
     services: Annotated[dict[ServiceName, ServiceSpec], Meta(min_length=1, description="ECS services by name.")]
-    region: Annotated[str, Meta(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$", description="AWS region.")] = "eu-central-1"
+    region: Annotated[
+        str,
+        Meta(
+            pattern=worded(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "an AWS region name such as eu-central-1"),
+            description="AWS region.",
+        ),
+    ] = "eu-central-1"
     account_id: Annotated[
-        Annotated[str, Meta(pattern=r"^\d{12}$")] | None,
+        Annotated[
+            str, Meta(pattern=worded(r"^\d{12}$", "a 12-digit AWS account ID (quoted, so YAML keeps leading zeros)"))
+        ]
+        | None,
         Meta(description=("Expected AWS account (deploy refuses others).")),
     ] = None
     production: Annotated[
@@ -413,9 +329,53 @@ class EnvironmentSpec(Model):
     def __post_init__(self) -> None:
         self.check_tags()
         self._check_zones()
+        self._check_certificate()
         self._check_references()
         self._check_production_safety()
         self._check_offered()
+        self._check_capacity()
+
+    def _check_capacity(self) -> None:
+        """Tasks on the EC2 capacity provider must fit its instances: each task on one instance (CPU units, the
+        memory ECS registers, a network interface per awsvpc task), and every desired task on `max_size` of them;
+        otherwise the service never reaches its count and the deploy waits for hours before it fails."""
+        capacity = self.cluster.ec2_capacity
+        on_ec2 = {name: service for name, service in sorted(self.services.items()) if service.compute == "ec2"}
+        known = catalog.ec2_instance_type(capacity.instance_type) if capacity is not None else None
+        if known is None or not on_ec2:
+            return
+        offers = (
+            f"{capacity.instance_type} offers {known.cpu_units} CPU units, about {known.task_memory_mib} MiB for tasks "
+            f"({known.memory_mib} MiB less what the kernel and ECS agent keep) and {known.awsvpc_tasks} awsvpc "
+            f"task{'s' if known.awsvpc_tasks != 1 else ''}"
+        )
+        for name, service in on_ec2.items():
+            if service.cpu > known.cpu_units or service.memory > known.task_memory_mib:
+                raise FieldError(
+                    f"services.{name}",
+                    f"a task asks for {service.cpu} CPU units and {service.memory} MiB, but one {offers}; "
+                    "use a larger cluster.ec2_capacity.instance_type or a smaller task",
+                )
+        tasks = sorted(
+            (
+                (service.memory, service.cpu, name)
+                for name, service in on_ec2.items()
+                for _ in range(service.desired_count)
+            ),
+            reverse=True,
+        )
+        free = [[known.task_memory_mib, known.cpu_units, known.awsvpc_tasks] for _ in range(capacity.max_size)]
+        for memory, cpu, name in tasks:  # first fit, largest first: what ECS's binpack placement comes close to
+            room = next((slot for slot in free if slot[0] >= memory and slot[1] >= cpu and slot[2] >= 1), None)
+            if room is None:
+                wanted = ", ".join(f"{n} {s.desired_count} x {s.cpu} CPU / {s.memory} MiB" for n, s in on_ec2.items())
+                raise FieldError(
+                    "cluster.ec2_capacity.max_size",
+                    f"the EC2 services' desired tasks ({wanted}) do not fit on {capacity.max_size} instance"
+                    f"{'s' if capacity.max_size != 1 else ''}, where each {offers}; raise max_size, use a larger "
+                    "instance type or run fewer tasks",
+                )
+            room[0], room[1], room[2] = room[0] - memory, room[1] - cpu, room[2] - 1
 
     def _check_zones(self) -> None:
         """Named availability zones must be the spec's region's (eu-central-1a belongs to eu-central-1)."""
@@ -428,6 +388,97 @@ class EnvironmentSpec(Model):
                     f"{', '.join(foreign)} {'is' if len(foreign) == 1 else 'are'} not in region {self.region}; "
                     f"name zones of it ({self.region}a, {self.region}b, ...) or give a count",
                 )
+
+    @property
+    def route_hosts(self) -> list[str]:
+        """Every host name the services' listener rules match, lower-case (ALB compares them case-insensitively)."""
+        return sorted(
+            {
+                host.lower()
+                for service in self.services.values()
+                if service.load_balancer is not None
+                for host in service.load_balancer.host_headers
+            }
+        )
+
+    @property
+    def dns_hosts(self) -> list[str]:
+        """The names in the spec's zone a DNS-validated certificate adds as subject alternative names: each route
+        host as a certificate names it (`api-*.example.com` -> `*.example.com`), not the record name itself,
+        which is the certificate's domain name."""
+        dns = self.load_balancer.dns if self.load_balancer is not None else None
+        if dns is None:
+            return []
+        record, zone = dns.name.rstrip(".").lower(), dns.zone_name.rstrip(".").lower()
+        found = set()
+        for host in self.route_hosts:
+            name = certificate_name(host)
+            if name is not None and name != record and in_zone(name, zone):
+                found.add(name)
+        return sorted(found)
+
+    @property
+    def record_hosts(self) -> list[str]:
+        """The route hosts that get an alias record: those a record can name as written (`*.shop.example.com`
+        too, when that is the host header), never a wildcard the user did not write for the whole of a label."""
+        return [host for host in self.dns_hosts if host in self.route_hosts]
+
+    def _check_route_hosts(self) -> None:
+        """Route host names must be ones the load balancer's certificate covers: a DNS-validated certificate gets
+        each as a subject alternative name, so each must lie in the zone and be nameable by a certificate."""
+        settings = self.load_balancer
+        if settings is None or settings.dns is None or settings.certificate_arn is not None or not settings.tls:
+            return
+        record = settings.dns.name.rstrip(".")
+        if len(record) > 64:
+            raise FieldError(
+                "load_balancer.dns.name",
+                f"at most 64 characters for the domain name of an ACM certificate, got {len(record)}; "
+                "use a shorter name or give certificate_arn",
+            )
+        zone = settings.dns.zone_name.rstrip(".").lower()
+        unnamed = [host for host in self.route_hosts if certificate_name(host) is None]
+        if unnamed:
+            raise FieldError(
+                "services",
+                f"host headers {', '.join(unnamed)} have a wildcard past their first label, which no certificate "
+                "can name; use a wildcard in the first label only (*.example.com) or give certificate_arn",
+            )
+        outside = [host for host in self.route_hosts if not in_zone(certificate_name(host), zone)]
+        if outside:
+            raise FieldError(
+                "services",
+                f"host headers {', '.join(outside)} are not in zone {zone}, so the DNS-validated certificate of "
+                f"{record} cannot cover them (nor can an alias record name them); use hosts in {zone} or give "
+                "load_balancer.certificate_arn of a certificate that covers them",
+            )
+        names = 1 + len(self.dns_hosts)
+        if names > ACM_NAMES_PER_CERTIFICATE:
+            raise FieldError(
+                "services",
+                f"the certificate would name {names} hosts ({record} and {', '.join(self.dns_hosts)}), more than "
+                f"ACM's default quota of {ACM_NAMES_PER_CERTIFICATE} names per certificate; use a wildcard host "
+                "(*.example.com) or give certificate_arn",
+            )
+
+    def _check_certificate(self) -> None:
+        """An ALB listener takes only a certificate of its own region (and, when the spec names one, account)."""
+        self._check_route_hosts()
+        arn = self.load_balancer.certificate_arn if self.load_balancer is not None else None
+        if arn is None:
+            return
+        _, _, _, region, account, _ = arn.split(":", 5)
+        if region != self.region:
+            raise FieldError(
+                "load_balancer.certificate_arn",
+                f"the certificate is in {region}, but a load balancer in {self.region} can only use an ACM "
+                f"certificate of {self.region}; request or import it there",
+            )
+        if self.account_id is not None and account != self.account_id:
+            raise FieldError(
+                "load_balancer.certificate_arn",
+                f"the certificate belongs to account {account}, not to this environment's account {self.account_id}",
+            )
 
     def check_tags(self) -> None:
         for key, text in self.tags.items():
@@ -571,4 +622,22 @@ class EnvironmentSpec(Model):
 
     @property
     def namespace(self) -> str:
-        return self.cluster.service_discovery_namespace or f"{self.prefix}.local"
+        """The Cloud Map namespace: given, or `<system>-<env>.local` with the first label cut to DNS's 63."""
+        return self.cluster.service_discovery_namespace or f"{shortened(self.prefix, 63)}.local"
+
+    @property
+    def capacity_provider_name(self) -> str | None:
+        """The EC2 capacity provider's name: CloudFormation's own (`<stack>-<resource>-<random>`), except when the
+        stack name starts with aws, ecs or fargate, which ECS refuses in capacity provider names: `cp-<prefix>`."""
+        if self.prefix.startswith(("aws", "ecs", "fargate")):
+            return shortened(f"cp-{self.prefix}", 255)
+        return None
+
+    @property
+    def load_balancer_name(self) -> str:
+        """The ALB's name: given, or `<system>-<env>-alb` cut to ELB's 32 characters (`alb-...` when the system
+        is `internal`, a prefix ELB reserves for internal load balancers)."""
+        if self.load_balancer is not None and self.load_balancer.name is not None:
+            return self.load_balancer.name
+        name = f"{self.prefix}-alb"
+        return shortened(f"alb-{self.prefix}" if name.startswith("internal-") else name, 32)

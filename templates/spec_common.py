@@ -4,6 +4,7 @@ tags, CIDRs and log retention that several parts apply (templates/spec.py is the
 No `from __future__ import annotations`, as in templates/spec.py: msgspec builds the annotations at import.
 """
 
+import hashlib
 import ipaddress
 import re
 from typing import Annotated
@@ -12,10 +13,19 @@ from msgspec import Meta, Struct
 
 from .validation import FieldError, worded
 
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$"
-SERVICE_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$"
-ENV_VAR_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
-AZ_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$"  # eu-central-1a, us-gov-west-1b
+NAME_PATTERN = worded(
+    r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$",
+    "lower-case letters, digits and hyphens, 2 to 32 characters, starting with a letter and ending with a letter or digit",
+)
+SERVICE_NAME_PATTERN = worded(
+    r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$",
+    "lower-case letters, digits and hyphens, 2 to 24 characters, starting with a letter and ending with a letter or digit",
+)
+ENV_VAR_PATTERN = worded(
+    r"^[A-Za-z_][A-Za-z0-9_]{0,254}$",
+    "an environment variable name: letters, digits and _, not starting with a digit, at most 255 characters",
+)
+AZ_PATTERN = worded(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d[a-z]$", "an availability zone name such as eu-central-1a")
 RESERVED_TAGS = ("Environment", "ManagedBy", "Name", "System")  # cost allocation and the diff rely on them
 # what AWS accepts where spec text lands in a template verbatim (ELB, SSM); see the fields' descriptions
 SSL_POLICY_PATTERN = worded(
@@ -127,3 +137,17 @@ def check_retention(where: str, value: int) -> None:
 def pascal(name: str) -> str:
     """`yagna-node` -> `YagnaNode`: logical-ID-safe and stable for a given name."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+NAME_HASH = 6  # hex digits of the hash a shortened name ends with: 16.7 million, per account and region
+
+
+def shortened(name: str, limit: int) -> str:
+    """`name` when it fits in `limit` characters, else its start and `-` and a short hash of the whole name.
+
+    Deterministic, and two names that differ anywhere (`shop-preprod`, `shop-preprod-2`) stay different however
+    much is cut; never ends with a hyphen before the hash (`a--1b2c3d` is as valid as the unshortened name)."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:NAME_HASH]
+    return f"{name[: limit - NAME_HASH - 1].rstrip('-')}-{digest}"

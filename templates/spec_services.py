@@ -18,7 +18,7 @@ from .spec_common import (
     Port,
     check_retention,
 )
-from .validation import FieldError
+from .validation import FieldError, worded
 
 
 class RepositorySpec(Model):
@@ -27,7 +27,10 @@ class RepositorySpec(Model):
     name: Annotated[
         str,
         Meta(
-            pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
+            pattern=worded(
+                r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
+                "an ECR repository name: lower-case letters and digits, parts separated by one of . _ - and path segments by /",
+            ),
             min_length=2,
             max_length=255,
             description="ECR repository name.",
@@ -56,7 +59,10 @@ class ImageSpec(Model):
     tag: Annotated[
         str,
         Meta(
-            pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+            pattern=worded(
+                r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+                "an image tag: letters, digits and _.-, at most 128 characters, not starting with . or -",
+            ),
             description=("Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."),
         ),
     ] = "latest"
@@ -80,7 +86,11 @@ class SecretRef(Model):
         ),
     ] = None
     json_key: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.+=@/-]{1,256}$")] | None,
+        Annotated[
+            str,
+            Meta(pattern=worded(r"^[A-Za-z0-9_.+=@/-]{1,256}$", "a JSON key of 1 to 256 letters, digits and _.+=@/-")),
+        ]
+        | None,
         Meta(description=("Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")),
     ] = None
 
@@ -192,7 +202,15 @@ class ServiceSpec(Model):
         AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
     ] = None
     log_group: Annotated[
-        Annotated[str, Meta(pattern=r"^[\.\-_/#A-Za-z0-9]{1,512}$")] | None,
+        Annotated[
+            str,
+            Meta(
+                pattern=worded(
+                    r"^[\.\-_/#A-Za-z0-9]{1,512}$", "a CloudWatch Logs group name: 1 to 512 letters, digits and ._-/#"
+                )
+            ),
+        ]
+        | None,
         Meta(description=("CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")),
     ] = None
     log_retention_days: Annotated[int, Meta(description="Log retention in days.")] = 30
@@ -200,7 +218,18 @@ class ServiceSpec(Model):
         False
     )
     writable_paths: Annotated[
-        Annotated[list[Annotated[str, Meta(pattern=r"^/[A-Za-z0-9._/-]*$", max_length=200)]], Meta(max_length=10)]
+        Annotated[
+            list[
+                Annotated[
+                    str,
+                    Meta(
+                        pattern=worded(r"^/[A-Za-z0-9._/-]*$", "an absolute path: / then letters, digits and ._/-"),
+                        max_length=200,
+                    ),
+                ]
+            ],
+            Meta(max_length=10),
+        ]
         | None,
         Meta(
             description="Scratch directories mounted writable (task-local volumes); only with "
@@ -208,7 +237,16 @@ class ServiceSpec(Model):
         ),
     ] = None
     user: Annotated[
-        Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$")] | None,
+        Annotated[
+            str,
+            Meta(
+                pattern=worded(
+                    r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)?$",
+                    "a user, or user:group, of letters, digits and _.- (names or numeric IDs)",
+                )
+            ),
+        ]
+        | None,
         Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
     ] = None
     health_check_command: Annotated[

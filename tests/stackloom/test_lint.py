@@ -71,3 +71,45 @@ def test_cfnlintrc_matches_the_api_configuration():
     assert config["include_checks"] == list(lint.INCLUDE_CHECKS)
     assert config["mandatory_checks"] == list(lint.MANDATORY_CHECKS)
     assert config["ignore_checks"] == list(lint.IGNORE_CHECKS)
+
+
+def test_each_template_names_its_region_so_plain_cfn_lint_checks_it_there(tmp_path):
+    # GIVEN an environment in us-west-2 on an instance type us-west-2 offers and eu-central-1 does not
+    import json as json_module
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from stackloom import build as compiler
+    from templates.spec import parse
+
+    from ..helpers import base_spec
+
+    data = base_spec(region="us-west-2")
+    data["cluster"] = {"ec2_capacity": {"instance_type": "c7gn.large", "min_size": 1, "max_size": 2}}
+    data["services"]["api"].update(compute="ec2", cpu=512, memory=1024)
+    for name, body in compiler.compile_environment(parse(data)).files.items():
+        (tmp_path / name).write_text(body)
+    cluster = json_module.loads((tmp_path / "cluster.json").read_text())
+    assert cluster["Metadata"] == {"cfn-lint": {"config": {"regions": ["us-west-2"]}}}
+    # WHEN cfn-lint runs with a config file that names another region (as .cfnlintrc once did)
+    (tmp_path / "config.yaml").write_text("regions:\n  - eu-central-1\n")
+    executable = str(Path(sys.executable).with_name("cfn-lint"))  # the CLI a user runs, from this virtualenv
+    cli = [executable, "--config-file", "config.yaml", "--format", "parseable", "--"]
+    kept = subprocess.run([*cli, "cluster.json"], cwd=tmp_path, capture_output=True, text=True)
+    # THEN the template's own region wins: clean
+    assert kept.returncode == 0, kept.stdout[:2000]
+    # AND without it the same template is linted for eu-central-1, where the type does not exist
+    del cluster["Metadata"]
+    (tmp_path / "stripped.json").write_text(json_module.dumps(cluster))
+    stripped = subprocess.run([*cli, "stripped.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert stripped.returncode != 0 and "E3628" in stripped.stdout
+
+
+def test_cfnlintrc_names_no_region_of_its_own():
+    # a region in .cfnlintrc would be the fallback for templates without one; every emitted template has one
+    config = yaml.safe_load((PROJECT / ".cfnlintrc").read_text())
+    assert "regions" not in config
+    for path in sorted((PROJECT / "output").glob("*/*/*.json")):
+        if path.name not in ("parameters.json", "overrides.json", "manifest.json"):
+            assert '"cfn-lint"' in path.read_text(), path

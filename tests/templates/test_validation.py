@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from templates.spec import SpecInvalid, parse
+from templates.spec import EnvironmentSpec, SpecInvalid, parse
 from templates.validation import dotted
 
 from ..helpers import base_spec
@@ -54,11 +54,35 @@ def test_a_missing_required_field_is_named():
 
 
 def test_a_bad_key_is_named_with_the_rule_it_breaks():
-    # GIVEN a service whose name has a capital and a dot WHEN parsed THEN the key is named, with the pattern
+    # GIVEN a service whose name has a capital and a dot WHEN parsed THEN the key is named, with the rule in words
     data = base_spec()
     data["services"]["Bad.Name"] = data["services"].pop("api")
     message = _problems(data)["services.Bad.Name"]
-    assert message.startswith("not a valid name: expected a string matching regex '^[a-z]")
+    assert message.startswith("not a valid name: lower-case letters, digits and hyphens, 2 to 24 characters")
+    assert "regex" not in message and "^" not in message
+
+
+def test_every_pattern_of_the_spec_is_explained_in_words():
+    # GIVEN every regular expression anywhere in the spec's schema (fields, list items, mapping keys)
+    import msgspec
+
+    from templates.validation import PATTERN_WORDS
+
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.add(node["pattern"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(msgspec.json.schema(EnvironmentSpec))
+    # THEN each has words for its error messages: a user never reads a regex
+    assert found and sorted(found - set(PATTERN_WORDS)) == []
 
 
 def test_inside_a_union_the_matching_shape_is_followed():
