@@ -102,6 +102,11 @@ def architecture(folder: Path, overrides: dict[str, str] | None = None) -> tuple
             f"(prices {cost.PRICES_LABEL(estimate.prices)}); `python build.py cost {found.system}/{found.environment}` "
             f"prints every line, assumption and the NAT trade-off."
         )
+        if estimate.gaps:
+            summary += (
+                f" Partial: {len(estimate.gaps)} component(s) are not priced because the {found.region} price "
+                "table lacks their price (the cost report lists them)."
+            )
     return found, markdown(found, mermaid(found), summary)
 
 

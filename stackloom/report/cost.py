@@ -1,8 +1,10 @@
 """`python build.py cost SYSTEM/ENV`: the monthly on-demand cost of an environment, from its emitted templates.
 
 The same inventory as the diagram (`stackloom/report/inventory.py`: the templates evaluated with the
-deploy-time parameter values, defaults unless `--param` says otherwise) is priced from a bundled, dated table
-(`stackloom/report/prices/eu-central-1.json`, every figure with its source page). Each pricer is registered in
+deploy-time parameter values, defaults unless `--param` says otherwise) is priced from the bundled, dated table
+of the environment's region (`stackloom/report/prices/<region>.json`, every figure with its source page; a
+region without a table is not priced at all). A table may lack a price (one that could not be sourced for
+that region is left out rather than guessed): every component needing it is then listed as not priced. Each pricer is registered in
 `stackloom.kinds` for the CloudFormation types whose records it prices (`@kinds.cost(TYPE, ...)`);
 `estimate()` runs them in registration order, the order of the lines below. What the templates cannot
 say (traffic, log volume, storage) is an assumption: each is printed with its value and can be changed with
@@ -105,6 +107,7 @@ class Estimate:
     lines: list[Line] = field(default_factory=list)
     switched_off: list[str] = field(default_factory=list)
     unpriced: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)  # the unpriced items whose price the table lacks
     notes: list[str] = field(default_factory=list)
     nat_options: list[Option] = field(default_factory=list)
 
@@ -156,6 +159,30 @@ class _Pricer:
     def missing(self, what: str) -> None:
         self.estimate.unpriced.append(what)
 
+    def need(self, component: str, *keys: str) -> list[float] | None:
+        """The prices of `keys`, or None when the table lacks any of them: `component` is then listed as not
+        priced (naming the absent keys), so a partial table never crashes an estimate nor shrinks it silently."""
+        values = [self.price(key) for key in keys]
+        absent = [key for key, value in zip(keys, values) if value is None]
+        if absent:
+            self.gap(f"{component}: no {', '.join(absent)} price in the bundled {self.file} table")
+            return None
+        return values
+
+    def one(self, component: str, key: str) -> float | None:
+        """The price of `key`, or None with `component` listed as not priced (see `need`)."""
+        found = self.need(component, key)
+        return None if found is None else found[0]
+
+    def gap(self, what: str) -> None:
+        """Not priced because the price table lacks the figure (not because the templates do not say)."""
+        self.missing(what)
+        self.estimate.gaps.append(what)
+
+    @property
+    def file(self) -> str:
+        return f"{self.estimate.prices.get('region', '<region>')}.json"
+
 
 def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str, float] | None = None) -> Estimate:
     """Monthly on-demand estimate of an inventory (see `stackloom.report.inventory.inventory`)."""
@@ -181,37 +208,34 @@ def _network(found: Inventory, pricer: _Pricer) -> None:
     nats = found.active_nats
     if not nats:
         return
-    hourly, per_gb, ipv4 = (
-        pricer.price("nat_gateway_hour"),
-        pricer.price("nat_gateway_gb"),
-        pricer.price("public_ipv4_hour"),
-    )
     gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
-    pricer.add(
-        "NAT gateways",
-        f"{len(nats)} × {pricer.hours:g} h",
-        f"{_rate(hourly)}/h",
-        len(nats) * pricer.hours * hourly,
-        "nat_gateway_hour",
-    )
-    pricer.add(
-        "NAT data processed",
-        f"{gigabytes:g} GB (assumption)",
-        f"{_rate(per_gb)}/GB",
-        gigabytes * per_gb,
-        "nat_gateway_gb",
-    )
-    pricer.add(
-        "Public IPv4: NAT Elastic IPs",
-        f"{len(nats)} × {pricer.hours:g} h",
-        f"{_rate(ipv4)}/h",
-        len(nats) * pricer.hours * ipv4,
-        "public_ipv4_hour",
-    )
+    if (hourly := pricer.one("NAT gateways", "nat_gateway_hour")) is not None:
+        pricer.add(
+            "NAT gateways",
+            f"{len(nats)} × {pricer.hours:g} h",
+            f"{_rate(hourly)}/h",
+            len(nats) * pricer.hours * hourly,
+            "nat_gateway_hour",
+        )
+    if (per_gb := pricer.one("NAT data processed", "nat_gateway_gb")) is not None:
+        pricer.add(
+            "NAT data processed",
+            f"{gigabytes:g} GB (assumption)",
+            f"{_rate(per_gb)}/GB",
+            gigabytes * per_gb,
+            "nat_gateway_gb",
+        )
+    if (ipv4 := pricer.one("Public IPv4: NAT Elastic IPs", "public_ipv4_hour")) is not None:
+        pricer.add(
+            "Public IPv4: NAT Elastic IPs",
+            f"{len(nats)} × {pricer.hours:g} h",
+            f"{_rate(ipv4)}/h",
+            len(nats) * pricer.hours * ipv4,
+            "public_ipv4_hour",
+        )
     zones = nat_zones(found)
     crossing = cross_az_gb(gigabytes, zones, len(nats))
-    if crossing:
-        inter_az = pricer.price("inter_az_gb")
+    if crossing and (inter_az := pricer.one("NAT cross-AZ traffic", "inter_az_gb")) is not None:
         without = zones - len(nats)
         pricer.add(
             "NAT cross-AZ traffic",
@@ -252,19 +276,23 @@ def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
         if not balancer.active:
             pricer.estimate.switched_off.append(f"load balancer {balancer.name}")
             continue
-        hourly, lcu_price = pricer.price("alb_hour"), pricer.price("alb_lcu_hour")
-        pricer.add(
-            f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour"
-        )
-        pricer.add(
-            f"ALB {balancer.name} LCUs",
-            f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
-            f"{_rate(lcu_price)}/LCU-h",
-            lcu * pricer.hours * lcu_price,
-            "alb_lcu_hour",
-        )
-        if balancer.scheme == "internet-facing" and balancer.zones:
-            ipv4 = pricer.price("public_ipv4_hour")
+        if (hourly := pricer.one(f"ALB {balancer.name}", "alb_hour")) is not None:
+            pricer.add(
+                f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour"
+            )
+        if (lcu_price := pricer.one(f"ALB {balancer.name} LCUs", "alb_lcu_hour")) is not None:
+            pricer.add(
+                f"ALB {balancer.name} LCUs",
+                f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
+                f"{_rate(lcu_price)}/LCU-h",
+                lcu * pricer.hours * lcu_price,
+                "alb_lcu_hour",
+            )
+        if (
+            balancer.scheme == "internet-facing"
+            and balancer.zones
+            and (ipv4 := pricer.one(f"Public IPv4: ALB {balancer.name}", "public_ipv4_hour")) is not None
+        ):
             pricer.add(
                 f"Public IPv4: ALB {balancer.name}",
                 f"{balancer.zones} (one per AZ) × {pricer.hours:g} h",
@@ -283,7 +311,6 @@ def fargate_monthly(
 
 @kinds.cost("AWS::ECS::Service")
 def _services(found: Inventory, pricer: _Pricer) -> None:
-    vcpu, memory = pricer.price("fargate_vcpu_hour"), pricer.price("fargate_gb_hour")
     for service in found.services:
         if not service.active:
             pricer.estimate.switched_off.append(f"service {service.name}: {service.reason}")
@@ -294,6 +321,9 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
         if service.cpu is None or service.memory is None:
             pricer.missing(f"service {service.name}: no task CPU/memory in the task definition")
             continue
+        if not (found_price := pricer.need(f"Fargate {service.name}", "fargate_vcpu_hour", "fargate_gb_hour")):
+            continue
+        vcpu, memory = found_price
         monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
         quantity = (
             f"{tasks} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
@@ -330,7 +360,7 @@ def _capacity(found: Inventory, pricer: _Pricer) -> None:
         instances = item.desired or 0
         price = pricer.price("ec2_instance_hour", item.instance_type)
         if price is None:
-            pricer.missing(
+            pricer.gap(
                 f"EC2 {item.instance_type} × {instances}: not in the bundled price table "
                 f"(add it to {pricer.estimate.prices.get('region', '<region>')}.json)"
             )
@@ -355,7 +385,7 @@ def _capacity(found: Inventory, pricer: _Pricer) -> None:
                 volume_key,
             )
         elif item.volume_gib:
-            pricer.missing(f"EBS {item.volume_type} root volumes")
+            pricer.need(f"EBS {item.volume_type} root volumes", volume_key)
     if on_ec2:
         pricer.estimate.notes.append(
             "tasks on the EC2 capacity provider ("
@@ -385,55 +415,46 @@ def _databases(found: Inventory, pricer: _Pricer) -> None:
         if database.serverless is None:
             pricer.missing(f"Aurora provisioned instances ({database.instance_class})")
             continue
+        minimum, count, hours = database.serverless[0], database.instances, pricer.hours
+        storage_gb, io_million = assumptions["aurora_storage_gb"], assumptions["aurora_io_million"]
+        wanted = (  # (component, quantity, unit, amount, key)
+            ("Aurora Serverless v2 minimum capacity", f"{minimum:g} ACU × {count} instance"
+             f"{'s' if count != 1 else ''} × {hours:g} h", "ACU-h", minimum * count * hours,
+             "aurora_serverless_v2_acu_hour"),
+            ("Aurora storage", f"{storage_gb:g} GB (assumption)", "GB-month", storage_gb, "aurora_storage_gb_month"),
+            ("Aurora I/O", f"{io_million:g} million requests (assumption)", "million", io_million, "aurora_io_million"),
+        )  # fmt: skip
+        absent = [(component, key) for component, _, _, _, key in wanted if pricer.price(key) is None]
+        for component, quantity, unit, amount, key in wanted:
+            if (price := pricer.price(key)) is not None:
+                lines.append((component, quantity, f"{_rate(price)}/{unit}", amount * price, key))
         acu = pricer.price("aurora_serverless_v2_acu_hour")
-        minimum = database.serverless[0]
-        lines.append(
-            (
-                "Aurora Serverless v2 minimum capacity",
-                f"{minimum:g} ACU × {database.instances} instance{'s' if database.instances != 1 else ''} × "
-                f"{pricer.hours:g} h",
-                f"{_rate(acu)}/ACU-h",
-                minimum * database.instances * pricer.hours * acu,
-                "aurora_serverless_v2_acu_hour",
-            )
-        )
-        storage, io = pricer.price("aurora_storage_gb_month"), pricer.price("aurora_io_million")
-        lines.append(
-            (
-                "Aurora storage",
-                f"{assumptions['aurora_storage_gb']:g} GB (assumption)",
-                f"{_rate(storage)}/GB-month",
-                assumptions["aurora_storage_gb"] * storage,
-                "aurora_storage_gb_month",
-            )
-        )
-        lines.append(
-            (
-                "Aurora I/O",
-                f"{assumptions['aurora_io_million']:g} million requests (assumption)",
-                f"{_rate(io)}/million",
-                assumptions["aurora_io_million"] * io,
-                "aurora_io_million",
-            )
-        )
         if database.active:
             for line in lines:
                 pricer.add(*line)
+            for component, key in absent:
+                pricer.need(component, key)
             if minimum == 0:
                 pricer.estimate.notes.append(
                     "Aurora minimum capacity 0 ACU: the cluster pauses when idle; "
                     "every active hour is billed at the ACUs used"
                 )
-            pricer.estimate.notes.append(
-                f"Aurora scales up to {database.serverless[1]:g} ACU under load: "
-                f"{usd(database.serverless[1] * database.instances * pricer.hours * acu)}"
-                f"/month of compute if it stayed at the maximum"
-            )
+            if acu is not None:
+                pricer.estimate.notes.append(
+                    f"Aurora scales up to {database.serverless[1]:g} ACU under load: "
+                    f"{usd(database.serverless[1] * database.instances * pricer.hours * acu)}"
+                    f"/month of compute if it stayed at the maximum"
+                )
         else:
             would = sum(line[3] for line in lines)
+            unpriced = (
+                f"; not priced: {', '.join(key for _, key in absent)} (not in the bundled {pricer.file} table)"
+                if absent
+                else ""
+            )
             pricer.estimate.switched_off.append(
                 f"Aurora {database.engine} ({database.reason}): +{usd(would)}/month when switched on "
-                f"(minimum {minimum:g} ACU, storage and I/O assumptions)"
+                f"(minimum {minimum:g} ACU, storage and I/O assumptions{unpriced})"
             )
 
 
@@ -445,7 +466,10 @@ def _caches(found: Inventory, pricer: _Pricer) -> None:
             continue
         price = pricer.price("elasticache_node_hour", cache.node_type)
         if price is None:
-            pricer.missing(f"ElastiCache {cache.nodes} × {cache.node_type}: not in the bundled price table")
+            pricer.gap(
+                f"ElastiCache {cache.nodes} × {cache.node_type}: not in the bundled price table "
+                f"(add it to {pricer.file})"
+            )
             continue
         pricer.add(
             f"ElastiCache {cache.engine} {cache.node_type}",
@@ -459,7 +483,6 @@ def _caches(found: Inventory, pricer: _Pricer) -> None:
 @kinds.cost("AWS::Logs::LogGroup")
 def _logs(found: Inventory, pricer: _Pricer) -> None:
     assumptions = pricer.estimate.assumptions
-    ingest, storage = pricer.price("cloudwatch_logs_ingest_gb"), pricer.price("cloudwatch_logs_storage_gb_month")
     volumes = []  # (GB per month, retention days)
     for group in found.log_groups:
         if not group.active:
@@ -474,14 +497,17 @@ def _logs(found: Inventory, pricer: _Pricer) -> None:
     gigabytes = sum(volume for volume, _ in volumes)
     if not gigabytes:
         return
-    pricer.add(
-        "CloudWatch Logs ingestion",
-        f"{gigabytes:g} GB ({len(volumes)} log groups, assumptions)",
-        f"{_rate(ingest)}/GB",
-        gigabytes * ingest,
-        "cloudwatch_logs_ingest_gb",
-    )
+    if (ingest := pricer.one("CloudWatch Logs ingestion", "cloudwatch_logs_ingest_gb")) is not None:
+        pricer.add(
+            "CloudWatch Logs ingestion",
+            f"{gigabytes:g} GB ({len(volumes)} log groups, assumptions)",
+            f"{_rate(ingest)}/GB",
+            gigabytes * ingest,
+            "cloudwatch_logs_ingest_gb",
+        )
     stored = sum(volume * min(retention or 365, 365) / 30 for volume, retention in volumes)
+    if (storage := pricer.one("CloudWatch Logs storage", "cloudwatch_logs_storage_gb_month")) is None:
+        return
     pricer.add(
         "CloudWatch Logs storage",
         f"{stored:.1f} GB kept (ingestion × retention, uncompressed)",
@@ -493,9 +519,10 @@ def _logs(found: Inventory, pricer: _Pricer) -> None:
 
 @kinds.cost("AWS::Route53::RecordSet")
 def _dns(found: Inventory, pricer: _Pricer) -> None:
-    zone = pricer.price("route53_hosted_zone_month")
     zones = sorted({record.zone for record in found.records if record.active})
     for name in zones:
+        if (zone := pricer.one(f"Route53 hosted zone {name}", "route53_hosted_zone_month")) is None:
+            continue
         pricer.add(
             f"Route53 hosted zone {name}",
             "1 zone (existing; may be shared with other environments)",
@@ -513,9 +540,12 @@ def _dns(found: Inventory, pricer: _Pricer) -> None:
     "AWS::ServiceDiscovery::HttpNamespace",
 )
 def _cloud_map(found: Inventory, pricer: _Pricer) -> None:
-    zone = pricer.price("route53_hosted_zone_month")
     instances = sum(service.desired or 0 for service in found.services if service.discovery and service.active)
-    if found.namespace and found.namespace_kind == "private DNS":
+    if (
+        found.namespace
+        and found.namespace_kind == "private DNS"
+        and (zone := pricer.one(f"Cloud Map namespace {found.namespace}", "route53_hosted_zone_month")) is not None
+    ):
         pricer.add(
             f"Cloud Map namespace {found.namespace}",
             "1 private hosted zone",
@@ -523,9 +553,8 @@ def _cloud_map(found: Inventory, pricer: _Pricer) -> None:
             zone,
             "route53_hosted_zone_month",
         )
-    if found.namespace and instances:
+    if found.namespace and instances and (query_price := pricer.one("Route53 queries", "route53_queries_million")):
         queries = pricer.estimate.assumptions["dns_queries_million"]
-        query_price = pricer.price("route53_queries_million")
         pricer.add(
             "Route53 queries",
             f"{queries:g} million (assumption)",
@@ -533,8 +562,7 @@ def _cloud_map(found: Inventory, pricer: _Pricer) -> None:
             queries * query_price,
             "route53_queries_million",
         )
-    if instances:
-        price = pricer.price("cloud_map_instance_month")
+    if instances and (price := pricer.one("Cloud Map registered tasks", "cloud_map_instance_month")) is not None:
         pricer.add(
             "Cloud Map registered tasks",
             f"{instances} instance{'s' if instances != 1 else ''}",
@@ -546,8 +574,7 @@ def _cloud_map(found: Inventory, pricer: _Pricer) -> None:
 
 @kinds.cost("AWS::KMS::Key")
 def _kms_keys(found: Inventory, pricer: _Pricer) -> None:
-    if found.kms_keys:
-        price = pricer.price("kms_key_month")
+    if found.kms_keys and (price := pricer.one("KMS keys", "kms_key_month")) is not None:
         pricer.add(
             "KMS keys",
             f"{found.kms_keys} key{'s' if found.kms_keys != 1 else ''}",
@@ -560,8 +587,8 @@ def _kms_keys(found: Inventory, pricer: _Pricer) -> None:
 @kinds.cost("AWS::SecretsManager::Secret")
 def _secrets(found: Inventory, pricer: _Pricer) -> None:
     secrets = [name for name, active in found.created_secrets if active]
-    if secrets:
-        price = pricer.price("secrets_manager_secret_month")
+    price = pricer.price("secrets_manager_secret_month")
+    if secrets and (price := pricer.one("Secrets Manager secrets", "secrets_manager_secret_month")) is not None:
         pricer.add(
             "Secrets Manager secrets",
             f"{len(secrets)} created by the stacks",
@@ -579,9 +606,9 @@ def _secrets(found: Inventory, pricer: _Pricer) -> None:
         - set(secrets)
     )
     if referenced:
+        each = f"{_rate(price)}/month each" if price is not None else f"no price in the bundled {pricer.file} table"
         pricer.estimate.notes.append(
-            f"{len(referenced)} Secrets Manager secret(s) the services read exist outside "
-            f"these stacks ({_rate(pricer.price('secrets_manager_secret_month'))}/month each, "
+            f"{len(referenced)} Secrets Manager secret(s) the services read exist outside these stacks ({each}, "
             f"not counted)"
         )
 
@@ -597,20 +624,26 @@ def endpoints_needed(found: Inventory) -> list[str]:
     return needed
 
 
+TRADEOFF_PRICES = ("nat_gateway_hour", "public_ipv4_hour", "nat_gateway_gb", "inter_az_gb")
+TRADEOFF_PRICES += ("vpc_interface_endpoint_hour", "vpc_interface_endpoint_gb")
+
+
 def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
     """Monthly NAT cost of none / single / per-az for this environment's AZ count and traffic assumption."""
     zones = nat_zones(found)
     if not zones:
         return []
+    found_prices = pricer.need("NAT trade-off (none / single / per-AZ)", *TRADEOFF_PRICES)
+    if not found_prices:
+        return []
+    nat_hour, ipv4_hour, nat_gb, inter_az, endpoint_hour, endpoint_gb = found_prices
     hours = pricer.hours
     gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
-    gateway = hours * (pricer.price("nat_gateway_hour") + pricer.price("public_ipv4_hour"))
-    processed = gigabytes * pricer.price("nat_gateway_gb")
-    cross = cross_az_gb(gigabytes, zones, 1) * pricer.price("inter_az_gb")  # the estimate's "NAT cross-AZ traffic"
+    gateway = hours * (nat_hour + ipv4_hour)
+    processed = gigabytes * nat_gb
+    cross = cross_az_gb(gigabytes, zones, 1) * inter_az  # the estimate's "NAT cross-AZ traffic"
     endpoints = endpoints_needed(found)
-    endpoint_cost = len(endpoints) * zones * hours * pricer.price(
-        "vpc_interface_endpoint_hour"
-    ) + gigabytes * pricer.price("vpc_interface_endpoint_gb")
+    endpoint_cost = len(endpoints) * zones * hours * endpoint_hour + gigabytes * endpoint_gb
     current = len(found.active_nats)
     egress = [service.name for service in found.services if service.egress and service.active]
     named = sorted(
@@ -640,7 +673,7 @@ def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
             0.0,
             current == 1,
             f"cheapest with egress; an outage of its AZ cuts egress for every AZ; traffic from the other "
-            f"{zones - 1} AZ(s) crosses AZs ({usd(cross)}/month at {_rate(pricer.price('inter_az_gb'))}/GB "
+            f"{zones - 1} AZ(s) crosses AZs ({usd(cross)}/month at {_rate(inter_az)}/GB "
             f"each way)"
             if zones > 1
             else "one AZ: single and per-AZ are the same",

@@ -827,9 +827,109 @@ def test_a_region_without_a_price_table_is_not_priced_with_another_regions_price
     # WHEN its cost is asked THEN it says plainly that it is not priced and which tables exist, exit 2
     assert main(["cost", "acme/dev", *folders]) == 2
     err = capsys.readouterr().err
-    assert "sa-east-1: not priced: there is no price table for this region (tables: eu-central-1" in err
+    assert "sa-east-1: not priced: there is no price table for this region (tables: " in err
+    assert "ap-southeast-2, eu-central-1, eu-west-1, us-east-1, us-west-2)" in err
     assert "Frankfurt" not in err
     # AND the architecture document says so instead of a total
     assert main(["diagram", "acme/dev", *folders]) == 0
     text = (tmp_path / "out" / "acme" / "dev" / "ARCHITECTURE.md").read_text()
     assert "Not priced: there is no price table for sa-east-1" in text and "per month" not in text
+
+
+# ------------------------------------------------------------------------------------------ regional tables
+
+REGIONS = ("eu-central-1", "us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2")
+
+
+def test_every_region_has_a_price_table_named_after_it_with_sourced_positive_prices():
+    """GIVEN the bundled tables WHEN read THEN each covered region has one, with the top-level fields, its
+    region equal to its file name, and every price (and every typed price) positive with an http(s) source."""
+    files = {path.stem: path for path in cost.PRICES.glob("*.json")}
+    assert set(REGIONS) <= set(files), sorted(files)
+    for region, path in files.items():
+        table = cost.load_prices(path)
+        assert {"region", "location", "currency", "published", "basis", "prices"} <= set(table), region
+        assert table["region"] == region and table["currency"] == "USD" and table["basis"], region
+        assert re.fullmatch(r"20\d\d(-\d\d)?(-\d\d)?", table["published"]), region
+        assert table["prices"], region
+        for key, entry in table["prices"].items():
+            assert re.match(r"https?://\S+$", entry["source"]), (region, key)
+            assert entry.get("per"), (region, key)
+            if "types" in entry:
+                assert entry["types"], (region, key)
+                for kind, typed in entry["types"].items():
+                    assert float(typed["usd"]) > 0, (region, key, kind)
+            else:
+                assert float(entry["usd"]) > 0, (region, key)
+
+
+def us_east_params(tmp_path: Path) -> list[str]:
+    import yaml
+
+    from ..helpers import base_spec
+
+    params = tmp_path / "params" / "acme"
+    params.mkdir(parents=True)
+    (params / "dev.yaml").write_text(yaml.safe_dump(base_spec(region="us-east-1")))
+    return ["--params", str(tmp_path / "params"), "--output", str(tmp_path / "out")]
+
+
+def test_an_environment_in_us_east_1_is_priced_from_the_us_east_1_table(tmp_path, capsys):
+    """GIVEN a spec in us-east-1 WHEN `build.py cost` runs THEN it names the us-east-1 table and its location,
+    and the ALB line is that table's ALB hour price × 730 h, not Frankfurt's."""
+    table = cost.load_prices(cost.price_file("us-east-1"))
+    frankfurt = cost.load_prices()
+    hourly = table["prices"]["alb_hour"]["usd"]
+    assert hourly != frankfurt["prices"]["alb_hour"]["usd"]
+    assert main(["cost", "acme/dev", *us_east_params(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Prices: prices/us-east-1.json, {table['location']}, as published {table['published']}" in printed
+    assert "Frankfurt" not in printed
+    row = re.search(r"^  ALB acme-dev-alb +730 h +(\S+)/h +(\$[\d,.]+)$", printed, re.MULTILINE)
+    assert row, printed
+    assert row.group(1) == f"${hourly:g}" and row.group(2) == cost.usd(round(730 * hourly, 2))
+
+
+def test_a_price_the_regional_table_lacks_is_listed_as_not_priced_not_a_crash(tmp_path, capsys):
+    """GIVEN us-east-1 WHEN priced with its table and with one where every price but the ALB's is removed
+    THEN no error: each component whose price is absent is listed as not priced (and left out of the total)."""
+    main(["cost", "acme/dev", *us_east_params(tmp_path)])
+    capsys.readouterr()
+    found = inventory(Built(tmp_path / "out" / "acme" / "dev"))
+    table = cost.load_prices(cost.price_file("us-east-1"))
+    absent = [key for key in frankfurt_keys() if key not in table["prices"]]
+    result = cost.estimate(found)
+    for key in absent:
+        needed = [item for item in result.unpriced if f"no {key}" in item or f", {key}" in item]
+        used = key in result.used_prices()
+        assert not used, key
+        if needed:
+            assert all("us-east-1.json" in item for item in needed), needed
+    assert result.gaps and set(result.gaps) <= set(result.unpriced)
+    # AND a table holding only the ALB hour still prices that line and lists the rest
+    only_alb = {**table, "prices": {"alb_hour": table["prices"]["alb_hour"]}}
+    partial = cost.estimate(found, only_alb)
+    assert [item.component for item in partial.lines] == ["ALB acme-dev-alb"]
+    for component in ("NAT gateways", "Fargate api", "ALB acme-dev-alb LCUs", "CloudWatch Logs ingestion"):
+        assert any(item.startswith(f"{component}: no ") for item in partial.unpriced), (component, partial.unpriced)
+    assert partial.nat_options == [] and any(item.startswith("NAT trade-off") for item in partial.unpriced)
+    assert "Not priced:" in cost_text.report(partial)
+    assert cost_text.as_json(partial)["sources"] == {"alb_hour": table["prices"]["alb_hour"]["source"]}
+
+
+def frankfurt_keys() -> list[str]:
+    return list(cost.load_prices()["prices"])
+
+
+def test_small_environment_without_a_price_is_listed_for_each_component_that_needs_it(small):
+    """GIVEN the round made-up prices without inter_az_gb and the KMS price WHEN priced THEN no cross-AZ or
+    KMS line, both listed as not priced, no NAT trade-off, and the other lines unchanged."""
+    prices = json.loads(json.dumps(PRICES))
+    del prices["prices"]["inter_az_gb"], prices["prices"]["kms_key_month"]
+    result = priced(small, prices=prices)
+    components = {item.component for item in result.lines}
+    assert "NAT cross-AZ traffic" not in components and "KMS keys" not in components
+    assert "NAT cross-AZ traffic: no inter_az_gb price in the bundled eu-central-1.json table" in result.unpriced
+    assert "KMS keys: no kms_key_month price in the bundled eu-central-1.json table" in result.unpriced
+    assert result.nat_options == []
+    assert line(result, "NAT gateways") == 5.00 and line(result, "Fargate api") == 14.40
