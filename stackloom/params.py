@@ -96,12 +96,13 @@ def load_spec(path: Path) -> EnvironmentSpec:
 
 
 def _read_text(path: Path) -> str:
-    """The file's text, read defensively: only a regular file inside its params folder (a symlink may point
-    within it, never out of it), at most MAX_BYTES (a /dev/zero or a FIFO behind the name stops at once)."""
+    """The file's text, read defensively: only a regular file inside its params folder (a symlink, of the file
+    or of its system folder, may point within it, never out of it), at most MAX_BYTES (a /dev/zero or a FIFO
+    behind the name stops at once)."""
     where = display(path)
     root = path.parent.parent
     try:
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+        if not path.resolve().is_relative_to(root.resolve()):
             raise SpecError(
                 f"{where}: a symbolic link out of the params folder ({display(root)}); "
                 "params files must live inside it"

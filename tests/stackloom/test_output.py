@@ -257,6 +257,18 @@ def test_a_symlink_out_of_the_params_folder_is_refused_and_its_keys_not_echoed(p
     assert "aws_secret_access_key_of_someone" not in result.stderr
 
 
+def test_a_system_folder_linked_out_of_the_params_folder_is_refused(params, tmp_path):
+    # GIVEN params/shop -> a folder elsewhere holding a spec (the file itself is no link)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "dev.yaml").write_text((params / "bet2wealth" / "dev.yaml").read_text().replace("bet2wealth", "shop"))
+    (params / "shop").symlink_to(elsewhere, target_is_directory=True)
+    result = _run(params, tmp_path / "out")
+    # THEN it is refused as the linked file is, and nothing is built
+    assert result.returncode == 2 and "out of the params folder" in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists() or not (tmp_path / "out" / "shop").exists()
+
+
 def test_a_symlink_within_the_params_folder_is_followed(params, tmp_path):
     source = params / "bet2wealth" / "qa-source.txt"  # not a params file itself (no .yaml suffix)
     source.write_text((params / "bet2wealth" / "dev.yaml").read_text().replace("dev", "qa"))
