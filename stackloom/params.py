@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from stackloom import layers
 from stackloom.errors import display
 from templates.spec import EnvironmentSpec, SpecInvalid, parse
 from templates.validation import dotted, shown
@@ -79,13 +80,13 @@ class _StrictLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstr
 
 
 def load_spec(path: Path) -> EnvironmentSpec:
-    """Load and validate one params file; the file's place (`<system>/<env>.yaml`) must match its content."""
-    raw = _read_yaml(path)
-    _reject_cloudformation_syntax(path, raw)
+    """Load and validate one environment: its file merged over the defaults layers (stackloom/layers.py);
+    the file's place (`<system>/<env>.yaml`) must match its system and environment."""
+    merged = merged_spec(path)
     try:
-        spec = parse(raw)
+        spec = parse(merged.data)
     except SpecInvalid as error:
-        raise SpecError(_describe(path, error)) from None
+        raise SpecError(_describe(path, error, merged)) from None
     expected = (path.parent.name, path.stem)
     if (spec.system, spec.environment) != expected:
         raise SpecError(
@@ -136,28 +137,54 @@ def _read_text(path: Path) -> str:
         raise SpecError(f"{where}: not UTF-8 text ({error.reason} at byte {error.start})") from None
 
 
-def _read_yaml(path: Path) -> dict:
+def merged_spec(path: Path) -> layers.Merged:
+    """The environment's layers merged (`system`/`environment` from the file's place unless a layer says),
+    `${system}`/`${environment}` substituted, CloudFormation syntax refused: what `parse` validates."""
+    found = []
+    for layer_path in layers.layer_paths(path):
+        data, lines = _read_yaml(layer_path, empty_ok=layer_path != path)
+        found.append(layers.Layer(layer_path, data, lines))
+    merged = layers.merge(found)
+    merged.data.setdefault("system", path.parent.name)
+    merged.data.setdefault("environment", path.stem)
+    system, environment = merged.data["system"], merged.data["environment"]
+    if isinstance(system, str) and isinstance(environment, str):
+        merged.data = layers.substitute(merged.data, system, environment)
+    _reject_cloudformation_syntax(path, merged)
+    return merged
+
+
+def _read_yaml(path: Path, empty_ok: bool = False) -> tuple[dict, dict[tuple, int]]:
+    """The file's top-level mapping and the line of every key and item in it."""
     text = _read_text(path)
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader constructs like SafeLoader
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+            lines = layers.node_lines(loader, node) if node is not None else {}
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError(f"{display(path)}:{where}: invalid YAML: {error.problem}") from None
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as error:
         raise SpecError(f"{display(path)}: invalid YAML: {error}") from None
+    if data is None and empty_ok:  # an empty defaults file sets nothing
+        return {}, {}
     if not isinstance(data, dict):
         raise SpecError(
             f"{display(path)}: the top level must be a mapping of fields (system, environment, network, services, ...), "
             f"got {type(data).__name__}"
         )
-    return data
+    return data, lines
 
 
-def _reject_cloudformation_syntax(path: Path, data) -> None:
+def _reject_cloudformation_syntax(path: Path, merged: layers.Merged) -> None:
     """Values are literal: `{{resolve:...}}` and `${AWS::...}` are refused wherever they appear (iterative:
     a deeply nested file must not hit the recursion limit)."""
-    pending = [((), data)]
+    pending = [((), merged.data)]
     while pending:
         where, value = pending.pop()
         if isinstance(value, dict):
@@ -167,15 +194,28 @@ def _reject_cloudformation_syntax(path: Path, data) -> None:
         elif isinstance(value, str) and CLOUDFORMATION_SYNTAX.search(value):
             field = dotted(where) or "(top level)"
             raise SpecError(
-                f"{display(path)}: {field}: {shown(value)} contains CloudFormation syntax "
+                f"{display(path)}: {field}: {shown(value)}{_located(path, merged.origin(where))} contains "
+                "CloudFormation syntax "
                 f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
                 "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values"
             )
 
 
-def _describe(path: Path, error: SpecInvalid) -> str:
-    lines = [f"  {dotted(where)}: {message}" if where else f"  {message}" for where, message in error.problems]
+def _describe(path: Path, error: SpecInvalid, merged: layers.Merged) -> str:
+    lines = [
+        f"  {dotted(where)}: {message}{_located(path, merged.origin(where))}" if where else f"  {message}"
+        for where, message in error.problems
+    ]
     return f"{display(path)}: invalid spec:\n" + "\n".join(lines)
+
+
+def _located(path: Path, origin: layers.Origin | None) -> str:
+    """` (line 12)` in the environment's own file, ` (params/x/_defaults.yaml, line 3)` in a layer below it."""
+    if origin is None:
+        return ""
+    if origin.path == path:
+        return f" (line {origin.line})"
+    return f" ({display(origin.path)}, line {origin.line})"
 
 
 def discover(params_dir: Path) -> dict[str, Path]:
@@ -184,7 +224,7 @@ def discover(params_dir: Path) -> dict[str, Path]:
         raise SpecError(f"{display(params_dir)}: params folder not found")
     found = {}
     for path in sorted(params_dir.glob("*/*.y*ml")):
-        if path.suffix in (".yaml", ".yml"):
+        if path.suffix in (".yaml", ".yml") and layers.is_environment_file(path):
             found[f"{path.parent.name}/{path.stem}"] = path
     if not found:
         raise SpecError(f"{display(params_dir)}: no params files (expected <system>/<env>.yaml)")
