@@ -168,7 +168,13 @@ def _read_yaml(path: Path, empty_ok: bool = False) -> tuple[dict, dict[tuple, in
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise SpecError(f"{display(path)}:{where}: invalid YAML: {error.problem}") from None
+        line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+        hint = (
+            " (quote a value holding ${...} inside {...} or [...]: YAML reads its braces as the mapping's)"
+            if "${" in line and ("{" in line.split("${")[0] or "[" in line.split("${")[0])
+            else ""
+        )
+        raise SpecError(f"{display(path)}:{where}: invalid YAML: {error.problem}{hint}") from None
     except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as error:
         raise SpecError(f"{display(path)}: invalid YAML: {error}") from None
     if data is None and empty_ok:  # an empty defaults file sets nothing

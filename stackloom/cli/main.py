@@ -79,6 +79,7 @@ COMMAND_MODULES = {
     "diagram": "stackloom.cli.report",
     "diff": "stackloom.cli.diff",
     "manifest": "stackloom.cli.manifest",
+    "spec": "stackloom.cli.spec",
     "stack-policy": "stackloom.cli.deploy",
 }
 BUILT_IN = ("build", "schema")

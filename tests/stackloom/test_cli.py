@@ -192,10 +192,10 @@ def test_real_process_bad_input_has_no_traceback(tmp_path, params):
 
 
 def test_the_readme_bad_input_example_is_what_a_build_prints(tmp_path, params, monkeypatch, capsys):
-    # GIVEN the README's example edits of bet2wealth/dev: port: four, nat: double, a misspelt flow_log
-    path = params / "bet2wealth" / "dev.yaml"
-    text = path.read_text().replace("port: 4000", "port: four")
-    path.write_text(text.replace("  nat: single", "  nat: double\n  flow_log: false"))
+    # GIVEN the README's example edits of bet2wealth's shared layer: port: four, nat: double, a misspelt flow_log
+    path = params / "bet2wealth" / "_defaults.yaml"
+    text = path.read_text().replace("    port: 4000", "    port: four")
+    path.write_text(re.sub(r"(?m)^  nat: single.*$", "  nat: double\n  flow_log: false", text))
     # WHEN it is built from the folder holding params/, as the README's command would be
     monkeypatch.chdir(tmp_path)
     assert main(["build", "bet2wealth/dev", "--output", "out"]) == 2
