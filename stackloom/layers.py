@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 DEFAULTS = "_defaults.yaml"
 NAMES = ("${system}", "${environment}")
 
@@ -119,8 +121,6 @@ def substitute(data, system: str, environment: str):
 
 def node_lines(loader, node, where: tuple = ()) -> dict[tuple, int]:
     """The line of every key and list item under a composed YAML node (PyYAML marks are 0-based)."""
-    import yaml
-
     found: dict[tuple, int] = {}
     pending = [(where, node)]
     while pending:  # iterative: a deeply nested file must not hit the recursion limit here

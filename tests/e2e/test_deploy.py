@@ -235,8 +235,12 @@ def test_deploy_after_a_failed_first_deploy_starts_over(run, aws, hosted_zone):
 
 
 def _rename_log_group(params: Path, new_name: str) -> None:
-    spec = params / "bet2wealth" / "dev.yaml"
-    spec.write_text(spec.read_text().replace("log_group: /ecs/backend-logs-dev", f"log_group: {new_name}"))
+    spec = params / "bet2wealth" / "dev.yaml"  # over the shared layer's /ecs/backend-logs-${environment}
+    text = spec.read_text()
+    assert "    log_retention_days: 14\n" in text
+    spec.write_text(
+        text.replace("    log_retention_days: 14\n", f"    log_retention_days: 14\n    log_group: {new_name}\n")
+    )
 
 
 def test_replacing_a_stateful_resource_is_refused_without_allow_replace(run, aws, hosted_zone, params_copy):

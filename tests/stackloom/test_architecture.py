@@ -23,6 +23,7 @@ CORE = (
     "stackloom.kinds",
     "stackloom.render",
     "stackloom.manifest",
+    "stackloom.layers",
     "stackloom.params",
     "stackloom.build",
     "stackloom.output",

@@ -101,9 +101,13 @@ def _bad_file(kind: str, original: str) -> str:
 
 @pytest.mark.parametrize("kind", sorted(BAD_INPUTS))
 def test_bad_input_is_one_clear_error_and_output_is_untouched(kind, params, output, capsys):
-    # GIVEN a built output folder and then a broken params file
+    # GIVEN a built output folder and then a broken params file (or shared layer, where the value lives)
     path = params / "bet2wealth" / "dev.yaml"
-    path.write_text(_bad_file(kind, path.read_text()))
+    if BAD_INPUTS[kind][0] is None:
+        for layer in (path, params / "bet2wealth" / "_defaults.yaml"):
+            layer.write_text(_bad_file(kind, layer.read_text()))
+    else:
+        path.write_text(_bad_file(kind, path.read_text()))
     before = _snapshot(output)
     capsys.readouterr()
     # WHEN everything is built again

@@ -407,7 +407,7 @@ def test_command_accepts_the_environment_folder_as_baseline(capsys, params, base
 
 def test_command_exits_0_for_a_safe_change(capsys, params, baseline):
     # GIVEN a new default image tag WHEN diffed THEN the task definition is replaced, the service modified: exit 0
-    edit(params, "bet2wealth/dev", "tag: latest", "tag: v2")
+    edit(params, "bet2wealth/_defaults", "tag: latest", "tag: v2")  # the shared layer under dev
     code, out, _ = run(capsys, "bet2wealth/dev", "--baseline", str(baseline), "--params", str(params))
     assert code == 0
     rows = {tuple(line.split()[:3]) for line in out.splitlines()}
@@ -428,10 +428,9 @@ def test_command_exits_2_when_the_database_would_be_replaced(capsys, params, bas
 
 
 def test_command_exits_2_when_the_cache_would_be_removed(capsys, params, baseline):
-    path = params / "bet2wealth" / "dev.yaml"
-    text = path.read_text(encoding="utf-8")
-    text = text.replace("    connects_to: [cache]\n", "").split("\ncache:")[0] + "\n"
-    path.write_text(text, encoding="utf-8")
+    # GIVEN dev removing the shared layer's cache (an explicit null) and its service's connection to it
+    edit(params, "bet2wealth/dev", "cache:\n  node_type: cache.t4g.micro\n", "cache: null\n")
+    edit(params, "bet2wealth/dev", "    log_retention_days: 14\n", "    log_retention_days: 14\n    connects_to: []\n")
     code, out, _ = run(capsys, "bet2wealth/dev", "--baseline", str(baseline), "--params", str(params))
     assert code == 2
     assert "remove data.json CacheReplicationGroup" in out

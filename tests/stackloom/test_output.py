@@ -20,6 +20,7 @@ import yaml
 from bench import synthetic
 from stackloom import output
 from stackloom.cli.main import main
+from stackloom.params import merged_spec
 
 from ..helpers import PARAMS, PROJECT
 
@@ -29,7 +30,7 @@ ENVIRONMENTS = ("bet2wealth/dev", "synth/n60")
 def _params(folder: Path, revision: str) -> Path:
     """A params folder with bet2wealth/dev and a 60-service system, every template tagged Revision=<revision>."""
     (folder / "bet2wealth").mkdir(parents=True, exist_ok=True)
-    dev = yaml.safe_load((PARAMS / "bet2wealth" / "dev.yaml").read_text())
+    dev = merged_spec(PARAMS / "bet2wealth" / "dev.yaml").data  # its layers merged: one self-contained file
     dev["tags"] = {**dev.get("tags", {}), "Revision": revision}
     (folder / "bet2wealth" / "dev.yaml").write_text(yaml.safe_dump(dev, sort_keys=False))
     big = synthetic.spec(60) | {"tags": {"Revision": revision}}

@@ -9,7 +9,6 @@ import json
 import jsonschema
 import msgspec
 import pytest
-import yaml
 
 from stackloom.cli.main import main
 from templates import spec as spec_module
@@ -59,10 +58,12 @@ def test_every_field_has_a_description(model):
 
 
 def test_the_schema_accepts_every_params_file_and_refuses_a_wrong_type():
-    # GIVEN the JSON Schema of the spec and the project's params files
+    # GIVEN the JSON Schema of the spec and the project's environments, each with its layers merged
+    from stackloom.params import discover, merged_spec
+
     validator = jsonschema.Draft202012Validator(_schema())
-    for path in sorted(PARAMS.rglob("*.yaml")):
-        data = yaml.safe_load(path.read_text())
+    for path in discover(PARAMS).values():
+        data = merged_spec(path).data
         # WHEN a file is checked against it THEN it passes, as an editor plugin would say
         assert list(validator.iter_errors(data)) == [], path
         # AND a quoted port or an unknown key fails there as it fails the build
