@@ -52,6 +52,7 @@ class Manifest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     services: dict[str, ServiceEntry]
     hosted_zone: str | None
     packed_parameters: dict[str, dict[str, str]] | None = None
+    certificate_arn: str | None = None  # an existing ACM certificate the HTTPS listener uses (spec's load_balancer)
 
     @property
     def target(self) -> str:
@@ -97,6 +98,7 @@ def of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]
         services=services,
         hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
         packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None,
+        certificate_arn=spec.load_balancer.certificate_arn if spec.load_balancer else None,
     )
 
 

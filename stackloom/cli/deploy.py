@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from stackloom.cli.common import add_common, add_params
 from stackloom.deploy import stack_policy
-from stackloom.deploy.aws import check_account, check_endpoint, connect, is_loopback, target_region
+from stackloom.deploy.aws import check_account, check_endpoint, connect, is_loopback, local_account, target_region
 from stackloom.deploy.changeset import Console, DeployError, last_seen, policy_json
 from stackloom.deploy.deploy import (
     DEFAULT_POLL,
@@ -22,6 +22,7 @@ from stackloom.deploy.deploy import (
     deploy,
     load_environment,
     parameter_overrides,
+    seed_certificate,
     seed_hosted_zone,
 )
 from stackloom.deploy.destroy import destroy
@@ -201,7 +202,7 @@ def deploy_command(args) -> int:
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
     manifest = environment.manifest
-    with connect(target_region(args.region, manifest), args.endpoint_url, args.local, manifest.account_id) as aws:
+    with connect(target_region(args.region, manifest), args.endpoint_url, args.local, local_account(manifest)) as aws:
         check_account(aws, manifest)
         poll = _poll(args, aws)
         options = DeployOptions(
@@ -214,6 +215,8 @@ def deploy_command(args) -> int:
         )
         if aws.local and manifest.hosted_zone:
             seed_hosted_zone(aws, manifest.hosted_zone, console)
+        if aws.local and manifest.certificate_arn:
+            seed_certificate(aws, manifest.certificate_arn, console)
         return deploy(aws, environment, overrides, options, console)
 
 
@@ -227,7 +230,7 @@ def destroy_command(args) -> int:
         raise UserError(f"{environment.target} is a production environment: refusing to destroy it without --force")
     _need_yes_or_terminal(args)
     console = Console()
-    with connect(target_region(args.region, manifest), args.endpoint_url, args.local, manifest.account_id) as aws:
+    with connect(target_region(args.region, manifest), args.endpoint_url, args.local, local_account(manifest)) as aws:
         check_account(aws, manifest)
         poll = _poll(args, aws)
         return destroy(

@@ -43,6 +43,7 @@ class Aws:
         )
         self.session.events.register("needs-retry", self._announce_retry)
         self._clients: dict = {}
+        self.local_endpoint = None  # with `local`: the embedded LocalEndpoint (stackloom.local.server)
 
     @staticmethod
     def _announce_retry(attempts: int = 0, caught_exception=None, response=None, operation=None, **_) -> None:
@@ -85,7 +86,9 @@ def connect(region: str, endpoint_url: str | None = None, use_local: bool = Fals
     names one) that lives as long as the block."""
     if use_local:
         with local.start(account_id=account_id) as endpoint:  # UserError with the install hint without moto
-            yield Aws(region, endpoint.url, local=True)
+            aws = Aws(region, endpoint.url, local=True)
+            aws.local_endpoint = endpoint
+            yield aws
         return
     yield Aws(region, check_endpoint(endpoint_url) if endpoint_url else None)
 
@@ -109,8 +112,21 @@ def check_account(aws: Aws, manifest: Manifest) -> None:
         return
     actual = aws.client("sts").get_caller_identity()["Account"]
     if actual != expected:
+        remedy = f"use credentials for {expected}"
+        if aws.endpoint_url and is_loopback(aws.endpoint_url):
+            remedy += f" (a local endpoint: start it with python -m stackloom.local --account-id {expected})"
         raise UserError(
             f"{manifest.system}/{manifest.environment} belongs to AWS account {expected} "
             f"(account_id in its spec), but these credentials are for account {actual}: refusing to "
-            f"touch it; use credentials for {expected}"
+            f"touch it; {remedy}"
         )
+
+
+def local_account(manifest: Manifest) -> str | None:
+    """The account an embedded local endpoint answers as: the spec's account_id, else the account that owns
+    the spec's certificate_arn (a listener can only use a certificate of its own account), else moto's."""
+    if manifest.account_id:
+        return manifest.account_id
+    arn = manifest.certificate_arn or ""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[2] == "acm" and parts[4].isdigit() else None

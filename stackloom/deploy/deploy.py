@@ -520,6 +520,23 @@ def seed_hosted_zone(aws: Aws, zone_name: str, console: Console) -> None:
         console(f"local endpoint: created hosted zone {zone_name} (in a real account it already exists)")
 
 
+def seed_certificate(aws: Aws, arn: str, console: Console) -> None:
+    """A fresh local endpoint has no certificates: make the spec's certificate_arn exist (issued, in the account
+    and region its ARN names), as the account would have it. One of another account or region is not made
+    there for the listener: AWS would answer CertificateNotFound, and so does the local endpoint."""
+    _, _, _, region, account, _ = (arn.split(":", 5) + [""] * 6)[:6]
+    identity = aws.client("sts").get_caller_identity()["Account"]
+    if (account, region) != (identity, aws.region):
+        console(
+            console.yellow(
+                f"local endpoint: certificate {arn} belongs to account {account} in {region}, not {identity} in "
+                f"{aws.region} where the load balancer is: an HTTPS listener cannot use it (CertificateNotFound)"
+            )
+        )
+    if aws.local_endpoint.add_certificate(arn):
+        console(f"local endpoint: created certificate {arn} (in a real account it already exists)")
+
+
 # ---------------------------------------------------------------------------------------------- destroy
 
 

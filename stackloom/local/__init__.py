@@ -3,7 +3,15 @@ where the real AWS CLI and `build.py deploy` depend on it.
 
 `python build.py deploy --local` starts one of these inside the process so a new user can try the whole
 flow without an AWS account; the tests start one per session (`tests/local_endpoint.py`).
-It only ever listens on 127.0.0.1; `python -m stackloom.local [--port N]` serves one until Ctrl-C.
+It only ever listens on 127.0.0.1; `python -m stackloom.local [--port N] [--account-id ID] [--certificate ARN]`
+serves one as its own process until Ctrl-C or SIGTERM (exit 0), printing its URL first (`--port 0`: the port it
+got). One process answers as one account, as real credentials do: a spec with `account_id` (vanity-market)
+deploys only to that account, so give that ID; specs without one deploy to any account, so one endpoint
+started with `--account-id 402998801060` serves every example spec (two specs naming different accounts need
+one endpoint each). What an account holds before a first deploy is not invented there: create the spec's
+public hosted zone with the AWS CLI, and give a spec's `certificate_arn` with `--certificate`; without them a
+deploy fails as on AWS. `build.py deploy --local` creates both itself and says so ("in a real account it
+already exists"), answering as the spec's account_id, else as the account of its certificate_arn.
 
 This package imports no moto (`require()` says how to install it when it is missing); its modules:
 
@@ -42,6 +50,8 @@ What the patches add to moto 5.2 (see ../shared/DESIGN.md, "Local CloudFormation
   moto's egress rule to 0.0.0.0/0.
 * `Fn::GetAZs` for the stack's region (also `{"Ref": "AWS::Region"}`).
 * `UpdateTerminationProtection`, and `DeleteStack` refusing a protected stack.
+* An HTTPS listener whose certificate is not in the account and region fails with ELBv2's CertificateNotFound
+  ("Certificate 'arn:...' not found"); `LocalEndpoint.add_certificate(arn)` makes one exist under an exact ARN.
 * Path-style `TemplateURL`s on 127.0.0.1 as well as localhost.
 """
 

@@ -1,7 +1,8 @@
 """The patches to moto 5.2 that make its CloudFormation behave like CloudFormation (apply_patches, once per
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
-CloudFormation API responses (IncludeNestedStacks, termination protection) and EC2's default groups."""
+CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups and ELBv2's
+CertificateNotFound."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.elb.exceptions import CertificateNotFoundException
+from moto.elbv2 import models as elbv2_models
+from moto.elbv2.exceptions import ELBClientError
 
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
@@ -53,6 +57,7 @@ def apply_patches() -> None:
         patch_backend()
         _patch_responses()
         _patch_ec2()
+        _patch_elbv2()
         _patched = True
 
 
@@ -68,6 +73,24 @@ def _patch_ec2() -> None:
         return group
 
     SecurityGroupBackend.create_security_group = create_security_group
+
+
+class CertificateNotFound(ELBClientError):
+    """ELBv2's answer to a listener certificate that is not in the account and region (its code and message)."""
+
+    code = "CertificateNotFound"
+
+
+def _patch_elbv2() -> None:
+    original_register = elbv2_models.register_certificate
+
+    def register_certificate(account_id: str, region: str, arn_certificate: str, arn_user: str) -> None:
+        try:
+            original_register(account_id=account_id, region=region, arn_certificate=arn_certificate, arn_user=arn_user)
+        except CertificateNotFoundException:  # moto's is the classic ELB's, without the ARN
+            raise CertificateNotFound(f"Certificate '{arn_certificate}' not found") from None
+
+    elbv2_models.register_certificate = register_certificate
 
 
 def _patch_parsing() -> None:

@@ -10,6 +10,7 @@ from moto.server import ThreadedMotoServer
 
 from stackloom.local.common import LOCAL_HOST, server_urls
 from stackloom.local.patches import apply_patches
+from stackloom.local.standins import existing_certificate
 
 
 class LocalEndpoint:
@@ -43,6 +44,11 @@ class LocalEndpoint:
         self.port = self._server.get_host_and_port()[1]
         server_urls.append(self.url)
         return self
+
+    def add_certificate(self, arn: str) -> bool:
+        """Make the ACM certificate `arn` exist (issued, in the account and region its ARN names), as a
+        certificate made outside any stack does in a real account; False when it was there already."""
+        return existing_certificate(arn)
 
     def reset(self) -> None:
         """Forget every resource (what `POST /moto-api/reset` does), e.g. between tests."""

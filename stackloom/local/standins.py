@@ -5,9 +5,10 @@ bucket model leaves out."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
-from moto.acm.models import acm_backends
+from moto.acm.models import CertBundle, acm_backends
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
@@ -36,6 +37,27 @@ def _certificate(properties: dict, account_id: str, region: str) -> str:
     return acm_backends[account_id][region].request_certificate(
         properties.get("DomainName", "example.com"), None, properties.get("SubjectAlternativeNames") or [], []
     )
+
+
+CERTIFICATE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):certificate/[A-Za-z0-9-]+$"
+)
+
+
+def existing_certificate(arn: str, domain_name: str = "stand-in.invalid") -> bool:
+    """An issued ACM certificate under exactly `arn`, in the account and region the ARN names (as one made
+    outside the stack would be): for a spec's `certificate_arn`, which the ALB listener checks exists there
+    (CertificateNotFound otherwise). Its key and body are generated. False when it already existed."""
+    match = CERTIFICATE_ARN.match(arn)
+    if match is None:
+        raise ValueError(f"not an ACM certificate ARN: {arn}")
+    backend = acm_backends[match["account"]][match["region"]]
+    if arn in backend._certificates:
+        return False
+    bundle = CertBundle.generate_cert(domain_name, account_id=match["account"], region=match["region"])
+    bundle.arn, bundle.type, bundle.status = arn, "IMPORTED", "ISSUED"
+    backend._certificates[arn] = bundle
+    return True
 
 
 # Types whose stand-in also creates the real thing in moto, because other moto models look it up.
