@@ -17,6 +17,7 @@ import yaml
 from stackloom import manifest as manifests
 from stackloom.audit import lint
 from stackloom.cli.main import main
+from stackloom.params import merged_spec
 
 from ..helpers import PARAMS
 from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server  # noqa: F401
@@ -36,7 +37,8 @@ LONG_NAMES = [  # 24 characters each, the longest a service name may be (spec_co
 
 
 def example(target: str) -> dict:
-    return yaml.safe_load((PARAMS / f"{target}.yaml").read_text())
+    """An example environment as one self-contained spec (its params layers merged)."""
+    return merged_spec(PARAMS / f"{target}.yaml").data
 
 
 def three_azs() -> dict:
@@ -295,17 +297,17 @@ def test_a_missing_certificate_fails_as_on_aws(edge, aws):
     assert "local endpoint: created certificate" not in out
 
 
-def test_a_certificate_of_another_account_is_not_found_with_local_either(edge, aws):
+def test_a_certificate_of_another_account_is_refused_before_any_deploy(tmp_path, capsys):
     # GIVEN a spec whose account is not the certificate's (a listener can use only its own account's)
     spec = certificate()
     other = CERTIFICATE.replace(VANITY_ACCOUNT, "111122223333")
     spec["load_balancer"]["certificate_arn"] = other
-    # WHEN it is deployed with --local
-    code, out, _ = edge("certificate", spec, "--local", endpoint=False)
-    # THEN --local says so, and the listener fails as it would on AWS
-    assert code == 1
-    assert f"certificate {other} belongs to account 111122223333 in eu-central-1, not {VANITY_ACCOUNT}" in out
-    assert f"Certificate '{other}' not found" in out
+    # WHEN it is built (as deploy does first) THEN the build says so, naming both accounts: nothing reaches AWS
+    target = write_spec(tmp_path / "params", "certificate", spec)
+    assert main(["build", target, "-q", "--params", str(tmp_path / "params"), "--output", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"belongs to account 111122223333, not to this environment's account {VANITY_ACCOUNT}" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_no_nat_gateway(edge, aws, hosted_zone):
