@@ -39,7 +39,7 @@ def needed_endpoints(spec: EnvironmentSpec) -> set[str]:
     * EC2 capacity: ecs, ecs-agent, ecs-telemetry, which the ECS agent registers and reports through.
     """
     needed = {"logs"}
-    if any(spec.from_ecr(service.image) for service in spec.services.values()):
+    if any(service.image.in_ecr(spec.region) for service in spec.services.values()):
         needed.update(ECR)
     for service in spec.services.values():
         if any(secret.ssm for secret in service.secrets.values()):

@@ -21,6 +21,8 @@ from msgspec import Meta, field
 from . import catalog
 from .spec_common import (
     AZ_PATTERN,
+    GATEWAY_ENDPOINTS,
+    INTERFACE_ENDPOINTS,
     NAME_PATTERN,
     PRODUCTION_BACKUP_DAYS,
     RESERVED_TAGS,
@@ -85,25 +87,6 @@ def _trimmed(data: object) -> object:
             copy = value.strip() if isinstance(value, str) else value
         parent[slot] = copy
     return root[0]
-
-
-# The VPC endpoints `network.endpoints` may name (the service name is com.amazonaws.<region>.<name>): gateway
-# endpoints are route table entries (free), interface endpoints network interfaces in the private subnets.
-GATEWAY_ENDPOINTS = ("dynamodb", "s3")
-INTERFACE_ENDPOINTS = (
-    "ecr.api",
-    "ecr.dkr",
-    "ecs",
-    "ecs-agent",
-    "ecs-telemetry",
-    "kms",
-    "logs",
-    "secretsmanager",
-    "sns",
-    "sqs",
-    "ssm",
-    "sts",
-)
 
 
 class NetworkSpec(Model):
@@ -388,27 +371,13 @@ class EnvironmentSpec(Model):
         if self.network.nat != "none":
             return
         for name, service in sorted(self.services.items()):
-            if not self.from_ecr(service.image):
+            if not service.image.in_ecr(self.region):
                 raise FieldError(
                     f"services.{name}.image",
                     f"{service.image.uri} needs internet egress; with nat: none only ECR images of {self.region} "
                     "can be pulled (through the ecr.api, ecr.dkr and s3 endpoints): push it to a repository of "
                     "`repositories` or use nat: single",
                 )
-
-    def from_ecr(self, image: ImageSpec) -> bool:
-        """Is the image in an ECR registry of the spec's region (a `repositories` key, or such a URI)?"""
-        if image.repository is not None:
-            return True
-        registry = image.uri.split("/", 1)[0].lower()
-        parts = registry.split(".")
-        return (
-            len(parts) >= 6
-            and parts[0].isdigit()
-            and len(parts[0]) == 12
-            and parts[1:4] == ["dkr", "ecr", self.region]
-            and ".".join(parts[4:]) in ("amazonaws.com", "amazonaws.com.cn")
-        )
 
     def _check_capacity(self) -> None:
         """Tasks on the EC2 capacity provider must fit its instances: each task on one instance (CPU units, the
