@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from troposphere import Base64, GetAtt, Ref, Sub, Template, autoscaling, ec2, ecs, iam, servicediscovery
 
+from . import endpoints, names, security
 from . import iam as policies
-from . import names
 from .base import FromStack, NestedStack, OwnDefault, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -20,7 +20,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     spec.namespace, spec.prefix.
     Exports names.CLUSTER_NAME, names.CLUSTER_ARN, names.NAMESPACE_ID, names.NAMESPACE_NAME, and
     names.EC2_CAPACITY_PROVIDER_NAME with EC2 capacity. Wired inputs: names.VPC_ID (and, with EC2 capacity,
-    names.PRIVATE_SUBNET_IDS) from names.NETWORK; names.ECS_AMI_ID at its own default.
+    names.PRIVATE_SUBNET_IDS) from names.NETWORK; names.ECS_AMI_ID at its own default; with EC2 capacity and
+    interface endpoints, names.ENDPOINTS_SECURITY_GROUP_ID from names.SECURITY (the instances' flow to them).
     """
     template = new_template(spec, "ECS cluster, capacity providers, Cloud Map namespace")
     vpc_id = parameter(template, names.VPC_ID, "VPC of the environment", "AWS::EC2::VPC::Id")
@@ -43,6 +44,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         providers.append(Ref(provider))
         inputs[names.PRIVATE_SUBNET_IDS] = FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS)
         inputs[names.ECS_AMI_ID] = OwnDefault()  # the public SSM parameter's name: CloudFormation resolves it on deploy
+        if endpoints.interface(spec):
+            inputs[names.ENDPOINTS_SECURITY_GROUP_ID] = FromStack(names.SECURITY, names.ENDPOINTS_SECURITY_GROUP_ID)
         output(
             template,
             names.EC2_CAPACITY_PROVIDER_NAME,
@@ -108,6 +111,14 @@ def _add_ec2_capacity(template: Template, spec: EnvironmentSpec, cluster: ecs.Cl
             Tags=tags(spec, f"{spec.prefix}-ecs-instances"),
         )
     )
+    if endpoints.interface(spec):
+        endpoint_group = parameter(
+            template,
+            names.ENDPOINTS_SECURITY_GROUP_ID,
+            "Security group of the VPC interface endpoints",
+            "AWS::EC2::SecurityGroup::Id",
+        )
+        security.instance_to_endpoints(template, endpoint_group, security_group)
     role = template.add_resource(
         iam.Role(
             "InstanceRole",

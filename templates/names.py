@@ -48,6 +48,7 @@ SECURITY_FILE = "security.json"
 LOAD_BALANCER_GROUP = "LoadBalancer"
 DATABASE_GROUP = "Database"
 CACHE_GROUP = "Cache"
+ENDPOINTS_GROUP = "Endpoints"  # the VPC interface endpoints' one group (templates/endpoints.py)
 
 
 def service_group(name: str) -> str:
@@ -63,6 +64,7 @@ def security_group_id(group: str) -> str:
 LOAD_BALANCER_SECURITY_GROUP_ID = security_group_id(LOAD_BALANCER_GROUP)
 DATABASE_SECURITY_GROUP_ID = security_group_id(DATABASE_GROUP)
 CACHE_SECURITY_GROUP_ID = security_group_id(CACHE_GROUP)
+ENDPOINTS_SECURITY_GROUP_ID = security_group_id(ENDPOINTS_GROUP)
 
 # ------------------------------------------------------------------------------------------ cluster
 

@@ -7,8 +7,8 @@ import hashlib
 
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, awslambda, cloudformation, ec2, iam
 
+from . import endpoints, keys, names
 from . import iam as policies
-from . import keys, names
 from .base import NestedStack, OwnDefault, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -24,7 +24,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     """The network stack (names.NETWORK, names.NETWORK_FILE).
 
     Reads spec.network.cidr, .availability_zones, .az_count, .subnet_cidrs(), .nat, .vpc_name, .flow_logs,
-    .flow_log_retention_days, .restrict_default_security_group; spec.prefix (and, as every stack,
+    .flow_log_retention_days, .restrict_default_security_group, the gateway endpoints of .endpoints
+    (endpoints.gateway); spec.prefix (and, as every stack,
     spec.system, spec.environment, spec.tags for tags).
     Exports names.VPC_ID, names.VPC_CIDR, names.PUBLIC_SUBNET_IDS, names.PRIVATE_SUBNET_IDS,
     names.ENVIRONMENT_KEY_ARN (keys.add). Wired inputs: names.AVAILABILITY_ZONES (own default) when the
@@ -43,7 +44,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     )
     public, private = _add_subnets(template, spec, vpc)
     _add_internet_gateway(template, spec, vpc, public)
-    _add_private_routes(template, spec, vpc, public, private)
+    tables = _add_private_routes(template, spec, vpc, public, private)
+    endpoints.add_gateway(template, spec, vpc, tables)
     if spec.network.flow_logs:
         _add_flow_logs(template, spec, vpc, key)
     if spec.network.restrict_default_security_group:
@@ -172,6 +174,7 @@ def _add_private_routes(template: Template, spec: EnvironmentSpec, vpc, public, 
                 RouteTableId=Ref(tables[index % len(tables)]),
             )
         )
+    return tables
 
 
 def _add_flow_logs(template: Template, spec: EnvironmentSpec, vpc, key):

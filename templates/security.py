@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from troposphere import GetAtt, Ref, Template, ec2
 
-from . import cache, database, names
+from . import cache, database, endpoints, names
 from .base import FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
 
@@ -40,7 +40,28 @@ def flows(spec: EnvironmentSpec) -> list[Flow]:
                 peer = spec.services[target]
                 for port in [peer.port, *peer.extra_ports]:
                     allowed.append(Flow(group_name(name), group_name(target), port, f"{name} to {target}"))
+        if endpoints.interface(spec):
+            allowed.append(Flow(group_name(name), names.ENDPOINTS_GROUP, HTTPS, f"{name} to AWS APIs (VPC endpoints)"))
     return allowed
+
+
+HTTPS = 443  # the one port of an interface endpoint
+
+
+def instance_to_endpoints(template: Template, endpoint_group, instance_group) -> ec2.SecurityGroupIngress:
+    """The flow from the EC2 container instances (their group is the cluster stack's, which comes after this one)
+    to the interface endpoints' group: the ECS agent registers, pulls images and ships logs through them."""
+    return template.add_resource(
+        ec2.SecurityGroupIngress(
+            f"InstanceTo{names.ENDPOINTS_GROUP}Port{HTTPS}",
+            GroupId=Ref(endpoint_group),
+            SourceSecurityGroupId=Ref(instance_group),
+            IpProtocol="tcp",
+            FromPort=HTTPS,
+            ToPort=HTTPS,
+            Description="ECS container instances to AWS APIs (VPC endpoints)",
+        )
+    )
 
 
 def group_name(service: str) -> str:
@@ -55,10 +76,17 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     .extra_ports), spec.load_balancer (.tls), spec.database, spec.cache, spec.network.cidr, spec.prefix.
     Exports names.security_group_id(key) for every group: names.LOAD_BALANCER_SECURITY_GROUP_ID,
     names.security_group_id(names.service_group(service)) per service, names.DATABASE_SECURITY_GROUP_ID,
-    names.CACHE_SECURITY_GROUP_ID. Wired inputs: names.VPC_ID from names.NETWORK.
+    names.CACHE_SECURITY_GROUP_ID, names.ENDPOINTS_SECURITY_GROUP_ID. Wired inputs: names.VPC_ID (and, with
+    interface endpoints, names.PRIVATE_SUBNET_IDS) from names.NETWORK. With interface endpoints
+    (templates/endpoints.py) it also holds them, behind the names.ENDPOINTS_GROUP group.
     """
-    template = new_template(spec, "security groups and the flows allowed between them")
+    interface = endpoints.interface(spec)
+    template = new_template(
+        spec,
+        "security groups and the flows allowed between them" + (", VPC interface endpoints" if interface else ""),
+    )
     vpc_id = parameter(template, names.VPC_ID, "VPC of the environment", "AWS::EC2::VPC::Id")
+    inputs = {names.VPC_ID: FromStack(names.NETWORK, names.VPC_ID)}
     groups: dict[str, ec2.SecurityGroup] = {}
     if spec.load_balancer is not None:
         groups[names.LOAD_BALANCER_GROUP] = _load_balancer_group(template, spec, vpc_id)
@@ -79,6 +107,18 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         groups[names.CACHE_GROUP] = _group(
             template, spec, vpc_id, names.CACHE_GROUP, "Redis (ingress from services only)"
         )
+    if interface:
+        groups[names.ENDPOINTS_GROUP] = _group(
+            template, spec, vpc_id, names.ENDPOINTS_GROUP, "VPC interface endpoints (HTTPS from tasks only)"
+        )
+        subnets = parameter(
+            template,
+            names.PRIVATE_SUBNET_IDS,
+            "Private subnets of the interface endpoints",
+            "List<AWS::EC2::Subnet::Id>",
+        )
+        inputs[names.PRIVATE_SUBNET_IDS] = FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS)
+        endpoints.add_interface(template, spec, vpc_id, subnets, groups[names.ENDPOINTS_GROUP])
     for flow in flows(spec):
         template.add_resource(
             ec2.SecurityGroupIngress(
@@ -93,9 +133,7 @@ def build(spec: EnvironmentSpec) -> NestedStack:
         )
     for key, group in groups.items():
         output(template, names.security_group_id(key), GetAtt(group, "GroupId"), f"Security group {key}")
-    return NestedStack(
-        names.SECURITY, names.SECURITY_FILE, template, {names.VPC_ID: FromStack(names.NETWORK, names.VPC_ID)}
-    )
+    return NestedStack(names.SECURITY, names.SECURITY_FILE, template, inputs)
 
 
 def _group(

@@ -21,6 +21,8 @@ from msgspec import Meta, field
 from . import catalog
 from .spec_common import (
     AZ_PATTERN,
+    GATEWAY_ENDPOINTS,
+    INTERFACE_ENDPOINTS,
     NAME_PATTERN,
     PRODUCTION_BACKUP_DAYS,
     RESERVED_TAGS,
@@ -146,8 +148,22 @@ class NetworkSpec(Model):
             )
         ),
     ] = True
+    endpoints: Annotated[
+        list[str],
+        Meta(
+            description=(
+                "VPC endpoints for the private subnets, by service: gateway endpoints "
+                + ", ".join(GATEWAY_ENDPOINTS)
+                + " (on the private route tables, free) and interface endpoints "
+                + ", ".join(INTERFACE_ENDPOINTS)
+                + " (private DNS, in every private subnet, HTTPS from the services' security groups only). "
+                "With nat: none the endpoints the services need are added to these (see README)."
+            )
+        ),
+    ] = []
 
     def __post_init__(self) -> None:
+        self._check_endpoints()
         network = parse_cidr("cidr", self.cidr)
         if not 16 <= network.prefixlen <= 24:
             raise FieldError("cidr", f"VPC CIDR prefix must be between /16 and /24, got /{network.prefixlen}")
@@ -165,6 +181,19 @@ class NetworkSpec(Model):
             for other_kind, other in every[index + 1 :]:
                 if cidr.overlaps(other):
                     raise FieldError(kind, f"{cidr} overlaps {other_kind} {other}; subnets must not overlap")
+
+    def _check_endpoints(self) -> None:
+        known = (*GATEWAY_ENDPOINTS, *INTERFACE_ENDPOINTS)
+        for name in self.endpoints:
+            if name not in known:
+                raise FieldError(
+                    "endpoints",
+                    f"{name!r} is not a VPC endpoint stackforge can add; allowed: gateway "
+                    f"{', '.join(GATEWAY_ENDPOINTS)}; interface {', '.join(INTERFACE_ENDPOINTS)}",
+                )
+        twice = sorted({name for name in self.endpoints if self.endpoints.count(name) > 1})
+        if twice:
+            raise FieldError("endpoints", f"lists {', '.join(twice)} more than once")
 
     @property
     def az_count(self) -> int:
@@ -334,6 +363,21 @@ class EnvironmentSpec(Model):
         self._check_production_safety()
         self._check_offered()
         self._check_capacity()
+        self._check_private_egress()
+
+    def _check_private_egress(self) -> None:
+        """With nat: none the private subnets reach AWS only through VPC endpoints: an image from a registry other
+        than this region's ECR has no way in (the endpoints the services need are added, see templates/endpoints)."""
+        if self.network.nat != "none":
+            return
+        for name, service in sorted(self.services.items()):
+            if not service.image.in_ecr(self.region):
+                raise FieldError(
+                    f"services.{name}.image",
+                    f"{service.image.uri} needs internet egress; with nat: none only ECR images of {self.region} "
+                    "can be pulled (through the ecr.api, ecr.dkr and s3 endpoints): push it to a repository of "
+                    "`repositories` or use nat: single",
+                )
 
     def _check_capacity(self) -> None:
         """Tasks on the EC2 capacity provider must fit its instances: each task on one instance (CPU units, the

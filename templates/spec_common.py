@@ -151,3 +151,22 @@ def shortened(name: str, limit: int) -> str:
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:NAME_HASH]
     return f"{name[: limit - NAME_HASH - 1].rstrip('-')}-{digest}"
+
+
+# The VPC endpoints `network.endpoints` may name (the service name is com.amazonaws.<region>.<name>): gateway
+# endpoints are route table entries (free), interface endpoints network interfaces in the private subnets.
+GATEWAY_ENDPOINTS = ("dynamodb", "s3")
+INTERFACE_ENDPOINTS = (
+    "ecr.api",
+    "ecr.dkr",
+    "ecs",
+    "ecs-agent",
+    "ecs-telemetry",
+    "kms",
+    "logs",
+    "secretsmanager",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+)

@@ -67,6 +67,19 @@ class ImageSpec(Model):
         ),
     ] = "latest"
 
+    def in_ecr(self, region: str) -> bool:
+        """Is the image in an ECR registry of `region` (a `repositories` key, or such a URI)?"""
+        if self.repository is not None:
+            return True
+        parts = self.uri.split("/", 1)[0].lower().split(".")
+        return (
+            len(parts) >= 6
+            and parts[0].isdigit()
+            and len(parts[0]) == 12
+            and parts[1:4] == ["dkr", "ecr", region]
+            and ".".join(parts[4:]) in ("amazonaws.com", "amazonaws.com.cn")
+        )
+
     def __post_init__(self) -> None:
         if (self.repository is None) == (self.uri is None):
             raise ValueError("image: give exactly one of `repository` (an ECR repository key) or `uri`")

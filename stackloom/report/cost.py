@@ -14,174 +14,25 @@ trade-off (none / single / per-AZ) is computed for the environment's own AZ coun
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-
 from stackloom import kinds
-from stackloom.errors import UserError
+from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate's parts are importable from here
+    ASSUMPTIONS,
+    GIB,
+    PRICE_FILE,
+    PRICES,
+    PRICES_LABEL,
+    Assumption,
+    Estimate,
+    Line,
+    NotPriced,
+    Option,
+    load_prices,
+    price_file,
+    usd,
+)
+from stackloom.report.pricing import Pricer as _Pricer
+from stackloom.report.pricing import rate as _rate
 from stackloom.report.records import EXTERNAL_NETWORKS, Inventory
-
-PRICES = Path(__file__).resolve().parent / "prices"
-PRICE_FILE = PRICES / "eu-central-1.json"
-
-
-class NotPriced(UserError):
-    """No price table for the environment's region: nothing is priced rather than another region's rates."""
-
-
-def price_file(region: str) -> Path:
-    """The price table of a region, or NotPriced saying which regions have one."""
-    path = PRICES / f"{region}.json"
-    if not path.is_file():
-        known = ", ".join(sorted(item.stem for item in PRICES.glob("*.json")))
-        raise NotPriced(
-            f"{region}: not priced: there is no price table for this region (tables: {known}), and another "
-            f"region's prices under its name would mislead; add stackloom/report/prices/{region}.json, "
-            "each price with the page it came from"
-        )
-    return path
-
-
-GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
-
-
-@dataclass(frozen=True)
-class Assumption:
-    value: float
-    unit: str
-    description: str
-
-
-ASSUMPTIONS = {
-    "hours_per_month": Assumption(730, "h", "hours in a month (8,760 / 12, the AWS pricing pages' convention)"),
-    "nat_gb_per_month": Assumption(
-        50,
-        "GB",
-        "data processed by the NAT gateways per month, all of them together "
-        "(image pulls, AWS API calls, outbound calls of the services), spread evenly over "
-        "the AZs (the share of an AZ without a NAT gateway of its own also crosses AZs)",
-    ),
-    "alb_lcu": Assumption(
-        1,
-        "LCU",
-        "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
-        "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)",
-    ),
-    "log_gb_per_task": Assumption(2, "GB", "application logs ingested per month per running task"),
-    "flow_log_gb": Assumption(5, "GB", "VPC flow logs ingested per month (priced as standard log ingestion)"),
-    "aurora_storage_gb": Assumption(10, "GB", "Aurora storage in use"),
-    "aurora_io_million": Assumption(2, "million", "Aurora I/O requests per month (Aurora Standard)"),
-    "dns_queries_million": Assumption(
-        1,
-        "million",
-        "DNS queries per month to non-alias records (Cloud Map names); " "alias queries to the load balancer are free",
-    ),
-}
-
-
-@dataclass
-class Line:
-    component: str
-    quantity: str
-    unit_price: str
-    monthly: float
-    prices: tuple[str, ...] = ()
-
-
-@dataclass
-class Option:
-    name: str
-    gateways: int
-    monthly: float
-    delta: float
-    current: bool
-    note: str
-
-
-@dataclass
-class Estimate:
-    inventory: Inventory
-    prices: dict
-    assumptions: dict[str, float]
-    lines: list[Line] = field(default_factory=list)
-    switched_off: list[str] = field(default_factory=list)
-    unpriced: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)  # the unpriced items whose price the table lacks
-    notes: list[str] = field(default_factory=list)
-    nat_options: list[Option] = field(default_factory=list)
-
-    @property
-    def total(self) -> float:
-        return round(sum(line.monthly for line in self.lines), 2)
-
-    def used_prices(self) -> list[str]:
-        return list(dict.fromkeys(key for line in self.lines for key in line.prices))
-
-
-def load_prices(path: Path = PRICE_FILE) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def PRICES_LABEL(prices: dict) -> str:  # noqa: N802 - reads as a phrase where it is used
-    return f"{prices.get('location', prices.get('region'))}, as published {prices.get('published', '(undated)')}"
-
-
-def usd(value: float) -> str:
-    return f"${value:,.2f}"
-
-
-def _rate(value: float) -> str:
-    return f"${value:g}"
-
-
-class _Pricer:
-    """Adds lines to an estimate; every figure it uses is looked up (and so listed) by its key."""
-
-    def __init__(self, estimate: Estimate):
-        self.estimate = estimate
-        self.table = estimate.prices.get("prices", {})
-        self.hours = estimate.assumptions["hours_per_month"]
-
-    def price(self, key: str, kind: str | None = None) -> float | None:
-        entry = self.table.get(key)
-        if entry is None:
-            return None
-        if kind is not None:
-            typed = entry.get("types", {}).get(kind)
-            return None if typed is None else float(typed["usd"])
-        return float(entry["usd"])
-
-    def add(self, component: str, quantity: str, unit_price: str, monthly: float, *keys: str) -> float:
-        self.estimate.lines.append(Line(component, quantity, unit_price, round(monthly, 2), keys))
-        return monthly
-
-    def missing(self, what: str) -> None:
-        self.estimate.unpriced.append(what)
-
-    def need(self, component: str, *keys: str) -> list[float] | None:
-        """The prices of `keys`, or None when the table lacks any of them: `component` is then listed as not
-        priced (naming the absent keys), so a partial table never crashes an estimate nor shrinks it silently."""
-        values = [self.price(key) for key in keys]
-        absent = [key for key, value in zip(keys, values) if value is None]
-        if absent:
-            self.gap(f"{component}: no {', '.join(absent)} price in the bundled {self.file} table")
-            return None
-        return values
-
-    def one(self, component: str, key: str) -> float | None:
-        """The price of `key`, or None with `component` listed as not priced (see `need`)."""
-        found = self.need(component, key)
-        return None if found is None else found[0]
-
-    def gap(self, what: str) -> None:
-        """Not priced because the price table lacks the figure (not because the templates do not say)."""
-        self.missing(what)
-        self.estimate.gaps.append(what)
-
-    @property
-    def file(self) -> str:
-        return f"{self.estimate.prices.get('region', '<region>')}.json"
 
 
 def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str, float] | None = None) -> Estimate:
@@ -249,6 +100,41 @@ def _network(found: Inventory, pricer: _Pricer) -> None:
             f"{zones} AZs; the {crossing / 2:g} GB of the {without} AZ(s) without a NAT gateway of its own goes to "
             f"one in another AZ and back, charged in each direction (the NAT trade-off counts the same)"
         )
+
+
+@kinds.cost("AWS::EC2::VPCEndpoint")
+def _endpoints(found: Inventory, pricer: _Pricer) -> None:
+    """Interface endpoints per AZ-hour (a network interface in each subnet) and per GB processed; gateway
+    endpoints (S3, DynamoDB) cost nothing."""
+    interface = [endpoint for endpoint in found.endpoints if endpoint.active and endpoint.kind == "Interface"]
+    gateways = [endpoint.service for endpoint in found.endpoints if endpoint.active and endpoint.kind == "Gateway"]
+    if interface and (hourly := pricer.one("VPC interface endpoints", "vpc_interface_endpoint_hour")) is not None:
+        zones = sorted({endpoint.zones or 1 for endpoint in interface})
+        count = sum(endpoint.zones or 1 for endpoint in interface)
+        pricer.add(
+            "VPC interface endpoints",
+            f"{len(interface)} × {zones[0]} AZs × {pricer.hours:g} h"
+            if len(zones) == 1
+            else f"{count} endpoint-AZs × {pricer.hours:g} h",
+            f"{_rate(hourly)}/AZ-h",
+            count * pricer.hours * hourly,
+            "vpc_interface_endpoint_hour",
+        )
+    gigabytes = pricer.estimate.assumptions["endpoint_gb_per_month"]
+    if interface and (per_gb := pricer.one("VPC endpoint data processed", "vpc_interface_endpoint_gb")) is not None:
+        pricer.add(
+            "VPC endpoint data processed",
+            f"{gigabytes:g} GB (assumption)",
+            f"{_rate(per_gb)}/GB",
+            gigabytes * per_gb,
+            "vpc_interface_endpoint_gb",
+        )
+    if interface:
+        pricer.estimate.notes.append(
+            "VPC interface endpoints: " + ", ".join(endpoint.service for endpoint in interface)
+        )
+    if gateways:
+        pricer.estimate.notes.append(f"gateway endpoints ({', '.join(gateways)}) cost nothing, nor does their traffic")
 
 
 def nat_zones(found: Inventory) -> int:
@@ -617,10 +503,13 @@ def _secrets(found: Inventory, pricer: _Pricer) -> None:
 
 
 def endpoints_needed(found: Inventory) -> list[str]:
-    """Interface endpoints private tasks need without NAT: ECR (API + registry), logs, and the secret stores used."""
+    """Interface endpoints private tasks need without NAT, as `nat: none` adds them (templates/endpoints.py):
+    ECR (API + registry), logs, the secret stores used, and the ECS agent's three with EC2 container instances."""
     needed = ["ecr.api", "ecr.dkr", "logs"]
     stores = {secret.store for service in found.services for secret in service.secrets if secret.active}
     needed += [name for name in ("ssm", "secretsmanager") if name in stores]
+    if any(item.ecs for item in found.capacity):
+        needed += ["ecs", "ecs-agent", "ecs-telemetry"]
     return needed
 
 
@@ -639,11 +528,12 @@ def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
     nat_hour, ipv4_hour, nat_gb, inter_az, endpoint_hour, endpoint_gb = found_prices
     hours = pricer.hours
     gigabytes = pricer.estimate.assumptions["nat_gb_per_month"]
+    endpoint_gb = endpoint_gb * pricer.estimate.assumptions["endpoint_gb_per_month"]
     gateway = hours * (nat_hour + ipv4_hour)
     processed = gigabytes * nat_gb
     cross = cross_az_gb(gigabytes, zones, 1) * inter_az  # the estimate's "NAT cross-AZ traffic"
     endpoints = endpoints_needed(found)
-    endpoint_cost = len(endpoints) * zones * hours * endpoint_hour + gigabytes * endpoint_gb
+    endpoint_cost = len(endpoints) * zones * hours * endpoint_hour + endpoint_gb
     current = len(found.active_nats)
     egress = [service.name for service in found.services if service.egress and service.active]
     named = sorted(
@@ -662,7 +552,7 @@ def nat_tradeoff(found: Inventory, pricer: _Pricer) -> list[Option]:
             current == 0,
             "private subnets get no internet egress: pulling images from ECR, writing logs and reading secrets "
             f"then need VPC interface endpoints ({', '.join(endpoints)} in {zones} AZs ≈ {usd(endpoint_cost)}"
-            f"/month, not generated by this compiler) plus the free S3 gateway endpoint"
+            f"/month, which nat: none adds, see network.endpoints) plus the free S3 gateway endpoint"
             + (f"; {', '.join(named)} unreachable" if named else "")
             + (f"; {len(egress)} service(s) have 0.0.0.0/0 egress rules" if egress else ""),
         ),

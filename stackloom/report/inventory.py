@@ -18,6 +18,7 @@ from stackloom.report.records import (
     Cache,
     Capacity,
     Database,
+    Endpoint,
     Flow,
     Function,
     Inventory,
@@ -565,6 +566,27 @@ def _security(built: Built, found: Inventory) -> None:
             egress_groups.update(pointer.key for pointer in pointers(props.get("GroupId")))
     for service in found.services:
         service.egress = any(group in egress_groups for group in service.groups)
+
+
+@kinds.inventory("AWS::EC2::VPCEndpoint")
+def _endpoints(built: Built, found: Inventory) -> None:
+    """VPC endpoints; the group of the interface endpoints is drawn as theirs (`endpoints`)."""
+    for stack, logical_id, resource in built.resources("AWS::EC2::VPCEndpoint"):
+        props = stack.eval(resource.get("Properties", {}))
+        name = text(props.get("ServiceName", ""))
+        kind = text(props.get("VpcEndpointType", "Gateway"))
+        found.endpoints.append(
+            Endpoint(
+                (stack.file, logical_id),
+                name.split(f".{found.region}.", 1)[-1],
+                kind,
+                len(as_list(props.get("SubnetIds"))) if kind == "Interface" else 0,
+                props.get("PrivateDnsEnabled") is True,
+                stack.active(logical_id),
+            )
+        )
+        for group in pointers(props.get("SecurityGroupIds")):
+            found.owners[group.key] = "endpoints"
 
 
 @kinds.inventory("AWS::Logs::LogGroup")

@@ -213,6 +213,8 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
     chart.open("VPC", f"VPC {found.vpc_cidr} · {zones} AZ{'s' if zones != 1 else ''}")
     if found.internet_gateway:
         chart.node("IGW", ["Internet gateway", "default route of the public subnets"], "box", "aws")
+    # the data stores sit among the private subnets, or the isolated ones when there is no NAT (nat: none)
+    stores = "isolated" if found.subnets_of("isolated") and not found.subnets_of("private") else "private"
     for tier in ("public", "private", "isolated"):
         subnets = found.subnets_of(tier)
         if not subnets and not _tier_members(found, tier):
@@ -268,7 +270,7 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
                     item.active,
                 )
             chart.close()
-        if tier == "private":  # the data stores, each kind drawn by the handler registered for its type
+        if tier == stores:  # the data stores, each kind drawn by the handler registered for its type
             for draw in kinds.handlers("diagram"):
                 draw(chart, found, component)
         chart.close()
@@ -601,3 +603,29 @@ def _cache_nodes(chart: Chart, found: Inventory, component: dict[str, str]) -> N
             "data",
             cache.active,
         )
+
+
+@kinds.diagram("AWS::EC2::VPCEndpoint")
+def _endpoint_nodes(chart: Chart, found: Inventory, component: dict[str, str]) -> None:
+    """One node for the VPC endpoints among the private subnets; the tasks' HTTPS flows to their group end here."""
+    by_kind = {
+        kind: [endpoint for endpoint in found.endpoints if endpoint.kind == kind] for kind in ("Interface", "Gateway")
+    }
+    if not found.endpoints:
+        return
+    component["endpoints"] = "VPCE"
+    chart.node(
+        "VPCE",
+        [
+            "VPC endpoints",
+            *(
+                f"{kind.lower()}: {', '.join(_listed([endpoint.service for endpoint in endpoints]))}"
+                for kind, endpoints in by_kind.items()
+                if endpoints
+            ),
+            "private DNS · HTTPS from the tasks" if by_kind["Interface"] else "",
+        ],
+        "box",
+        "aws",
+        any(endpoint.active for endpoint in found.endpoints),
+    )

@@ -193,6 +193,18 @@ class Function:
 
 
 @dataclass
+class Endpoint:
+    """A VPC endpoint: `service` is the part of its service name after the region (`ecr.api`, `s3`)."""
+
+    key: tuple
+    service: str
+    kind: str  # Interface | Gateway
+    zones: int  # the subnets of an interface endpoint (one network interface, billed per AZ, in each)
+    private_dns: bool
+    active: bool = True
+
+
+@dataclass
 class Inventory:
     built: Built
     system: str
@@ -225,6 +237,7 @@ class Inventory:
     flow_logs: str | None = None  # log group name of the VPC flow logs
     instance_role: bool = False
     functions: list[Function] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
 
     @property
     def zones(self) -> list[str]:

@@ -48,6 +48,7 @@ INVENTORIED = {
     "AWS::KMS::Key",
     "AWS::SecretsManager::Secret",
     "AWS::IAM::InstanceProfile",
+    "AWS::EC2::VPCEndpoint",
 }
 PRICED = {
     "AWS::EC2::NatGateway",
@@ -64,6 +65,7 @@ PRICED = {
     "AWS::ServiceDiscovery::HttpNamespace",
     "AWS::KMS::Key",
     "AWS::SecretsManager::Secret",
+    "AWS::EC2::VPCEndpoint",
 }
 
 # The data-store types the diagram draws through the registry (a new stateful kind adds its node here).
@@ -72,6 +74,7 @@ DRAWN = {
     "AWS::RDS::DBInstance",
     "AWS::ElastiCache::ReplicationGroup",
     "AWS::ElastiCache::CacheCluster",
+    "AWS::EC2::VPCEndpoint",
 }
 
 
