@@ -38,7 +38,7 @@ def flows(spec: EnvironmentSpec) -> list[Flow]:
                 allowed.append(Flow(group_name(name), names.DATABASE_GROUP, database.PORT, f"{name} to PostgreSQL"))
             else:
                 peer = spec.services[target]
-                for port in [peer.port, *peer.extra_ports]:
+                for port in peer.ports:
                     allowed.append(Flow(group_name(name), group_name(target), port, f"{name} to {target}"))
         if endpoints.interface(spec):
             allowed.append(Flow(group_name(name), names.ENDPOINTS_GROUP, HTTPS, f"{name} to AWS APIs (VPC endpoints)"))

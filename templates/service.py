@@ -136,7 +136,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     )
 
     registries, load_balancers, depends_on = [], [], []
-    if service.discovery:
+    if service.discoverable:
         namespace = wiring.take(names.NAMESPACE_ID, "Cloud Map namespace", FromStack(names.CLUSTER, names.NAMESPACE_ID))
         registry = template.add_resource(
             servicediscovery.Service(
@@ -317,9 +317,11 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         Name=name,
         Image=Join(":", [_repository_uri(spec, service), tag]),
         Essential=True,
-        PortMappings=[
-            ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in [service.port, *service.extra_ports]
-        ],
+        **(
+            {"PortMappings": [ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in service.ports]}
+            if service.ports
+            else {}
+        ),
         Environment=[ecs.Environment(Name=key, Value=value) for key, value in sorted(environment.items())],
         Secrets=[secret for _, secret in sorted(secrets.items())],
         LogConfiguration=ecs.LogConfiguration(

@@ -559,7 +559,12 @@ class EnvironmentSpec(Model):
                     raise FieldError(f"{where}.connects_to", f"{target!r} is unknown; allowed: {sorted(targets)}")
                 if target in ("cache", "database") and getattr(self, target) is None:
                     raise FieldError(f"{where}.connects_to", f"{target!r} but the environment has no {target} section")
-                if target in self.services and not self.services[target].discovery:
+                if target in self.services and self.services[target].port is None:
+                    raise FieldError(
+                        f"{where}.connects_to",
+                        f"{target!r} is a worker: it listens on no port, so nothing can reach it",
+                    )
+                if target in self.services and not self.services[target].discoverable:
                     raise FieldError(
                         f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name"
                     )

@@ -181,11 +181,19 @@ class AutoscalingSpec(Model):
 class ServiceSpec(Model):
     """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
 
-    port: Annotated[Port, Meta(description="Container port the application listens on.")]
     image: Annotated[
         ImageSpec,
         Meta(description=("Container image: an ECR repository of this environment or an external URI, and a tag.")),
     ]
+    port: Annotated[
+        Port | None,
+        Meta(
+            description=(
+                "Container port the application listens on. Leave it out for a worker (no load balancer route, no "
+                "discovery): it gets no port mapping and no inbound rule at all."
+            )
+        ),
+    ] = None
     compute: Annotated[Literal["fargate", "fargate-spot", "ec2"], Meta(description="Where tasks run.")] = "fargate"
     cpu: Annotated[int, Meta(description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")] = 256
     memory: Annotated[
@@ -206,7 +214,14 @@ class ServiceSpec(Model):
     load_balancer: Annotated[
         LoadBalancerRouteSpec | None, Meta(description=("Expose through the ALB. Default: not exposed."))
     ] = None
-    discovery: Annotated[bool, Meta(description="Register in the Cloud Map namespace as <service>.<namespace>.")] = True
+    discovery: Annotated[
+        bool | None,
+        Meta(
+            description=(
+                "Register in the Cloud Map namespace as <service>.<namespace>. Default: on when the service has a port."
+            )
+        ),
+    ] = None
     connects_to: Annotated[
         list[str],
         Meta(description=("Other services, `cache` or `database` this service talks to; opens exactly those ports.")),
@@ -269,6 +284,16 @@ class ServiceSpec(Model):
     max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
 
     @property
+    def discoverable(self) -> bool:
+        """Registered in Cloud Map: `discovery` as given, else whenever the service listens on a port."""
+        return self.discovery if self.discovery is not None else self.port is not None
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port the container listens on: the main one, then the extra ones (none for a worker)."""
+        return [self.port, *self.extra_ports] if self.port is not None else []
+
+    @property
     def scratch_paths(self) -> list[str]:
         """The writable scratch directories of a read-only root filesystem (writable_paths, /tmp by default)."""
         return ["/tmp"] if self.writable_paths is None else list(self.writable_paths)
@@ -287,6 +312,14 @@ class ServiceSpec(Model):
                 )
         elif not 128 <= self.cpu <= 196608:
             raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
+        if self.port is None:
+            for field_name, given, why in (
+                ("load_balancer", self.load_balancer is not None, "a route forwards to the service's port"),
+                ("discovery", self.discovery is True, "Cloud Map registers the service's port"),
+                ("extra_ports", bool(self.extra_ports), "extra ports come beside a main port"),
+            ):
+                if given:
+                    raise FieldError(field_name, f"needs `port`: {why}; a worker (no port) has neither route nor name")
         for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths or [])):
             twice = sorted({item for item in items if items.count(item) > 1})
             if twice:

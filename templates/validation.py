@@ -171,7 +171,8 @@ def _explain(message: str, value: object, kind: object) -> str:
         return f"{bound} {length[2]} characters, got {len(value)}: {shown(value)}"
     expected = re.fullmatch(r"Expected `([^`]+)`, got `([^`]+)`", message)
     if expected:
-        wanted = " or ".join(TYPE_WORDS.get(word, word) for word in expected[1].split(" | "))
+        words = [word for word in expected[1].split(" | ") if word != "null"] or ["null"]  # optional: leaving it out
+        wanted = " or ".join(TYPE_WORDS.get(word, word) for word in words)
         got = TYPE_WORDS.get(expected[2], expected[2]).partition(" (")[0]
         return f"expected {wanted}, got {got}" + ("" if isinstance(value, (dict, list)) else f": {shown(value)}")
     text = re.sub(r"`(\w+)`", lambda match: TYPE_WORDS.get(match[1], match[1]), message)

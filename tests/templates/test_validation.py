@@ -49,8 +49,8 @@ def test_an_unknown_field_lists_the_allowed_ones_and_hints_only_when_close():
 
 def test_a_missing_required_field_is_named():
     data = base_spec()
-    del data["services"]["api"]["port"]
-    assert _problems(data) == {"services.api.port": "required field missing"}
+    del data["services"]["api"]["image"]
+    assert _problems(data) == {"services.api.image": "required field missing"}
 
 
 def test_a_bad_key_is_named_with_the_rule_it_breaks():
@@ -117,11 +117,11 @@ def test_a_check_of_the_whole_spec_names_the_path_itself():
 
 
 def test_cross_field_checks_wait_for_valid_fields():
-    # GIVEN a missing port and an out-of-place SSM secret in the same service
+    # GIVEN a missing image and an out-of-place SSM secret in the same service
     data = _service(secrets={"TOKEN": {"ssm": "/other/token"}})
-    del data["services"]["api"]["port"]
+    del data["services"]["api"]["image"]
     # WHEN parsed THEN only the missing field is reported (the secret check needs a whole, typed spec)
-    assert _problems(data) == {"services.api.port": "required field missing"}
+    assert _problems(data) == {"services.api.image": "required field missing"}
 
 
 def test_surrounding_whitespace_is_trimmed_from_values_and_keys():
