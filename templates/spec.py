@@ -50,6 +50,17 @@ from .spec_services import (  # noqa: F401 - re-exported: the spec's parts are i
     ServiceSpec,
     covers,
 )
+from .spec_storage import (  # noqa: F401 - re-exported, as the service parts
+    GRANT_LEVELS,
+    BucketSpec,
+    CorsSpec,
+    KeyAttribute,
+    QueueSpec,
+    StorageName,
+    TableSpec,
+    TopicSpec,
+)
+from .spec_storage import check as check_storage
 from .validation import FieldError, SpecInvalid, convert, worded
 
 __all__ = ["EnvironmentSpec", "FieldError", "SpecInvalid", "parse", "pascal"]
@@ -325,6 +336,10 @@ class EnvironmentSpec(Model):
     ] = {}
     database: Annotated[DatabaseSpec | None, Meta(description="Aurora PostgreSQL Serverless v2.")] = None
     cache: Annotated[CacheSpec | None, Meta(description="ElastiCache Redis replication group.")] = None
+    buckets: Annotated[dict[StorageName, BucketSpec], Meta(description="S3 buckets (storage stack).")] = {}
+    queues: Annotated[dict[StorageName, QueueSpec], Meta(description="SQS queues (storage stack).")] = {}
+    topics: Annotated[dict[StorageName, TopicSpec], Meta(description="SNS topics (storage stack).")] = {}
+    tables: Annotated[dict[StorageName, TableSpec], Meta(description="DynamoDB tables (storage stack).")] = {}
 
     def __post_init__(self) -> None:
         self.check_tags()
@@ -334,6 +349,7 @@ class EnvironmentSpec(Model):
         self._check_production_safety()
         self._check_offered()
         self._check_capacity()
+        check_storage(self)
 
     def _check_capacity(self) -> None:
         """Tasks on the EC2 capacity provider must fit its instances: each task on one instance (CPU units, the
