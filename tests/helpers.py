@@ -113,3 +113,14 @@ def storage_spec(**overrides) -> dict:
     }
     spec.update(overrides)
     return spec
+
+
+def private_storage_spec() -> dict:
+    """`storage_spec` without the load balancer, its service running read-only as a non-root user: an environment
+    whose only audit findings could be the storage stack's (the audit and the local deploy use it)."""
+    spec = storage_spec()
+    del spec["load_balancer"]
+    service = spec["services"]["api"]
+    del service["load_balancer"]
+    service.update(user="1000", readonly_root_filesystem=True)
+    return spec
