@@ -96,10 +96,17 @@ def cost(*types: str) -> Callable[[Handler], Handler]:
     return handles("cost", *types)
 
 
-def diagram(*types: str) -> Callable[[Handler], Handler]:
+def diagram(*types: str, regional: bool = False) -> Callable[[Handler], Handler]:
     """`@kinds.diagram("AWS::RDS::DBCluster")`: `function(chart, found, component)` draws the type's nodes among
-    the private subnets' data stores (`component` maps a record key such as `db:<id>` to its node id)."""
-    return handles("diagram", *types)
+    the private subnets' data stores (`component` maps a record key such as `db:<id>` to its node id);
+    `regional=True` draws them outside the VPC instead, for services without network interfaces in it (S3, SQS)."""
+    register_handler = handles("diagram", *types)
+
+    def registered(function: Handler) -> Handler:
+        function.regional = regional  # read by the diagram: where the nodes go
+        return register_handler(function)
+
+    return registered
 
 
 def handlers(role: str) -> list[Callable]:
@@ -123,7 +130,7 @@ for _entry in (
     Kind(
         "AWS::S3::Bucket",
         stateful=True,
-        why="artifacts, ALB access logs",
+        why="artifacts, ALB access logs, application objects",
         name_property="BucketName",
         delete_command="aws s3 rb s3://{name} --force",
     ),
@@ -150,5 +157,13 @@ for _entry in (
     ),
     Kind("AWS::KMS::Key", stateful=True, why="a new key cannot read what the old one encrypted"),
     Kind("AWS::RDS::DBInstance", deletion_protection="DeletionProtection"),
+    Kind(
+        "AWS::DynamoDB::Table",
+        stateful=True,
+        why="table items (a new table starts empty)",
+        deletion_protection="DeletionProtectionEnabled",
+    ),
+    # a replaced queue (fifo is create-only) drops every message waiting in it, the dead-letter queue's too
+    Kind("AWS::SQS::Queue", stateful=True, why="messages waiting in the queue or its dead-letter queue"),
 ):
     register(_entry)

@@ -9,7 +9,7 @@ grants only for AWS services.
 from __future__ import annotations
 
 import awacs.kms as kms
-from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, ArnLike, BoolIfExists, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere import kms as troposphere_kms
 
@@ -20,7 +20,10 @@ from .spec import EnvironmentSpec
 OUTPUT = names.ENVIRONMENT_KEY_ARN  # kept for callers; the name lives in names.py
 
 
-def key_policy() -> PolicyDocument:
+def key_policy(spec: EnvironmentSpec | None = None) -> PolicyDocument:
+    """The key policy; with a topic that delivers to a queue (both encrypted with this key), SNS may use the key
+    for topics of this account and region, the one AWS principal the key policy itself must name (it is no IAM
+    principal whose policies the account could grant it)."""
     account_root = Principal("AWS", [Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")])
     return PolicyDocument(
         Version="2012-10-17",
@@ -48,6 +51,7 @@ def key_policy() -> PolicyDocument:
                 Resource=["*"],
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arn("logs", "log-group:*")})),
             ),
+            *_sns_delivery(spec),
             Statement(
                 Sid="GrantsOnlyForAwsServices",
                 Effect=Deny,
@@ -62,6 +66,28 @@ def key_policy() -> PolicyDocument:
     )
 
 
+def _sns_delivery(spec: EnvironmentSpec | None) -> list[Statement]:
+    """SNS encrypting the messages it delivers to an encrypted queue: a data key, and decrypting it, for this
+    account's topics of this region only (aws:SourceArn, aws:SourceAccount: no other account's topic)."""
+    if spec is None or not any(topic.subscribe for topic in spec.topics.values()):
+        return []
+    return [
+        Statement(
+            Sid="SnsDeliversToThisAccountsEncryptedQueues",
+            Effect=Allow,
+            Principal=Principal("Service", ["sns.amazonaws.com"]),
+            Action=[kms.GenerateDataKey, kms.Decrypt],
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    ArnLike({"aws:SourceArn": arn("sns", "*")}),
+                    StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")}),
+                ]
+            ),
+        )
+    ]
+
+
 def add(template: Template, spec: EnvironmentSpec):
     """The key and its alias in `template`; exports names.ENVIRONMENT_KEY_ARN. Reads spec.prefix."""
     key = template.add_resource(
@@ -70,7 +96,7 @@ def add(template: Template, spec: EnvironmentSpec):
             Description=f"{spec.prefix}: log groups and generated secrets",
             EnableKeyRotation=True,
             PendingWindowInDays=30,
-            KeyPolicy=key_policy(),
+            KeyPolicy=key_policy(spec),
             # Logs and secrets encrypted under the key are unreadable without it: never delete it with the stack.
             DeletionPolicy=RETAIN,
             UpdateReplacePolicy="Retain",

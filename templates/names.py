@@ -214,3 +214,22 @@ def repository_uri_output(key: str) -> str:
 def repository_name_output(key: str) -> str:
     """The bootstrap output with the name of the ECR repository `key`: `<Pascal>RepositoryName`."""
     return f"{pascal(key)}RepositoryName"
+
+
+# ------------------------------------------------------------------------------------------ storage
+
+STORAGE = "Storage"
+STORAGE_FILE = "storage.json"
+# the spec section -> what its resources' logical IDs end with (`uploads` bucket -> `UploadsBucket`)
+STORAGE_KINDS = {"buckets": "Bucket", "queues": "Queue", "topics": "Topic", "tables": "Table"}
+
+
+def storage_resource(kind: str, name: str) -> str:
+    """The logical ID of a storage resource: `<Pascal><Kind>` (`user-uploads` bucket -> `UserUploadsBucket`)."""
+    return f"{pascal(name)}{STORAGE_KINDS[kind]}"
+
+
+def storage_output(kind: str, name: str, what: str) -> str:
+    """A storage stack output (and the parameter of a service granted the resource): the resource's logical ID and
+    `what` (`Name`, `Arn`, `Url`): `UploadsBucketName`, `JobsQueueUrl`, `EventsTopicArn`, `SessionsTableArn`."""
+    return storage_resource(kind, name) + what

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
-from . import cluster, data, loadbalancer, names, network, quotas, references, security, service
+from . import cluster, data, loadbalancer, names, network, quotas, references, security, service, storage
 from .base import FromRoot, FromStack, NestedStack, OwnDefault, Stack, new_template, tags
 from .spec import EnvironmentSpec
 
@@ -74,6 +74,8 @@ def children(spec: EnvironmentSpec) -> list[NestedStack]:
         stacks.append(loadbalancer.build(spec))
     if data.needed(spec):
         stacks.append(data.build(spec))
+    if storage.needed(spec):
+        stacks.append(storage.build(spec))
     stacks.extend(service.build(spec, name) for name in sorted(spec.services))
     return fit(spec, stacks)
 

@@ -12,7 +12,7 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub, Temp
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cache, database, names, security
+from . import cache, database, grants, names, security
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec
@@ -35,7 +35,8 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
 
     Reads spec.services[name]: .image (.repository, .tag, .uri), .desired_count, .port, .extra_ports, .cpu,
     .memory, .compute, .command, .user, .environment, .secrets, .health_check_command,
-    .readonly_root_filesystem, .writable_paths, .log_group, .log_retention_days, .min_healthy_percent,
+    .readonly_root_filesystem, .writable_paths, .log_group, .log_retention_days, .min_healthy_percent, .grants
+    (grants.apply: spec.buckets, .queues, .topics, .tables),
     .max_percent, .discovery, .load_balancer (.priority, .path_patterns, .host_headers, .health_check_path,
     .health_check_grace_seconds, .deregistration_delay_seconds), .autoscaling, .connects_to (and a peer's
     .port); spec.repositories, spec.database.database_name, spec.namespace, spec.prefix.
@@ -45,7 +46,8 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     the root; names.CLUSTER_NAME, names.NAMESPACE_ID, names.EC2_CAPACITY_PROVIDER_NAME from names.CLUSTER;
     names.PRIVATE_SUBNET_IDS, names.ENVIRONMENT_KEY_ARN, names.VPC_ID from names.NETWORK; the service's
     names.security_group_id from names.SECURITY; names.LISTENER_ARN, names.BASE_URL from
-    names.LOAD_BALANCER; the store outputs it connects to from names.DATA.
+    names.LOAD_BALANCER; the store outputs it connects to from names.DATA; the outputs of the resources it is
+    granted from names.STORAGE.
     """
     service = spec.services[name]
     template = new_template(spec, f"ECS service {name}")
@@ -129,6 +131,9 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     task_role = template.add_resource(
         iam.Role("TaskRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"), Tags=tags(spec))
     )
+    for variable, value in grants.apply(spec, service.grants, task_role, wiring).items():
+        if variable not in service.environment and variable not in service.secrets:  # the spec wins, as above
+            environment.setdefault(variable, value)
     task_definition = template.add_resource(
         _task_definition(
             spec, name, service, Ref(tag), logs_of_service, execution_role, task_role, environment, secrets

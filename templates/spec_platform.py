@@ -252,3 +252,42 @@ class ClusterSpec(Model):
                     "service_discovery_namespace",
                     f"each label at most 63 characters (DNS), got {len(label)}: {label[:20]}...",
                 )
+
+
+def check_capacity(spec) -> None:
+    """Tasks on the EC2 capacity provider must fit its instances: each task on one instance (CPU units, the
+    memory ECS registers, a network interface per awsvpc task), and every desired task on `max_size` of them;
+    otherwise the service never reaches its count and the deploy waits for hours before it fails."""
+    capacity = spec.cluster.ec2_capacity
+    on_ec2 = {name: service for name, service in sorted(spec.services.items()) if service.compute == "ec2"}
+    known = catalog.ec2_instance_type(capacity.instance_type) if capacity is not None else None
+    if known is None or not on_ec2:
+        return
+    offers = (
+        f"{capacity.instance_type} offers {known.cpu_units} CPU units, about {known.task_memory_mib} MiB for tasks "
+        f"({known.memory_mib} MiB less what the kernel and ECS agent keep) and {known.awsvpc_tasks} awsvpc "
+        f"task{'s' if known.awsvpc_tasks != 1 else ''}"
+    )
+    for name, service in on_ec2.items():
+        if service.cpu > known.cpu_units or service.memory > known.task_memory_mib:
+            raise FieldError(
+                f"services.{name}",
+                f"a task asks for {service.cpu} CPU units and {service.memory} MiB, but one {offers}; "
+                "use a larger cluster.ec2_capacity.instance_type or a smaller task",
+            )
+    tasks = sorted(
+        ((service.memory, service.cpu, name) for name, service in on_ec2.items() for _ in range(service.desired_count)),
+        reverse=True,
+    )
+    free = [[known.task_memory_mib, known.cpu_units, known.awsvpc_tasks] for _ in range(capacity.max_size)]
+    for memory, cpu, name in tasks:  # first fit, largest first: what ECS's binpack placement comes close to
+        room = next((slot for slot in free if slot[0] >= memory and slot[1] >= cpu and slot[2] >= 1), None)
+        if room is None:
+            wanted = ", ".join(f"{n} {s.desired_count} x {s.cpu} CPU / {s.memory} MiB" for n, s in on_ec2.items())
+            raise FieldError(
+                "cluster.ec2_capacity.max_size",
+                f"the EC2 services' desired tasks ({wanted}) do not fit on {capacity.max_size} instance"
+                f"{'s' if capacity.max_size != 1 else ''}, where each {offers}; raise max_size, use a larger "
+                "instance type or run fewer tasks",
+            )
+        room[0], room[1], room[2] = room[0] - memory, room[1] - cpu, room[2] - 1

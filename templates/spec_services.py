@@ -18,6 +18,7 @@ from .spec_common import (
     Port,
     check_retention,
 )
+from .spec_storage import GrantLevel, StorageName
 from .validation import FieldError, worded
 
 
@@ -229,6 +230,14 @@ class ServiceSpec(Model):
     autoscaling: Annotated[
         AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
     ] = None
+    grants: Annotated[
+        dict[StorageName, GrantLevel],
+        Meta(
+            description="Buckets, queues, topics and tables the service uses, each with a level (buckets and tables: "
+            "read, write, read-write; queues: send, consume; topics: publish): a task role policy for exactly "
+            "that resource, and its names in environment variables."
+        ),
+    ] = {}
     log_group: Annotated[
         Annotated[
             str,

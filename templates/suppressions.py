@@ -22,6 +22,10 @@ class Suppression:
     reason: str
     environments: tuple[str, ...] | None = None
 
+    def names(self, resource: str) -> bool:
+        """Whether the entry's `resource` (a logical ID, or a pattern such as `*Bucket`) names `resource`."""
+        return fnmatch.fnmatchcase(resource, self.resource)
+
     def applies(self, target: str, file_name: str) -> bool:
         return fnmatch.fnmatch(file_name, self.template) and (self.environments is None or target in self.environments)
 
@@ -50,20 +54,26 @@ def apply(target: str, templates: dict[str, Template]) -> list[tuple[Suppression
     used = []
     for suppression in load():
         for file_name, template in sorted(templates.items()):
-            resource = template.resources.get(suppression.resource)
-            if resource is None or not suppression.applies(target, file_name):
+            if not suppression.applies(target, file_name):
                 continue
-            metadata = dict(getattr(resource, "Metadata", None) or {})
-            checkov = [
-                {"id": rule, "comment": suppression.reason}
-                for rule in suppression.rules
-                if suppression.is_checkov(rule)
-            ]
-            guard = [rule for rule in suppression.rules if not suppression.is_checkov(rule)]
-            if checkov:
-                metadata.setdefault("checkov", {}).setdefault("skip", []).extend(checkov)
-            if guard:
-                metadata.setdefault("guard", {}).setdefault("SuppressedRules", []).extend(guard)
-            resource.Metadata = metadata
-            used.append((suppression, file_name))
+            if any(char in suppression.resource for char in "*?["):
+                named = [item for key, item in sorted(template.resources.items()) if suppression.names(key)]
+            else:  # a plain logical ID, looked up (most entries: the build stays fast at hundreds of templates)
+                named = [template.resources[suppression.resource]] if suppression.resource in template.resources else []
+            for resource in named:
+                _write(suppression, resource)
+                used.append((suppression, file_name))
     return used
+
+
+def _write(suppression: Suppression, resource) -> None:
+    metadata = dict(getattr(resource, "Metadata", None) or {})
+    checkov = [
+        {"id": rule, "comment": suppression.reason} for rule in suppression.rules if suppression.is_checkov(rule)
+    ]
+    guard = [rule for rule in suppression.rules if not suppression.is_checkov(rule)]
+    if checkov:
+        metadata.setdefault("checkov", {}).setdefault("skip", []).extend(checkov)
+    if guard:
+        metadata.setdefault("guard", {}).setdefault("SuppressedRules", []).extend(guard)
+    resource.Metadata = metadata

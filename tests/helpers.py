@@ -84,3 +84,43 @@ def compile_dict(data: dict):
 
     build = compiler.compile_environment(parse(data))
     return {name: _json.loads(body) for name, body in build.files.items()}
+
+
+def storage_spec(**overrides) -> dict:
+    """`base_spec` with one of each storage kind and a service granted each (the storage tests, the audit, e2e)."""
+    spec = base_spec(
+        buckets={
+            "uploads": {
+                "expiry_days": 365,
+                "cors": {"allowed_origins": ["https://app.example.com"], "allowed_methods": ["GET", "PUT"]},
+            }
+        },
+        queues={"jobs": {"dead_letter_after": 5, "visibility_timeout_seconds": 60}},
+        topics={"events": {"subscribe": ["jobs"], "raw_message_delivery": True}},
+        tables={
+            "sessions": {
+                "partition_key": {"name": "id"},
+                "sort_key": {"name": "at", "type": "N"},
+                "ttl_attribute": "expires",
+            }
+        },
+    )
+    spec["services"]["api"]["grants"] = {
+        "uploads": "read-write",
+        "jobs": "consume",
+        "events": "publish",
+        "sessions": "read",
+    }
+    spec.update(overrides)
+    return spec
+
+
+def private_storage_spec() -> dict:
+    """`storage_spec` without the load balancer, its service running read-only as a non-root user: an environment
+    whose only audit findings could be the storage stack's (the audit and the local deploy use it)."""
+    spec = storage_spec()
+    del spec["load_balancer"]
+    service = spec["services"]["api"]
+    del service["load_balancer"]
+    service.update(user="1000", readonly_root_filesystem=True)
+    return spec

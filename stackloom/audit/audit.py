@@ -237,7 +237,7 @@ def _reason(rule: str, resource: str, label: str) -> str:
     for suppression in load():
         if (
             rule in suppression.rules
-            and suppression.resource == resource
+            and suppression.names(resource)
             and suppression.applies(f"{system}/{env}", file_name)
         ):
             return suppression.reason

@@ -272,9 +272,13 @@ def _draw(found: Inventory, compact: bool, flows: bool) -> str:
             chart.close()
         if tier == stores:  # the data stores, each kind drawn by the handler registered for its type
             for draw in kinds.handlers("diagram"):
-                draw(chart, found, component)
+                if not getattr(draw, "regional", False):
+                    draw(chart, found, component)
         chart.close()
     chart.close()  # VPC
+    for draw in kinds.handlers("diagram"):  # regional stores (buckets, queues, ...), outside the VPC
+        if getattr(draw, "regional", False):
+            draw(chart, found, component)
 
     if found.namespace:
         registered = sum(1 for service in found.services if service.discovery)

@@ -201,6 +201,28 @@ class Endpoint:
     kind: str  # Interface | Gateway
     zones: int  # the subnets of an interface endpoint (one network interface, billed per AZ, in each)
     private_dns: bool
+
+
+@dataclass
+class Store:
+    """A bucket, queue, topic or table of the storage stack (`kind`: bucket | queue | topic | table)."""
+
+    key: tuple
+    kind: str
+    name: str  # its Name tag (<system>-<env>-<spec key>), else its logical ID
+    details: list[str] = field(default_factory=list)  # what the diagram and the tables show under the name
+    delivers_to: list[tuple] = field(default_factory=list)  # a topic's subscribed queues (their keys)
+    active: bool = True
+
+
+@dataclass
+class Grant:
+    """A workload's role allowed to use a store: `level` as the spec says it (read, read-write, consume, ...)."""
+
+    file: str  # the template of the role (a service's stack file)
+    role: str  # its logical ID
+    store: tuple  # the store's key
+    level: str
     active: bool = True
 
 
@@ -238,6 +260,8 @@ class Inventory:
     instance_role: bool = False
     functions: list[Function] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
+    stores: list[Store] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
 
     @property
     def zones(self) -> list[str]:

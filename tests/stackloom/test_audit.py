@@ -10,8 +10,9 @@ from stackloom import build as compiler
 from stackloom.audit import audit, lint
 from stackloom.params import select
 from templates import bootstrap, root, suppressions
+from templates.spec import parse
 
-from ..helpers import PARAMS, PROJECT, TARGETS
+from ..helpers import PARAMS, PROJECT, TARGETS, private_storage_spec
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,10 @@ def test_every_suppression_has_a_reason_and_is_used():
         templates = {stack.file_name: stack.template for stack in root.children(build.spec)}
         templates[bootstrap.FILE_NAME] = bootstrap.build(build.spec).template
         used.update(id(s) for s, _ in suppressions.apply(build.target, templates))
+    storage = parse(private_storage_spec())  # the storage stack's entries: no seed has buckets or queues
+    used.update(
+        id(s) for s, _ in suppressions.apply("acme/dev", {t.file_name: t.template for t in root.children(storage)})
+    )
     for entry in suppressions.load():
         assert len(entry.reason) > 30, entry
         assert id(entry) in used, f"suppression matches nothing (stale): {entry}"
@@ -106,3 +111,23 @@ def test_security_md_figures_are_current(reports, built):
     text = (PROJECT / "SECURITY.md").read_text()
     expected = audit.figures(reports, templates, list(TARGETS))
     assert expected in text, "SECURITY.md is stale: run `python build.py audit --write-security-md`"
+
+
+def test_an_environment_of_every_storage_kind_audits_clean(tmp_path):
+    # GIVEN a private environment with a bucket, a queue with a dead-letter queue, a topic delivering to it and a
+    # table, granted to a service
+    from stackloom.output import write
+
+    write(compiler.compile_environment(parse(private_storage_spec())), tmp_path)
+    # WHEN cfn-lint, checkov and the Control Tower rules run on it
+    reports = audit.audit([tmp_path / "acme" / "dev"])
+    # THEN nothing fails unsuppressed, and the storage stack's accepted findings carry their recorded reasons
+    for report in reports:
+        assert [(f.rule, f.file, f.resource) for f in report.failed] == [], report.tool
+    suppressed = {
+        (f.rule, f.resource) for report in reports for f in report.suppressed if f.file.endswith("storage.json")
+    }
+    assert ("CKV_AWS_18", "UploadsBucket") in suppressed
+    assert ("sqs_dlq_check", "JobsDeadLetterQueue") in suppressed
+    reasons = {s.reason for s in suppressions.load()}
+    assert all(f.suppressed_because in reasons for report in reports for f in report.suppressed)

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from stackloom import kinds
-from stackloom.report import cost, inventory, mermaid
+from stackloom.report import cost, inventory, mermaid, storage
 
 from ..helpers import PROJECT
 
@@ -49,6 +49,12 @@ INVENTORIED = {
     "AWS::SecretsManager::Secret",
     "AWS::IAM::InstanceProfile",
     "AWS::EC2::VPCEndpoint",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::DynamoDB::Table",
+    "AWS::SNS::Subscription",
+    "AWS::IAM::Role",
 }
 PRICED = {
     "AWS::EC2::NatGateway",
@@ -66,6 +72,10 @@ PRICED = {
     "AWS::KMS::Key",
     "AWS::SecretsManager::Secret",
     "AWS::EC2::VPCEndpoint",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::DynamoDB::Table",
 }
 
 # The data-store types the diagram draws through the registry (a new stateful kind adds its node here).
@@ -75,6 +85,10 @@ DRAWN = {
     "AWS::ElastiCache::ReplicationGroup",
     "AWS::ElastiCache::CacheCluster",
     "AWS::EC2::VPCEndpoint",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::DynamoDB::Table",
 }
 
 
@@ -83,17 +97,21 @@ def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
     defined in the report module of its role, and inventory()/estimate() run exactly those."""
     assert set(kinds.covered("inventory")) == INVENTORIED
     assert set(kinds.covered("cost")) == PRICED
-    for role, module in (("inventory", inventory), ("cost", cost)):
-        assert kinds.handlers(role) and all(handler.__module__ == module.__name__ for handler in kinds.handlers(role))
+    # the storage kinds' handlers of every role live together in stackloom/report/storage.py
+    for role, module in (("inventory", inventory), ("cost", cost), ("diagram", mermaid)):
+        assert kinds.handlers(role) and all(
+            handler.__module__ in (module.__name__, storage.__name__) for handler in kinds.handlers(role)
+        )
     assert set(kinds.covered("diagram")) == DRAWN
-    assert all(handler.__module__ == mermaid.__name__ for handler in kinds.handlers("diagram"))
     cache = kinds.handlers_of("AWS::ElastiCache::ReplicationGroup")
     assert (
         set(cache) == {"inventory", "cost", "diagram"}
         and cache["cost"] is kinds.HANDLERS["cost"]["AWS::ElastiCache::CacheCluster"]
     )
     assert kinds.kind("AWS::ElastiCache::ReplicationGroup").stateful  # the same key as the safety policy
-    assert kinds.handlers_of("AWS::SNS::Topic") == {}
+    assert kinds.handlers_of("AWS::Lambda::Permission") == {}
+    assert kinds.kind("AWS::DynamoDB::Table").deletion_protection == "DeletionProtectionEnabled"
+    assert kinds.is_stateful("AWS::SQS::Queue") and not kinds.is_stateful("AWS::SNS::Topic")
 
 
 def test_a_type_registered_twice_is_refused():
@@ -103,11 +121,11 @@ def test_a_type_registered_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice for AWS::KMS::Key"):
         kinds.cost("AWS::KMS::Key")(lambda found, pricer: None)
     assert kinds.HANDLERS["cost"]["AWS::KMS::Key"] is first
-    with pytest.raises(ValueError, match="registered twice for AWS::SNS::Topic"):
-        kinds.cost("AWS::SNS::Topic", "AWS::SNS::Topic")(lambda found, pricer: None)
-    assert "AWS::SNS::Topic" not in kinds.HANDLERS["cost"]
+    with pytest.raises(ValueError, match="registered twice for AWS::Lambda::Permission"):
+        kinds.cost("AWS::Lambda::Permission", "AWS::Lambda::Permission")(lambda found, pricer: None)
+    assert "AWS::Lambda::Permission" not in kinds.HANDLERS["cost"]
     with pytest.raises(ValueError, match="not a handler role"):
-        kinds.handles("sketch", "AWS::SNS::Topic")
+        kinds.handles("sketch", "AWS::Lambda::Permission")
     with pytest.raises(ValueError, match="at least one resource type"):
         kinds.inventory()
     with pytest.raises(ValueError, match="registered twice"):

@@ -35,7 +35,11 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import load, templates_of
+from stackloom import build as compiler
+from stackloom.output import write
+from templates.spec import parse
+
+from ..helpers import compile_dict, load, storage_spec, templates_of
 
 UNSCOPABLE_ACTIONS = {
     "ecr:GetAuthorizationToken": "account-wide registry login token; IAM has no resource type for it",
@@ -537,3 +541,144 @@ def test_policy_documents_given_as_json_strings_are_read():
     }
     ((where, kind, document),) = policy_documents(template)
     assert kind == "resource" and check_policy(document, kind, "acme", "dev")
+
+
+# ---- grants: a service's use of the storage stack's resources -----------------------------------------
+
+GRANTED = {  # (resource, level) -> {resource part: exact actions}, KMS actions, the KMS endpoint
+    ("uploads", "read"): ({"": ["s3:ListBucket"], "/*": ["s3:GetObject"]}, ["kms:Decrypt"], "s3"),
+    (
+        "uploads",
+        "write",
+    ): (
+        {"/*": ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]},
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        "s3",
+    ),
+    (
+        "uploads",
+        "read-write",
+    ): (
+        {"": ["s3:ListBucket"], "/*": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]},
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        "s3",
+    ),
+    ("jobs", "send"): (
+        {"": ["sqs:GetQueueAttributes", "sqs:SendMessage"]},
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        "sqs",
+    ),
+    (
+        "jobs",
+        "consume",
+    ): (
+        {"": ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]},
+        ["kms:Decrypt"],
+        "sqs",
+    ),
+    ("events", "publish"): ({"": ["sns:Publish"]}, ["kms:Decrypt", "kms:GenerateDataKey"], "sns"),
+    (
+        "sessions",
+        "read",
+    ): (
+        {
+            "": [
+                "dynamodb:BatchGetItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "dynamodb:Scan",
+            ],
+            "/index/*": ["dynamodb:Query", "dynamodb:Scan"],
+        },
+        ["kms:Decrypt"],
+        "dynamodb",
+    ),
+    (
+        "sessions",
+        "write",
+    ): (
+        {
+            "": [
+                "dynamodb:BatchWriteItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ]
+        },
+        ["kms:Decrypt"],
+        "dynamodb",
+    ),
+}
+ARN_PARAMETER = {
+    "uploads": "UploadsBucketArn",
+    "jobs": "JobsQueueArn",
+    "events": "EventsTopicArn",
+    "sessions": "SessionsTableArn",
+}
+
+
+def _grant_policy(grants: dict) -> dict:
+    spec = storage_spec()
+    spec["services"]["api"]["grants"] = grants
+    role = compile_dict(spec)["service-api.json"]["Resources"]["TaskRole"]
+    (policy,) = role["Properties"]["Policies"]
+    assert policy["PolicyName"] == "grants"
+    return policy["PolicyDocument"]
+
+
+@pytest.mark.parametrize(("target", "level"), sorted(GRANTED))
+def test_each_grant_level_allows_exactly_its_actions_on_exactly_its_resource(target, level):
+    # GIVEN a service granted one resource at one level WHEN built THEN its task role allows exactly the level's
+    # actions, each on that resource's ARN (objects /*, indexes /index/*), and the environment key only through
+    # that service's regional endpoint
+    parts, key_actions, endpoint = GRANTED[(target, level)]
+    document = _grant_policy({target: level})
+    arn = {"Ref": ARN_PARAMETER[target]}
+    allowed = {}
+    for statement in document["Statement"]:
+        if statement["Action"][0].startswith("kms:"):
+            continue
+        (resource,) = statement["Resource"]
+        part = "" if resource == arn else resource["Fn::Sub"][0].removeprefix("${Arn}")
+        if part:
+            assert resource["Fn::Sub"][1] == {"Arn": arn}
+        allowed[part] = statement["Action"]
+    assert allowed == parts
+    (key,) = [statement for statement in document["Statement"] if statement["Action"][0].startswith("kms:")]
+    assert key["Action"] == key_actions
+    assert key["Resource"] == [{"Ref": "EnvironmentKeyArn"}]
+    assert key["Condition"] == {
+        "StringEquals": {"kms:ViaService": {"Fn::Sub": f"{endpoint}.${{AWS::Region}}.amazonaws.com"}}
+    }
+    assert check_policy(document, "identity", "acme", "dev") == []
+
+
+def test_grants_through_one_endpoint_share_one_key_statement():
+    # GIVEN two buckets granted WHEN built THEN one KMS statement for s3 holds the union of what both need
+    spec = storage_spec(buckets={"uploads": {}, "reports": {}})
+    spec["services"]["api"]["grants"] = {"uploads": "read", "reports": "write"}
+    document = compile_dict(spec)["service-api.json"]["Resources"]["TaskRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]
+    keys = [statement for statement in document["Statement"] if statement["Sid"].startswith("EnvironmentKey")]
+    assert [(key["Sid"], key["Action"]) for key in keys] == [
+        ("EnvironmentKeyViaS3", ["kms:Decrypt", "kms:GenerateDataKey"])
+    ]
+
+
+def test_an_environment_of_every_storage_kind_is_least_privilege(tmp_path):
+    # GIVEN every storage kind granted to a service, topic -> queue delivery WHEN all its policies are walked
+    # THEN the task role, queue policy, bucket policy and key policy break no rule
+    write(compiler.compile_environment(parse(storage_spec())), tmp_path)
+    env = tmp_path / "acme" / "dev"
+    walked = {(f, where.split(".")[0]) for f, t in templates_of(env).items() for where, _, _ in policy_documents(t)}
+    assert {
+        ("storage.json", "JobsQueuePolicy"),
+        ("storage.json", "UploadsBucketPolicy"),
+        ("service-api.json", "TaskRole"),
+    } <= walked
+    assert environment_violations(env) == []

@@ -30,7 +30,7 @@ def _run_schema_command() -> tuple[int, str]:
     return code, stdout.getvalue()
 
 
-SPEC_MODULES = ("templates.spec", "templates.spec_common", "templates.spec_services")
+SPEC_MODULES = ("templates.spec", "templates.spec_common", "templates.spec_services", "templates.spec_storage")
 
 
 def _structs():
