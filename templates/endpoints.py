@@ -25,6 +25,7 @@ from .spec import GATEWAY_ENDPOINTS, INTERFACE_ENDPOINTS, EnvironmentSpec, pasca
 
 ECR = ("ecr.api", "ecr.dkr", "s3")  # ECR keeps image layers in S3: a pull needs the S3 gateway endpoint too
 EC2_CAPACITY = ("ecs", "ecs-agent", "ecs-telemetry")  # what the ECS agent on a container instance talks to
+GRANTED = {"buckets": "s3", "tables": "dynamodb", "queues": "sqs", "topics": "sns"}  # a grant's API endpoint
 
 
 def needed_endpoints(spec: EnvironmentSpec) -> set[str]:
@@ -36,9 +37,14 @@ def needed_endpoints(spec: EnvironmentSpec) -> set[str]:
       database credentials (both Secrets Manager secrets): secretsmanager. ECS reads them with the execution
       role; SSM and Secrets Manager call KMS for a SecureString or secret themselves (kms:ViaService), so no
       kms endpoint is needed for that;
-    * EC2 capacity: ecs, ecs-agent, ecs-telemetry, which the ECS agent registers and reports through.
+    * EC2 capacity: ecs, ecs-agent, ecs-telemetry, which the ECS agent registers and reports through;
+    * a granted bucket: s3, table: dynamodb (gateways), queue: sqs, topic: sns. Their KMS encryption is
+      done by those services themselves (kms:ViaService), so again no kms endpoint.
     """
     needed = {"logs"}
+    for service in spec.services.values():
+        for target in service.grants:
+            needed.update(endpoint for section, endpoint in GRANTED.items() if target in getattr(spec, section))
     if any(service.image.in_ecr(spec.region) for service in spec.services.values()):
         needed.update(ECR)
     for service in spec.services.values():

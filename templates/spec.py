@@ -254,7 +254,14 @@ class DatabaseSpec(Model):
             description="Aurora PostgreSQL engine version.",
         ),
     ] = "17.6"
-    min_capacity: Annotated[float, Meta(ge=0, le=256, description="Serverless v2 minimum ACUs.")] = 0.5
+    min_capacity: Annotated[
+        float,
+        Meta(
+            ge=0.5,
+            le=256,
+            description="Serverless v2 minimum ACUs (0.5 or more: a paused cluster, 0 ACUs, is not offered yet).",
+        ),
+    ] = 0.5
     max_capacity: Annotated[float, Meta(ge=1, le=256, description="Serverless v2 maximum ACUs.")] = 1
     database_name: Annotated[
         str,

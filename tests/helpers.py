@@ -8,7 +8,7 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 PARAMS = PROJECT / "params"
-TARGETS = ("bet2wealth/dev", "bet2wealth/production", "vanity-market/preprod")
+TARGETS = ("bet2wealth/dev", "bet2wealth/production", "ledger/production", "ledger/staging", "vanity-market/preprod")
 
 
 def load(path: Path) -> dict:

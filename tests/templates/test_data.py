@@ -186,3 +186,13 @@ def test_database_requires_tls_through_rds_force_ssl():
     # AND the cluster runs with that parameter group, not the engine default (which leaves TLS optional)
     cluster = only(template, "AWS::RDS::DBCluster")["Properties"]
     assert cluster["DBClusterParameterGroupName"] == {"Ref": "DatabaseParameterGroup"}
+
+
+def test_a_minimum_below_half_an_acu_is_refused_not_a_traceback():
+    # the spec allowed 0 and troposphere's validator then crashed the build (found with the ledger example)
+    from templates.spec import SpecInvalid, parse
+
+    from ..helpers import base_spec
+
+    with pytest.raises(SpecInvalid, match=r"database.min_capacity: expected a number >= 0.5"):
+        parse(base_spec(database={"min_capacity": 0}))

@@ -215,3 +215,28 @@ def test_needed_endpoints_is_what_nat_none_adds():
         "ecr.api", "ecr.dkr", "s3", "logs", "ssm", "ecs", "ecs-agent", "ecs-telemetry"
     }  # fmt: skip
     assert endpoints.chosen(spec) == []
+
+
+def test_with_nat_none_granted_resources_bring_their_endpoints():
+    # GIVEN services granted a bucket, a table, a queue and a topic, with no NAT
+    from templates.endpoints import needed_endpoints
+    from templates.spec import parse
+
+    data = base_spec(
+        buckets={"uploads": {}},
+        tables={"sessions": {"partition_key": {"name": "id"}}},
+        queues={"jobs": {"dead_letter_after": 3}},
+        topics={"events": {}},
+    )
+    data["network"]["nat"] = "none"
+    data["services"]["api"]["grants"] = {
+        "uploads": "read",
+        "sessions": "read-write",
+        "jobs": "send",
+        "events": "publish",
+    }
+    # THEN the endpoints of those APIs are needed besides the image, log ones
+    assert {"s3", "dynamodb", "sqs", "sns"} <= needed_endpoints(parse(data))
+    assert "sqs" not in needed_endpoints(
+        parse({**data, "services": {"api": {**data["services"]["api"], "grants": {}}}})
+    )
