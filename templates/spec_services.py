@@ -29,8 +29,8 @@ class RepositorySpec(Model):
         str,
         Meta(
             pattern=worded(
-                r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$",
-                "an ECR repository name: lower-case letters and digits, parts separated by one of . _ - and path segments by /",
+                r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$",
+                "an ECR repository name: lower-case letters and digits, parts separated by . or _ or __ or hyphens, path segments by /",
             ),
             min_length=2,
             max_length=255,

@@ -201,6 +201,7 @@ class Endpoint:
     kind: str  # Interface | Gateway
     zones: int  # the subnets of an interface endpoint (one network interface, billed per AZ, in each)
     private_dns: bool
+    active: bool = True
 
 
 @dataclass

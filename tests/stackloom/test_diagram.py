@@ -411,12 +411,12 @@ def test_no_build_without_output_is_a_usage_error(tmp_path, capsys):
 @pytest.mark.parametrize("target", TARGETS)
 def test_committed_docs_are_up_to_date(built, target):
     """GIVEN docs/<system>-<env>.md WHEN compared with a fresh drawing THEN equal
-    (regenerate: `python build.py diagram bet2wealth vanity-market --docs docs`)."""
+    (regenerate: `python build.py diagram bet2wealth ledger vanity-market --docs docs`)."""
     _, document = architecture(built / target)
     committed = DOCS / f"{target.replace('/', '-')}.md"
     assert (
         committed.is_file() and committed.read_text(encoding="utf-8") == document
-    ), f"{committed} is stale: run `python build.py diagram bet2wealth vanity-market --docs docs`"
+    ), f"{committed} is stale: run `python build.py diagram bet2wealth ledger vanity-market --docs docs`"
 
 
 def readme_section() -> str:

@@ -17,7 +17,7 @@ from stackloom import layers
 from stackloom.cli.main import main
 from stackloom.params import SpecError, discover, load_spec
 
-from ..helpers import PARAMS, PROJECT
+from ..helpers import PARAMS, PROJECT, TARGETS
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_only_system_and_environment_are_substituted():
 def test_files_starting_with_an_underscore_are_never_environments(params):
     write(params / "_defaults.yaml", "tags: {CostCenter: platform}\n")
     write(params / "_shared" / "x.yaml", "system: x\n")
-    assert sorted(discover(params)) == ["bet2wealth/dev", "bet2wealth/production", "vanity-market/preprod"]
+    assert sorted(discover(params)) == sorted(TARGETS)
 
 
 # ------------------------------------------------------------------------------------------ loading
@@ -175,11 +175,7 @@ def test_spec_of_an_unknown_environment_is_a_one_line_error(params):
 
 def test_a_build_never_builds_a_defaults_file(params, tmp_path):
     builds = compiler.compile_all({key: path for key, path in discover(params).items()})
-    assert sorted(build.target for build in builds) == [
-        "bet2wealth/dev",
-        "bet2wealth/production",
-        "vanity-market/preprod",
-    ]
+    assert sorted(build.target for build in builds) == sorted(TARGETS)
 
 
 def test_the_readme_shows_the_layers():
