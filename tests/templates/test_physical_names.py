@@ -81,6 +81,18 @@ RULES = {
         "at most 512 of letters, digits and /_+=.@-",
         lambda value: bool(re.fullmatch(r"[A-Za-z0-9/_+=.@-]{1,512}", value)),
     ),
+    ("AWS::SQS::Queue", "QueueName"): (
+        "1 to 80 letters, digits, - and _ (a FIFO queue's ending in .fifo)",
+        lambda value: bool(re.fullmatch(r"[A-Za-z0-9_-]{1,75}(\.fifo)?|[A-Za-z0-9_-]{1,80}", value)),
+    ),
+    ("AWS::SNS::Topic", "TopicName"): (
+        "1 to 256 letters, digits, - and _ (a FIFO topic's ending in .fifo)",
+        lambda value: bool(re.fullmatch(r"[A-Za-z0-9_-]{1,251}(\.fifo)?|[A-Za-z0-9_-]{1,256}", value)),
+    ),
+    ("AWS::DynamoDB::Table", "TableName"): (
+        "3 to 255 letters, digits and _.-",
+        lambda value: bool(re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", value)),
+    ),
     ("AWS::IAM::Role", "RoleName"): (
         "at most 64 of \\w+=,.@-",
         lambda value: bool(re.fullmatch(r"[\w+=,.@-]{1,64}", value)),
@@ -130,6 +142,14 @@ def edge_spec(system: str, environment: str) -> dict:
     data["cluster"] = {"ec2_capacity": {"instance_type": "t3.large", "min_size": 1, "max_size": 2}}
     data["cache"] = {"node_type": "cache.t4g.micro", "multi_az": False, "nodes": 1}
     data["database"] = {}
+    data["buckets"] = {"uploads-of-the-customers": {}}
+    data["queues"] = {"orders-placed-per-region": {"fifo": True, "dead_letter_after": 3}}
+    data["topics"] = {"order-events-of-the-shop": {"fifo": True, "subscribe": ["orders-placed-per-region"]}}
+    data["tables"] = {"sessions-of-the-web-shop": {"partition_key": {"name": "id"}}}
+    data["services"]["api"]["grants"] = {
+        "uploads-of-the-customers": "read-write",
+        "order-events-of-the-shop": "publish",
+    }
     long_name = "worker-with-a-long-name1"  # 24 characters: the longest service name
     data["repositories"][long_name] = {"name": f"{system}/{long_name}"}
     data["services"][long_name] = {
