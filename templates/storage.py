@@ -14,6 +14,7 @@ from . import iam as policies
 from . import names
 from .base import RETAIN, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import BucketSpec, EnvironmentSpec, QueueSpec, TableSpec, TopicSpec
+from .spec_common import shortened
 from .spec_storage import SQS_MAX_RETENTION
 
 
@@ -136,6 +137,7 @@ def _queue(template: Template, spec: EnvironmentSpec, name: str, settings: Queue
                 f"{pascal_of(logical_id)}DeadLetterQueue",
                 **_kept(),
                 **fifo,
+                **({"QueueName": fifo_queue_name(f"{spec.prefix}-{name}-dlq")} if settings.fifo else {}),
                 MessageRetentionPeriod=SQS_MAX_RETENTION,
                 KmsMasterKeyId=key,
                 Tags=tags(spec, f"{spec.prefix}-{name}-dead-letters"),
@@ -149,7 +151,13 @@ def _queue(template: Template, spec: EnvironmentSpec, name: str, settings: Queue
             logical_id,
             **_kept(),
             **fifo,
-            **({"QueueName": settings.name} if settings.name else {}),
+            **(
+                {"QueueName": settings.name}
+                if settings.name
+                else {"QueueName": fifo_queue_name(f"{spec.prefix}-{name}")}
+                if settings.fifo
+                else {}
+            ),
             VisibilityTimeout=settings.visibility_timeout_seconds,
             MessageRetentionPeriod=settings.retention_seconds,
             KmsMasterKeyId=key,
@@ -159,6 +167,12 @@ def _queue(template: Template, spec: EnvironmentSpec, name: str, settings: Queue
     )
     output(template, names.storage_output("queues", name, "Url"), Ref(queue), f"URL of queue {name}")
     output(template, names.storage_output("queues", name, "Arn"), GetAtt(queue, "Arn"), f"ARN of queue {name}")
+
+
+def fifo_queue_name(stem: str) -> str:
+    """A FIFO queue's name, which SQS wants to end with .fifo (at most 80 characters): so a FIFO queue is named,
+    as a FIFO topic is, rather than left to CloudFormation's generated name; a standard queue is CloudFormation's."""
+    return f"{shortened(stem, 75)}.fifo"
 
 
 def pascal_of(logical_id: str) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from templates.spec import pascal
+
 from ..helpers import PROJECT, TARGETS, load
 from .local_endpoint import CLEARED_ENVIRONMENT, REGION, aws, local_endpoint, local_endpoint_server  # noqa: F401
 
@@ -110,23 +112,27 @@ def test_readme_cli_commands_deploy_then_update_every_environment(target, shell,
     # AND outputs flowed from the nested stacks through the root
     values = outputs(root)
     assert values["VpcId"] == outputs(nested["Network"])["VpcId"]
-    assert values["ServiceBackendUrl"] == outputs(nested["ServiceBackend"])["ServiceUrl"]
+    service = "backend" if "backend" in manifest["services"] else sorted(manifest["services"])[0]  # ledger: api
+    stack_id = "Service" + pascal(service)
+    assert values[f"{stack_id}Url"] == outputs(nested[stack_id])["ServiceUrl"]
     assert values["LoadBalancerDnsName"].endswith(".elb.amazonaws.com")
     assert {key for key, value in values.items() if not value} <= {"DatabaseEndpoint"}  # empty while the DB is off
     # AND production stacks are protected
     assert root["EnableTerminationProtection"] is bool(manifest["production"])
     if manifest["production"]:
         policy = cloudformation.get_stack_policy(StackName=nested["Data"]["StackId"])["StackPolicyBody"]
-        assert "LogicalResourceId/CacheReplicationGroup" in policy
+        assert "LogicalResourceId/CacheReplicationGroup" in policy or "LogicalResourceId/DatabaseCluster" in policy
 
     # WHEN CI ships a new image with the README's update command
-    shell(readme_block("update"), STACK=stack_name, TAG="ci-2f1c9e0")
+    update = readme_block("update").replace("BackendImageTag", f"{pascal(service)}ImageTag")
+    shell(update, STACK=stack_name, TAG="ci-2f1c9e0")
 
     # THEN the stack is updated: the parameter and the running service carry the new tag, others kept theirs
     root = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     assert root["StackStatus"] == "UPDATE_COMPLETE"
     parameters = {p["ParameterKey"]: str(p["ParameterValue"]) for p in root["Parameters"]}
-    assert parameters["BackendImageTag"] == "ci-2f1c9e0"
-    assert parameters["BackendDesiredCount"] == manifest["parameters"]["BackendDesiredCount"]
-    assert any(image.endswith(f"/{manifest['services']['backend']['repository']}:ci-2f1c9e0") for image in images(aws))
+    assert parameters[f"{pascal(service)}ImageTag"] == "ci-2f1c9e0"
+    count = f"{pascal(service)}DesiredCount"
+    assert parameters[count] == manifest["parameters"][count]
+    assert any(image.endswith(f"/{manifest['services'][service]['repository']}:ci-2f1c9e0") for image in images(aws))
     assert outputs(root)["VpcId"] == values["VpcId"]

@@ -16,7 +16,7 @@ def _private(params: Path) -> None:
     """bet2wealth/dev without NAT, listing sqs (its SSM secrets and cache AUTH token add ssm and secretsmanager)."""
     path = params / "bet2wealth" / "dev.yaml"
     spec = yaml.safe_load(path.read_text())
-    spec["network"].update(nat="none", endpoints=["sqs"])
+    spec["network"] = {"nat": "none", "endpoints": ["sqs"]}  # merged over the shared layer's network
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 

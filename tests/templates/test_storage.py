@@ -296,3 +296,17 @@ def test_unknown_grant_target_lists_what_is_known():
 )
 def test_bad_grant_level_is_refused_listing_the_allowed(grants, words):
     assert words in _granted(grants)
+
+
+def test_a_fifo_queue_and_its_dead_letter_queue_are_named_with_the_fifo_suffix_sqs_requires():
+    # found deploying the ledger example: a FIFO queue left to a generated name failed ("must end in .fifo")
+    from ..helpers import base_spec, compile_dict, resources
+
+    files = compile_dict(base_spec(queues={"postings": {"fifo": True, "dead_letter_after": 3}}))
+    queues = {key: value["Properties"] for key, value in resources(files["storage.json"], "AWS::SQS::Queue").items()}
+    assert sorted(properties["QueueName"] for properties in queues.values()) == [
+        "acme-dev-postings-dlq.fifo",
+        "acme-dev-postings.fifo",
+    ]
+    standard = compile_dict(base_spec(queues={"jobs": {}}))["storage.json"]
+    assert all("QueueName" not in q["Properties"] for q in resources(standard, "AWS::SQS::Queue").values())
