@@ -72,6 +72,35 @@ ASSUMPTIONS = {
         "million",
         "DNS queries per month to non-alias records (Cloud Map names); " "alias queries to the load balancer are free",
     ),
+    # the storage stack (stackloom/report/storage.py): per store, as the templates say nothing of use; free tiers
+    # (S3's first 5 GB, SQS's and SNS's first million requests, DynamoDB's first 25 GB) are ignored
+    "s3_gb_per_bucket": Assumption(
+        10, "GB", "S3 Standard storage per bucket of the storage stack (older versions of a versioned bucket count)"
+    ),
+    "s3_put_thousands_per_bucket": Assumption(
+        10, "thousand", "PUT, COPY, POST and LIST requests per bucket per month (the free tier ignored)"
+    ),
+    "s3_get_thousands_per_bucket": Assumption(
+        100, "thousand", "GET, SELECT and all other requests per bucket per month (the free tier ignored)"
+    ),
+    "sqs_million_per_queue": Assumption(
+        1,
+        "million",
+        "SQS requests per queue per month: sends, receives (empty long polls too) and deletes, each 64 KB chunk a "
+        "request (the first million a month free ignored; dead-letter queues not counted)",
+    ),
+    "sns_million_per_topic": Assumption(
+        1, "million", "SNS publishes per topic per month (the first million free ignored; deliveries to SQS are free)"
+    ),
+    "dynamodb_gb_per_table": Assumption(
+        1, "GB", "DynamoDB table storage per table, also the point-in-time recovery size (the 25 GB free ignored)"
+    ),
+    "dynamodb_write_million_per_table": Assumption(
+        1, "million", "write request units per on-demand table per month (1 per standard write of up to 1 KB)"
+    ),
+    "dynamodb_read_million_per_table": Assumption(
+        5, "million", "read request units per on-demand table per month (1 per strongly consistent read up to 4 KB)"
+    ),
 }
 
 

@@ -214,6 +214,9 @@ class Store:
     details: list[str] = field(default_factory=list)  # what the diagram and the tables show under the name
     delivers_to: list[tuple] = field(default_factory=list)  # a topic's subscribed queues (their keys)
     active: bool = True
+    fifo: bool = False  # a FIFO queue or topic
+    capacity: tuple[float, float] | None = None  # a provisioned table's (read, write) capacity units
+    recovery: bool = False  # a table with point-in-time recovery
 
 
 @dataclass
