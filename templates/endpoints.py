@@ -39,9 +39,10 @@ def needed_endpoints(spec: EnvironmentSpec) -> set[str]:
     * EC2 capacity: ecs, ecs-agent, ecs-telemetry, which the ECS agent registers and reports through.
     """
     needed = {"logs"}
-    if any(service.image.in_ecr(spec.region) for service in spec.services.values()):
+    tasks = [*spec.services.values(), *spec.jobs.values()]
+    if any(service.image.in_ecr(spec.region) for service in tasks):
         needed.update(ECR)
-    for service in spec.services.values():
+    for service in tasks:
         if any(secret.ssm for secret in service.secrets.values()):
             needed.add("ssm")
         if any(secret.secrets_manager for secret in service.secrets.values()) or (
