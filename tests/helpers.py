@@ -132,10 +132,13 @@ def jobs_spec() -> dict:
     (the job tests, the audit and the e2e run)."""
     spec = private_storage_spec()
     spec["cache"] = {"node_type": "cache.t4g.micro", "nodes": 2, "multi_az": True}
-    task = {"image": {"repository": "api", "tag": "v1"}, "user": "1000", "readonly_root_filesystem": True}
+
+    def task() -> dict:
+        return {"image": {"repository": "api", "tag": "v1"}, "user": "1000", "readonly_root_filesystem": True}
+
     spec["jobs"] = {
         "report": {
-            **task,
+            **task(),
             "command": ["python", "-m", "report"],
             "schedule": "cron(0 3 * * ? *)",
             "timezone": "Europe/Berlin",
@@ -143,6 +146,6 @@ def jobs_spec() -> dict:
             "grants": {"jobs": "send"},
             "secrets": {"TOKEN": {"ssm": "/acme/dev/token"}},
         },
-        "migrate": {**task, "command": ["migrate"]},
+        "migrate": {**task(), "command": ["migrate"]},
     }
     return spec
