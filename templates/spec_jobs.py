@@ -163,14 +163,18 @@ def _cron_field(expression, part, name, low, high, words, special) -> set[int] |
 
 def runs_per_month(expression: str) -> float:
     """About how often a schedule fires in a month of 730 hours: exact for rate(); for cron() the product of its
-    fields' value counts (days of the week as 30.4/7 per month, the year field ignored); 0 for a one-time at()."""
+    fields' value counts (every day of the month as 30.4, a day of the week as 30.4/7 per month, the year
+    field ignored); 0 for a one-time at()."""
     rate, cron = RATE.match(expression), CRON.match(expression)
     if rate:
         minutes = int(rate.group(1)) * {"m": 1, "h": 60, "d": 1440}[rate.group(2)[0]]
         return HOURS_PER_MONTH * 60 / minutes
     if cron:
         minutes, hours, month_days, months, week_days, _ = _cron_fields(expression, cron.group(1))
-        days = len(month_days) if month_days is not None else len(week_days) * DAYS_PER_MONTH / 7
+        if month_days is not None:  # every day of the month: a month's 30.4 days, else the days named
+            days = DAYS_PER_MONTH if len(month_days) == 31 else len(month_days)
+        else:
+            days = len(week_days) * DAYS_PER_MONTH / 7
         return len(minutes) * len(hours) * days * len(months) / 12
     return 0.0
 
