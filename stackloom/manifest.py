@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 
 from stackloom.errors import UserError, display
-from templates import names, root
+from templates import job, names, root
 from templates.spec import EnvironmentSpec
 
 FILE_NAME = "manifest.json"
@@ -32,6 +32,24 @@ class ServiceEntry(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=Tru
     group: str | None = None  # the ServicesNN stack that holds it (grouped environments only)
     image_list_parameter: str | None = None
     desired_count_list_parameter: str | None = None
+
+
+class JobEntry(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
+    """One job: its stack, the stack outputs `build.py run` passes to RunTask, where its container logs, and the
+    root parameter of its image tag."""
+
+    stack: str
+    container: str
+    log_group: str
+    log_stream_prefix: str  # awslogs names a task's stream <prefix>/<container>/<task id>
+    image_parameter: str
+    compute: str  # fargate | fargate-spot | ec2
+    schedule: str | None = None
+    task_definition_output: str = names.TASK_DEFINITION_ARN
+    cluster_output: str = names.CLUSTER_NAME
+    subnets_output: str = names.JOB_SUBNET_IDS
+    security_group_output: str = names.JOB_SECURITY_GROUP_ID
+    capacity_provider_output: str = names.JOB_CAPACITY_PROVIDER
 
 
 class Manifest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
@@ -53,6 +71,7 @@ class Manifest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
     hosted_zone: str | None
     packed_parameters: dict[str, dict[str, str]] | None = None
     certificate_arn: str | None = None  # an existing ACM certificate the HTTPS listener uses (spec's load_balancer)
+    jobs: dict[str, JobEntry] | None = None  # absent when the spec has none (older manifests stay byte-identical)
 
     @property
     def target(self) -> str:
@@ -99,6 +118,19 @@ def of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]
         hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
         packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None,
         certificate_arn=spec.load_balancer.certificate_arn if spec.load_balancer else None,
+        jobs={
+            name: JobEntry(
+                stack=names.job_stack(name),
+                container=name,
+                log_group=job.log_group_name(spec, name),
+                log_stream_prefix=name,
+                image_parameter=names.image_parameter(name),
+                compute=entry.compute,
+                schedule=entry.schedule,
+            )
+            for name, entry in sorted(spec.jobs.items())
+        }
+        or None,
     )
 
 

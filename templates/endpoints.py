@@ -42,12 +42,13 @@ def needed_endpoints(spec: EnvironmentSpec) -> set[str]:
       done by those services themselves (kms:ViaService), so again no kms endpoint.
     """
     needed = {"logs"}
-    for service in spec.services.values():
-        for target in service.grants:
+    tasks = [*spec.services.values(), *spec.jobs.values()]
+    for task in tasks:
+        for target in task.grants:
             needed.update(endpoint for section, endpoint in GRANTED.items() if target in getattr(spec, section))
-    if any(service.image.in_ecr(spec.region) for service in spec.services.values()):
+    if any(service.image.in_ecr(spec.region) for service in tasks):
         needed.update(ECR)
-    for service in spec.services.values():
+    for service in tasks:
         if any(secret.ssm for secret in service.secrets.values()):
             needed.add("ssm")
         if any(secret.secrets_manager for secret in service.secrets.values()) or (

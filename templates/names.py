@@ -56,6 +56,11 @@ def service_group(name: str) -> str:
     return f"Service{pascal(name)}"
 
 
+def job_group(name: str) -> str:
+    """The security group key of a job (`Job<Pascal>`), the stem of its group's resource and output."""
+    return f"Job{pascal(name)}"
+
+
 def security_group_id(group: str) -> str:
     """The output (and consumer parameter) holding the ID of the security group `group`."""
     return f"{group}SecurityGroupId"
@@ -142,6 +147,26 @@ def image_parameter(name: str) -> str:
 def count_parameter(name: str) -> str:
     """A service's deploy-time desired task count parameter: `<Pascal>DesiredCount`."""
     return f"{pascal(name)}DesiredCount"
+
+
+# ------------------------------------------------------------------------------------------ jobs
+
+SCHEDULE_NAME = "ScheduleName"  # a scheduled job's schedule (and its dead-letter queue's URL)
+DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+JOB_SUBNET_IDS = "SubnetIds"  # a job stack re-exports what `build.py run` passes to RunTask
+JOB_SECURITY_GROUP_ID = "SecurityGroupId"
+JOB_CAPACITY_PROVIDER = "CapacityProvider"
+JOB_CONTAINER_NAME = "ContainerName"
+
+
+def job_stack(name: str) -> str:
+    """The logical ID of a job's nested stack: `Job<Pascal>` (`nightly-report` -> `JobNightlyReport`)."""
+    return f"Job{pascal(name)}"
+
+
+def job_file(name: str) -> str:
+    """The file of a job's nested stack: `job-<name>.json`."""
+    return f"job-{name}.json"
 
 
 # ------------------------------------------------------------------------------------------ service groups

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
-from . import cluster, data, loadbalancer, names, network, quotas, references, security, service, storage
+from . import cluster, data, job, loadbalancer, names, network, quotas, references, security, service, storage
 from .base import FromRoot, FromStack, NestedStack, OwnDefault, Stack, new_template, tags
 from .spec import EnvironmentSpec
 
@@ -77,6 +77,7 @@ def children(spec: EnvironmentSpec) -> list[NestedStack]:
     if storage.needed(spec):
         stacks.append(storage.build(spec))
     stacks.extend(service.build(spec, name) for name in sorted(spec.services))
+    stacks.extend(job.build(spec, name) for name in sorted(spec.jobs))
     return fit(spec, stacks)
 
 
@@ -147,7 +148,8 @@ def build(spec: EnvironmentSpec, stacks: list[NestedStack]) -> Stack:
     A top-level stack, deployed by name rather than nested, so a Stack without inputs.
     Reads spec.services (names only), spec.prefix; each child's own parameters and outputs.
     Declares, once each, the deploy-time parameters children take `FromRoot` (names.ENABLE_DATABASE,
-    names.HOSTED_ZONE_ID, names.image_parameter / names.count_parameter per service, or
+    names.HOSTED_ZONE_ID, names.image_parameter / names.count_parameter per service, names.image_parameter
+    per job, or
     names.group_image_tags / names.group_desired_counts per group). Exports the `FORWARDED` outputs under
     their own names, names.service_url_output(stack) per public service, names.BOOTSTRAP_STACK_NAME.
     """

@@ -26,22 +26,31 @@ class Flow:
 
 
 def flows(spec: EnvironmentSpec) -> list[Flow]:
-    """All allowed flows, derived from the spec (ALB routes and `connects_to`), in a stable order."""
+    """All allowed flows, derived from the spec (ALB routes and `connects_to` of services and jobs), in a stable
+    order: the services', then the jobs' (a job is only ever a source: nothing connects to it)."""
     allowed: list[Flow] = []
     for name, service in sorted(spec.services.items()):
         if service.load_balancer is not None:
             allowed.append(Flow(names.LOAD_BALANCER_GROUP, group_name(name), service.port, f"ALB to {name}"))
-        for target in sorted(service.connects_to):
-            if target == "cache":
-                allowed.append(Flow(group_name(name), names.CACHE_GROUP, cache.PORT, f"{name} to Redis"))
-            elif target == "database":
-                allowed.append(Flow(group_name(name), names.DATABASE_GROUP, database.PORT, f"{name} to PostgreSQL"))
-            else:
-                peer = spec.services[target]
-                for port in peer.ports:
-                    allowed.append(Flow(group_name(name), group_name(target), port, f"{name} to {target}"))
-        if endpoints.interface(spec):
-            allowed.append(Flow(group_name(name), names.ENDPOINTS_GROUP, HTTPS, f"{name} to AWS APIs (VPC endpoints)"))
+        allowed.extend(_outbound(spec, group_name(name), name, service.connects_to))
+    for name, job in sorted(spec.jobs.items()):
+        allowed.extend(_outbound(spec, names.job_group(name), f"job {name}", job.connects_to))
+    return allowed
+
+
+def _outbound(spec: EnvironmentSpec, source: str, who: str, connects_to: list[str]) -> list[Flow]:
+    """The flows of one task's group: to what it `connects_to`, and to the interface endpoints."""
+    allowed = []
+    for target in sorted(connects_to):
+        if target == "cache":
+            allowed.append(Flow(source, names.CACHE_GROUP, cache.PORT, f"{who} to Redis"))
+        elif target == "database":
+            allowed.append(Flow(source, names.DATABASE_GROUP, database.PORT, f"{who} to PostgreSQL"))
+        else:
+            for port in spec.services[target].ports:
+                allowed.append(Flow(source, group_name(target), port, f"{who} to {target}"))
+    if endpoints.interface(spec):
+        allowed.append(Flow(source, names.ENDPOINTS_GROUP, HTTPS, f"{who} to AWS APIs (VPC endpoints)"))
     return allowed
 
 
@@ -73,9 +82,10 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     """The security groups stack (names.SECURITY, names.SECURITY_FILE).
 
     Reads spec.services (each service's .port, .load_balancer, .connects_to, a peer's .port and
-    .extra_ports), spec.load_balancer (.tls), spec.database, spec.cache, spec.network.cidr, spec.prefix.
+    .extra_ports), spec.jobs (each job's .connects_to), spec.load_balancer (.tls), spec.database, spec.cache, spec.network.cidr, spec.prefix.
     Exports names.security_group_id(key) for every group: names.LOAD_BALANCER_SECURITY_GROUP_ID,
-    names.security_group_id(names.service_group(service)) per service, names.DATABASE_SECURITY_GROUP_ID,
+    names.security_group_id(names.service_group(service)) per service, names.security_group_id(names.job_group(job))
+    per job, names.DATABASE_SECURITY_GROUP_ID,
     names.CACHE_SECURITY_GROUP_ID, names.ENDPOINTS_SECURITY_GROUP_ID. Wired inputs: names.VPC_ID (and, with
     interface endpoints, names.PRIVATE_SUBNET_IDS) from names.NETWORK. With interface endpoints
     (templates/endpoints.py) it also holds them, behind the names.ENDPOINTS_GROUP group.
@@ -98,6 +108,15 @@ def build(spec: EnvironmentSpec) -> NestedStack:
             group_name(name),
             f"ECS service {name}",
             egress_description=f"{name} egress: peers, AWS APIs, internet via NAT",
+        )
+    for name in sorted(spec.jobs):
+        groups[names.job_group(name)] = _group(
+            template,
+            spec,
+            vpc_id,
+            names.job_group(name),
+            f"ECS job {name}",
+            egress_description=f"job {name} egress: peers, AWS APIs, internet via NAT",
         )
     if spec.database is not None:
         groups[names.DATABASE_GROUP] = _group(

@@ -15,7 +15,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from . import cache, database, grants, names, security
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
-from .spec import EnvironmentSpec, ServiceSpec
+from .spec import EnvironmentSpec, ServiceSpec, TaskSpec
 
 ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
 
@@ -93,40 +93,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     )
     environment, secrets, secret_resources, conditional_secrets = _injected(spec, service, wiring)
     execution_role = template.add_resource(
-        iam.Role(
-            "ExecutionRole",
-            AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
-            Policies=[
-                iam.Policy(
-                    PolicyName="start-task",
-                    PolicyDocument=policies.execution_policy(
-                        GetAtt(logs_of_service, "Arn"),
-                        _repository_arn(spec, service),
-                        ssm_arns=[
-                            policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm
-                        ],
-                        secret_arns=[
-                            ref.secrets_manager if ref.secret_arn_given else policies.secret_arn(ref.secrets_manager)
-                            for _, ref in sorted(service.secrets.items())
-                            if ref.secrets_manager
-                        ]
-                        + secret_resources,
-                    ),
-                )
-            ]
-            + [
-                If(
-                    condition,
-                    iam.Policy(
-                        PolicyName=f"read-secrets-if-{condition}",
-                        PolicyDocument=policies.conditional_secrets_policy(arns),
-                    ),
-                    NoValue,
-                )
-                for condition, arns in sorted(conditional_secrets.items())
-            ],
-            Tags=tags(spec),
-        )
+        _execution_role(spec, service, logs_of_service, secret_resources, conditional_secrets)
     )
     task_role = template.add_resource(
         iam.Role("TaskRole", AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"), Tags=tags(spec))
@@ -229,13 +196,52 @@ class _Wiring:
         return self.template.parameters[name]
 
 
-def _repository_uri(spec: EnvironmentSpec, service: ServiceSpec):
+def _execution_role(spec: EnvironmentSpec, service: TaskSpec, logs, secret_resources, conditional_secrets) -> iam.Role:
+    """The execution role of a service's or job's task: pull its image, write its log group, read exactly its
+    secrets (and the injected ones, some only while their condition holds)."""
+    return iam.Role(
+        "ExecutionRole",
+        AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
+        Policies=[
+            iam.Policy(
+                PolicyName="start-task",
+                PolicyDocument=policies.execution_policy(
+                    GetAtt(logs, "Arn"),
+                    _repository_arn(spec, service),
+                    ssm_arns=[
+                        policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm
+                    ],
+                    secret_arns=[
+                        ref.secrets_manager if ref.secret_arn_given else policies.secret_arn(ref.secrets_manager)
+                        for _, ref in sorted(service.secrets.items())
+                        if ref.secrets_manager
+                    ]
+                    + secret_resources,
+                ),
+            )
+        ]
+        + [
+            If(
+                condition,
+                iam.Policy(
+                    PolicyName=f"read-secrets-if-{condition}",
+                    PolicyDocument=policies.conditional_secrets_policy(arns),
+                ),
+                NoValue,
+            )
+            for condition, arns in sorted(conditional_secrets.items())
+        ],
+        Tags=tags(spec),
+    )
+
+
+def _repository_uri(spec: EnvironmentSpec, service: TaskSpec):
     if service.image.repository is not None:
         return Sub(f"{ECR_HOST}/{spec.repositories[service.image.repository].name}")
     return service.image.uri
 
 
-def _repository_arn(spec: EnvironmentSpec, service: ServiceSpec):
+def _repository_arn(spec: EnvironmentSpec, service: TaskSpec):
     if service.image.repository is None:
         return None
     return Sub(
@@ -244,7 +250,7 @@ def _repository_arn(spec: EnvironmentSpec, service: ServiceSpec):
     )
 
 
-def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
+def _capacity_provider(service: TaskSpec, wiring: _Wiring):
     if service.compute == "ec2":
         return Ref(
             wiring.take(
@@ -256,7 +262,7 @@ def _capacity_provider(service: ServiceSpec, wiring: _Wiring):
     return "FARGATE_SPOT" if service.compute == "fargate-spot" else "FARGATE"
 
 
-def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
+def _injected(spec: EnvironmentSpec, service: TaskSpec, wiring: _Wiring):
     """Environment and secrets for what the service `connects_to`, merged under the spec's own values
     (the spec wins on a name clash); returns (environment, secrets by name, extra secret ARNs for the role,
     secret ARNs that exist only under a condition: condition name -> ARNs)."""
@@ -315,7 +321,11 @@ def _injected(spec: EnvironmentSpec, service: ServiceSpec, wiring: _Wiring):
     return environment, secrets, secret_arns, conditional_arns
 
 
-def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution_role, task_role, environment, secrets):
+def _task_definition(
+    spec, name, service: TaskSpec, tag, log_group, execution_role, task_role, environment, secrets, family=None
+):
+    """The task definition of a service or job `name` (container `name`, log stream prefix `name`); family
+    `<prefix>-<name>` unless given."""
     scratch = service.readonly_root_filesystem and service.scratch_paths
     volumes = _volume_names(service.scratch_paths)
     container = ecs.ContainerDefinition(
@@ -356,20 +366,20 @@ def _task_definition(spec, name, service: ServiceSpec, tag, log_group, execution
         **(
             {
                 "HealthCheck": ecs.HealthCheck(
-                    Command=["CMD-SHELL", *map(literal, service.health_check_command)],
+                    Command=["CMD-SHELL", *map(literal, getattr(service, "health_check_command", None))],
                     Interval=30,
                     Timeout=5,
                     Retries=3,
                     StartPeriod=60,
                 )
             }
-            if service.health_check_command
+            if getattr(service, "health_check_command", None)
             else {}
         ),
     )
     return ecs.TaskDefinition(
         "TaskDefinition",
-        Family=f"{spec.prefix}-{name}",
+        Family=family or f"{spec.prefix}-{name}",
         Cpu=str(service.cpu),
         Memory=str(service.memory),
         NetworkMode="awsvpc",

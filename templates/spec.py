@@ -34,6 +34,8 @@ from .spec_common import (
     pascal,
     shortened,
 )
+from .spec_jobs import JobSpec  # noqa: F401 - re-exported, as the service parts
+from .spec_jobs import check as check_jobs
 from .spec_platform import (  # noqa: F401 - re-exported, as the service parts
     ACM_NAMES_PER_CERTIFICATE,
     ClusterSpec,
@@ -51,6 +53,8 @@ from .spec_services import (  # noqa: F401 - re-exported: the spec's parts are i
     RepositorySpec,
     SecretRef,
     ServiceSpec,
+    TaskSpec,
+    check_references,
     covers,
 )
 from .spec_storage import (  # noqa: F401 - re-exported, as the service parts
@@ -377,6 +381,10 @@ class EnvironmentSpec(Model):
     queues: Annotated[dict[StorageName, QueueSpec], Meta(description="SQS queues (storage stack).")] = {}
     topics: Annotated[dict[StorageName, TopicSpec], Meta(description="SNS topics (storage stack).")] = {}
     tables: Annotated[dict[StorageName, TableSpec], Meta(description="DynamoDB tables (storage stack).")] = {}
+    jobs: Annotated[
+        dict[ServiceName, JobSpec],
+        Meta(description="Tasks run on a schedule or on demand (`build.py run`), by name (not a service's)."),
+    ] = {}
 
     def __post_init__(self) -> None:
         self.check_tags()
@@ -387,6 +395,7 @@ class EnvironmentSpec(Model):
         self._check_offered()
         check_capacity(self)
         check_storage(self)
+        check_jobs(self)
         self._check_private_egress()
 
     def _check_private_egress(self) -> None:
@@ -394,10 +403,11 @@ class EnvironmentSpec(Model):
         than this region's ECR has no way in (the endpoints the services need are added, see templates/endpoints)."""
         if self.network.nat != "none":
             return
-        for name, service in sorted(self.services.items()):
+        workloads = [("services", self.services), ("jobs", self.jobs)]
+        for section, name, service in ((s, n, w) for s, found in workloads for n, w in sorted(found.items())):
             if not service.image.in_ecr(self.region):
                 raise FieldError(
-                    f"services.{name}.image",
+                    f"{section}.{name}.image",
                     f"{service.image.uri} needs internet egress; with nat: none only ECR images of {self.region} "
                     "can be pulled (through the ecr.api, ecr.dkr and s3 endpoints): push it to a repository of "
                     "`repositories` or use nat: single",
@@ -521,49 +531,9 @@ class EnvironmentSpec(Model):
     def _check_references(self) -> None:
         for name, service in self.services.items():
             where = f"services.{name}"
-            if service.image.repository is not None and service.image.repository not in self.repositories:
-                raise FieldError(
-                    f"{where}.image.repository",
-                    f"{service.image.repository!r} is not a key of repositories "
-                    f"(known: {sorted(self.repositories)})",
-                )
+            check_references(self, where, name, service)
             if service.load_balancer is not None and self.load_balancer is None:
                 raise FieldError(f"{where}.load_balancer", "the environment has no load_balancer section")
-            if service.compute == "ec2" and self.cluster.ec2_capacity is None:
-                raise FieldError(f"{where}.compute", "ec2 needs cluster.ec2_capacity")
-            targets = set(self.services) - {name} | {"cache", "database"}
-            for target in service.connects_to:
-                if target == name:
-                    raise FieldError(
-                        f"{where}.connects_to", f"{target!r} is the service itself; it needs no rule to reach itself"
-                    )
-                if target not in targets:
-                    raise FieldError(f"{where}.connects_to", f"{target!r} is unknown; allowed: {sorted(targets)}")
-                if target in ("cache", "database") and getattr(self, target) is None:
-                    raise FieldError(f"{where}.connects_to", f"{target!r} but the environment has no {target} section")
-                if target in self.services and self.services[target].port is None:
-                    raise FieldError(
-                        f"{where}.connects_to",
-                        f"{target!r} is a worker: it listens on no port, so nothing can reach it",
-                    )
-                if target in self.services and not self.services[target].discoverable:
-                    raise FieldError(
-                        f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name"
-                    )
-            for variable, secret in service.secrets.items():
-                if secret.ssm is not None and not secret.ssm.startswith(self.secret_prefix):
-                    raise FieldError(
-                        f"{where}.secrets.{variable}.ssm",
-                        f"{secret.ssm!r} must be under {self.secret_prefix} "
-                        "(execution roles may read only their environment's parameters)",
-                    )
-                if secret.secrets_manager is not None and not ("/" + secret.secret_name).startswith(self.secret_prefix):
-                    raise FieldError(
-                        f"{where}.secrets.{variable}.secrets_manager",
-                        f"{secret.secrets_manager!r} must "
-                        + ("name a secret starting with" if secret.secret_arn_given else "start with")
-                        + f" {self.secret_prefix[1:]}",
-                    )
         priorities: dict[int, str] = {}
         for name, service in sorted(self.services.items()):
             if service.load_balancer is not None:

@@ -179,61 +179,37 @@ class AutoscalingSpec(Model):
             raise ValueError(f"autoscaling: min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}")
 
 
-class ServiceSpec(Model):
-    """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
+class TaskSpec(Model):
+    """What a service and a job share: the task (image, size, command, variables, secrets), its peers, its grants
+    and its logs. Checked the same way for both (here, and against the environment in `check_references`)."""
 
     image: Annotated[
         ImageSpec,
         Meta(description=("Container image: an ECR repository of this environment or an external URI, and a tag.")),
     ]
-    port: Annotated[
-        Port | None,
-        Meta(
-            description=(
-                "Container port the application listens on. Leave it out for a worker (no load balancer route, no "
-                "discovery): it gets no port mapping and no inbound rule at all."
-            )
-        ),
-    ] = None
     compute: Annotated[Literal["fargate", "fargate-spot", "ec2"], Meta(description="Where tasks run.")] = "fargate"
     cpu: Annotated[int, Meta(description="Task CPU units (Fargate: 256, 512, 1024, 2048, 4096, 8192, 16384).")] = 256
     memory: Annotated[
         int, Meta(ge=128, le=122880, description="Task memory in MiB (Fargate: must fit the CPU size).")
     ] = 512
-    extra_ports: Annotated[
-        list[Port], Meta(description=("Further container ports (TCP), reachable from `connects_to` peers only."))
-    ] = []
-    desired_count: Annotated[
-        int, Meta(ge=0, le=1000, description=("Default of the deploy-time `<Service>DesiredCount` parameter."))
-    ] = 1
     command: Annotated[list[str] | None, Meta(description="Override of the image's command.")] = None
     environment: Annotated[dict[EnvVarName, str], Meta(description="Plain (non-secret) environment variables.")] = {}
     secrets: Annotated[
         dict[EnvVarName, SecretRef],
         Meta(description=("Secret environment variables, injected by ECS from SSM or Secrets Manager.")),
     ] = {}
-    load_balancer: Annotated[
-        LoadBalancerRouteSpec | None, Meta(description=("Expose through the ALB. Default: not exposed."))
-    ] = None
-    discovery: Annotated[
-        bool | None,
-        Meta(
-            description=(
-                "Register in the Cloud Map namespace as <service>.<namespace>. Default: on when the service has a port."
-            )
-        ),
-    ] = None
     connects_to: Annotated[
         list[str],
-        Meta(description=("Other services, `cache` or `database` this service talks to; opens exactly those ports.")),
+        Meta(
+            description=(
+                "Other services, `cache` or `database` this service or job talks to; opens exactly those ports."
+            )
+        ),
     ] = []
-    autoscaling: Annotated[
-        AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
-    ] = None
     grants: Annotated[
         dict[StorageName, GrantLevel],
         Meta(
-            description="Buckets, queues, topics and tables the service uses, each with a level (buckets and tables: "
+            description="Buckets, queues, topics and tables the service or job uses, each with a level (buckets and tables: "
             "read, write, read-write; queues: send, consume; topics: publish): a task role policy for exactly "
             "that resource, and its names in environment variables."
         ),
@@ -248,7 +224,7 @@ class ServiceSpec(Model):
             ),
         ]
         | None,
-        Meta(description=("CloudWatch log group name. Default: /ecs/<system>-<env>-<service>.")),
+        Meta(description=("CloudWatch log group name. Default: /ecs/<system>-<env>-<name> (jobs: -job-<name>).")),
     ] = None
     log_retention_days: Annotated[int, Meta(description="Log retention in days.")] = 30
     readonly_root_filesystem: Annotated[bool, Meta(description="Mount the container root filesystem read-only.")] = (
@@ -286,21 +262,11 @@ class ServiceSpec(Model):
         | None,
         Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
     ] = None
-    health_check_command: Annotated[
-        list[str] | None, Meta(description=("Container health check command (CMD-SHELL form)."))
-    ] = None
-    min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
-    max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
-
-    @property
-    def discoverable(self) -> bool:
-        """Registered in Cloud Map: `discovery` as given, else whenever the service listens on a port."""
-        return self.discovery if self.discovery is not None else self.port is not None
 
     @property
     def ports(self) -> list[int]:
-        """Every port the container listens on: the main one, then the extra ones (none for a worker)."""
-        return [self.port, *self.extra_ports] if self.port is not None else []
+        """The ports the container listens on (none for a job; a service overrides this)."""
+        return []
 
     @property
     def scratch_paths(self) -> list[str]:
@@ -321,6 +287,71 @@ class ServiceSpec(Model):
                 )
         elif not 128 <= self.cpu <= 196608:
             raise FieldError("cpu", "EC2 tasks take 128 to 196608 CPU units")
+        paths = self.writable_paths or []
+        twice = sorted({item for item in paths if paths.count(item) > 1})
+        if twice:
+            raise ValueError(f"writable_paths lists {', '.join(twice)} more than once")
+        if self.writable_paths is not None and not self.readonly_root_filesystem:
+            raise FieldError(
+                "writable_paths",
+                "applies only with readonly_root_filesystem: true (a writable root needs no scratch volumes); "
+                "set readonly_root_filesystem: true or remove writable_paths",
+            )
+        clash = set(self.environment) & set(self.secrets)
+        if clash:
+            raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
+
+
+class ServiceSpec(TaskSpec):
+    """An ECS service: its task (image, size, ports, variables, secrets), routes, peers and scaling."""
+
+    port: Annotated[
+        Port | None,
+        Meta(
+            description=(
+                "Container port the application listens on. Leave it out for a worker (no load balancer route, no "
+                "discovery): it gets no port mapping and no inbound rule at all."
+            )
+        ),
+    ] = None
+    extra_ports: Annotated[
+        list[Port], Meta(description=("Further container ports (TCP), reachable from `connects_to` peers only."))
+    ] = []
+    desired_count: Annotated[
+        int, Meta(ge=0, le=1000, description=("Default of the deploy-time `<Service>DesiredCount` parameter."))
+    ] = 1
+    load_balancer: Annotated[
+        LoadBalancerRouteSpec | None, Meta(description=("Expose through the ALB. Default: not exposed."))
+    ] = None
+    discovery: Annotated[
+        bool | None,
+        Meta(
+            description=(
+                "Register in the Cloud Map namespace as <service>.<namespace>. Default: on when the service has a port."
+            )
+        ),
+    ] = None
+    autoscaling: Annotated[
+        AutoscalingSpec | None, Meta(description=("Target-tracking autoscaling. Default: fixed desired count."))
+    ] = None
+    health_check_command: Annotated[
+        list[str] | None, Meta(description=("Container health check command (CMD-SHELL form)."))
+    ] = None
+    min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
+    max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
+
+    @property
+    def discoverable(self) -> bool:
+        """Registered in Cloud Map: `discovery` as given, else whenever the service listens on a port."""
+        return self.discovery if self.discovery is not None else self.port is not None
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port the container listens on: the main one, then the extra ones (none for a worker)."""
+        return [self.port, *self.extra_ports] if self.port is not None else []
+
+    def __post_init__(self) -> None:
+        TaskSpec.__post_init__(self)
         if self.port is None:
             for field_name, given, why in (
                 ("load_balancer", self.load_balancer is not None, "a route forwards to the service's port"),
@@ -329,10 +360,9 @@ class ServiceSpec(Model):
             ):
                 if given:
                     raise FieldError(field_name, f"needs `port`: {why}; a worker (no port) has neither route nor name")
-        for name, items in (("extra_ports", self.extra_ports), ("writable_paths", self.writable_paths or [])):
-            twice = sorted({item for item in items if items.count(item) > 1})
-            if twice:
-                raise ValueError(f"{name} lists {', '.join(map(str, twice))} more than once")
+        twice = sorted({item for item in self.extra_ports if self.extra_ports.count(item) > 1})
+        if twice:
+            raise ValueError(f"extra_ports lists {', '.join(map(str, twice))} more than once")
         scaling = self.autoscaling
         if scaling is not None and not scaling.min_capacity <= self.desired_count <= scaling.max_capacity:
             raise FieldError(
@@ -340,17 +370,51 @@ class ServiceSpec(Model):
                 f"{self.desired_count} is outside autoscaling's {scaling.min_capacity}..{scaling.max_capacity} "
                 "(Application Auto Scaling would move it there at once); choose a count within that range",
             )
-        if self.writable_paths is not None and not self.readonly_root_filesystem:
-            raise FieldError(
-                "writable_paths",
-                "applies only with readonly_root_filesystem: true (a writable root needs no scratch volumes); "
-                "set readonly_root_filesystem: true or remove writable_paths",
-            )
         if self.port in self.extra_ports:
             raise FieldError("extra_ports", f"repeats the main port {self.port}")
-        clash = set(self.environment) & set(self.secrets)
-        if clash:
-            raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
+
+
+def check_references(spec, where: str, name: str, task: TaskSpec) -> None:
+    """A service's or job's references against the environment `spec` (an EnvironmentSpec): its repository, EC2
+    capacity, `connects_to` peers (services with a port and discovery, the cache, the database) and secrets
+    under the environment's prefix. `where` is the field path (`services.api`, `jobs.nightly`)."""
+    if task.image.repository is not None and task.image.repository not in spec.repositories:
+        raise FieldError(
+            f"{where}.image.repository",
+            f"{task.image.repository!r} is not a key of repositories (known: {sorted(spec.repositories)})",
+        )
+    if task.compute == "ec2" and spec.cluster.ec2_capacity is None:
+        raise FieldError(f"{where}.compute", "ec2 needs cluster.ec2_capacity")
+    targets = set(spec.services) - {name} | {"cache", "database"}
+    for target in task.connects_to:
+        if target == name and target in spec.services:
+            raise FieldError(
+                f"{where}.connects_to", f"{target!r} is the service itself; it needs no rule to reach itself"
+            )
+        if target not in targets:
+            raise FieldError(f"{where}.connects_to", f"{target!r} is unknown; allowed: {sorted(targets)}")
+        if target in ("cache", "database") and getattr(spec, target) is None:
+            raise FieldError(f"{where}.connects_to", f"{target!r} but the environment has no {target} section")
+        if target in spec.services and spec.services[target].port is None:
+            raise FieldError(
+                f"{where}.connects_to", f"{target!r} is a worker: it listens on no port, so nothing can reach it"
+            )
+        if target in spec.services and not spec.services[target].discoverable:
+            raise FieldError(f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name")
+    for variable, secret in task.secrets.items():
+        if secret.ssm is not None and not secret.ssm.startswith(spec.secret_prefix):
+            raise FieldError(
+                f"{where}.secrets.{variable}.ssm",
+                f"{secret.ssm!r} must be under {spec.secret_prefix} "
+                "(execution roles may read only their environment's parameters)",
+            )
+        if secret.secrets_manager is not None and not ("/" + secret.secret_name).startswith(spec.secret_prefix):
+            raise FieldError(
+                f"{where}.secrets.{variable}.secrets_manager",
+                f"{secret.secrets_manager!r} must "
+                + ("name a secret starting with" if secret.secret_arn_given else "start with")
+                + f" {spec.secret_prefix[1:]}",
+            )
 
 
 def _prefix(pattern: str) -> str | None:

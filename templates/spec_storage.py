@@ -213,9 +213,10 @@ def check(spec) -> None:
                     f"{'FIFO' if topic.fifo else 'standard'} topic; SNS FIFO topics deliver to FIFO queues only and "
                     "standard topics to standard queues only",
                 )
-    for service_name, service in spec.services.items():
+    workloads = [("services", spec.services), ("jobs", getattr(spec, "jobs", {}))]
+    for section, service_name, service in ((s, n, w) for s, found in workloads for n, w in found.items()):
         for target, level in service.grants.items():
-            where = f"services.{service_name}.grants.{target}"
+            where = f"{section}.{service_name}.grants.{target}"
             kind = owner.get(target)
             if kind is None:
                 known = ", ".join(f"{name} ({owner[name][:-1]})" for name in sorted(owner)) or "none declared"

@@ -124,3 +124,28 @@ def private_storage_spec() -> dict:
     del service["load_balancer"]
     service.update(user="1000", readonly_root_filesystem=True)
     return spec
+
+
+def jobs_spec() -> dict:
+    """`private_storage_spec` with a cache and two jobs of the service's image: `report`, scheduled, connecting to
+    the api and the cache and granted the queue; `migrate`, on demand only. Both run read-only as a non-root user
+    (the job tests, the audit and the e2e run)."""
+    spec = private_storage_spec()
+    spec["cache"] = {"node_type": "cache.t4g.micro", "nodes": 2, "multi_az": True}
+
+    def task() -> dict:
+        return {"image": {"repository": "api", "tag": "v1"}, "user": "1000", "readonly_root_filesystem": True}
+
+    spec["jobs"] = {
+        "report": {
+            **task(),
+            "command": ["python", "-m", "report"],
+            "schedule": "cron(0 3 * * ? *)",
+            "timezone": "Europe/Berlin",
+            "connects_to": ["api", "cache"],
+            "grants": {"jobs": "send"},
+            "secrets": {"TOKEN": {"ssm": "/acme/dev/token"}},
+        },
+        "migrate": {**task(), "command": ["migrate"]},
+    }
+    return spec

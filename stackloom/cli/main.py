@@ -79,6 +79,7 @@ COMMAND_MODULES = {
     "diagram": "stackloom.cli.report",
     "diff": "stackloom.cli.diff",
     "manifest": "stackloom.cli.manifest",
+    "run": "stackloom.cli.run",
     "spec": "stackloom.cli.spec",
     "stack-policy": "stackloom.cli.deploy",
 }

@@ -23,6 +23,7 @@ from moto.elbv2.exceptions import ELBClientError
 
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
+from stackloom.local import tasks
 from stackloom.local.changesets import patch_backend, request
 from stackloom.local.common import (
     ResourceFailed,
@@ -58,6 +59,7 @@ def apply_patches() -> None:
         _patch_responses()
         _patch_ec2()
         _patch_elbv2()
+        tasks.patch()
         _patched = True
 
 

@@ -37,6 +37,8 @@ def report(result: Estimate) -> str:
     lines += ["", "Not priced:"] + [f"  - {item}" for item in result.unpriced]
     lines += ["", "Assumptions (change with --assume NAME=VALUE):"]
     for name, assumption in ASSUMPTIONS.items():
+        if assumption.applies and not getattr(result.inventory, assumption.applies):
+            continue
         value = result.assumptions[name]
         changed = "" if value == assumption.value else f" (default {assumption.value:g})"
         lines.append(f"  {name} = {value:g} {assumption.unit}{changed}: {assumption.description}")

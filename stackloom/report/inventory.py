@@ -14,7 +14,10 @@ import re
 
 from stackloom import kinds
 from stackloom.cfn.evaluate import Built, Joined, Pointer, Unknown, as_list, number, pointers, text
-from stackloom.report import storage  # noqa: F401 - registers the storage kinds' handlers with these
+from stackloom.report import (
+    jobs,  # noqa: F401 - registers the jobs' handlers with these
+    storage,  # noqa: F401 - registers the storage kinds' handlers with these
+)
 from stackloom.report.records import (
     Cache,
     Capacity,

@@ -39,6 +39,7 @@ class Assumption:
     value: float
     unit: str
     description: str
+    applies: str | None = None  # an Inventory list that must be non-empty for the assumption to matter (and show)
 
 
 ASSUMPTIONS = {
@@ -67,6 +68,12 @@ ASSUMPTIONS = {
     "flow_log_gb": Assumption(5, "GB", "VPC flow logs ingested per month (priced as standard log ingestion)"),
     "aurora_storage_gb": Assumption(10, "GB", "Aurora storage in use"),
     "aurora_io_million": Assumption(2, "million", "Aurora I/O requests per month (Aurora Standard)"),
+    "job_minutes_per_run": Assumption(
+        10,
+        "min",
+        "how long a scheduled job's task runs per invocation (Fargate bills the task's vCPU and memory meanwhile)",
+        applies="jobs",
+    ),
     "dns_queries_million": Assumption(
         1,
         "million",

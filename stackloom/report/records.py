@@ -220,6 +220,21 @@ class Store:
 
 
 @dataclass
+class Job:
+    """A job's task definition (a `job-<name>.json` stack) and, when scheduled, its schedule expression."""
+
+    name: str
+    file: str
+    compute: str  # Fargate | Fargate Spot | EC2
+    cpu: int | None
+    memory: int | None
+    schedule: str | None
+    timezone: str | None
+    groups: list[tuple] = field(default_factory=list)
+    active: bool = True
+
+
+@dataclass
 class Grant:
     """A workload's role allowed to use a store: `level` as the spec says it (read, read-write, consume, ...)."""
 
@@ -266,6 +281,7 @@ class Inventory:
     endpoints: list[Endpoint] = field(default_factory=list)
     stores: list[Store] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
 
     @property
     def zones(self) -> list[str]:

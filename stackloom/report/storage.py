@@ -124,13 +124,12 @@ def _store_nodes(chart, found: Inventory, component: dict[str, str]) -> None:
             ids[store.key], [f"{TITLES[store.kind]} {store.name}", *store.details], "store", "data", store.active
         )
     chart.close()
-    services = {service.file: service for service in found.services}
+    workloads = {service.file: (f"svc:{service.name}", service.active) for service in found.services}
+    workloads.update({job.file: (f"job:{job.name}", job.active) for job in found.jobs})
     for grant in found.grants:
-        service = services.get(grant.file)
-        if service is not None and grant.store in ids:
-            chart.edge(
-                component[f"svc:{service.name}"], ids[grant.store], grant.level, "-->", grant.active and service.active
-            )
+        workload = workloads.get(grant.file)
+        if workload is not None and grant.store in ids and workload[0] in component:
+            chart.edge(component[workload[0]], ids[grant.store], grant.level, "-->", grant.active and workload[1])
     for store in found.stores:
         for queue in store.delivers_to:
             if queue in ids:

@@ -12,7 +12,7 @@ from stackloom.params import select
 from templates import bootstrap, root, suppressions
 from templates.spec import parse
 
-from ..helpers import PARAMS, PROJECT, TARGETS, private_storage_spec
+from ..helpers import PARAMS, PROJECT, TARGETS, jobs_spec, private_storage_spec
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +40,11 @@ def test_every_suppression_has_a_reason_and_is_used():
         templates = {stack.file_name: stack.template for stack in root.children(build.spec)}
         templates[bootstrap.FILE_NAME] = bootstrap.build(build.spec).template
         used.update(id(s) for s, _ in suppressions.apply(build.target, templates))
-    storage = parse(private_storage_spec())  # the storage stack's entries: no seed has buckets or queues
-    used.update(
-        id(s) for s, _ in suppressions.apply("acme/dev", {t.file_name: t.template for t in root.children(storage)})
-    )
+    for extra in (private_storage_spec(), jobs_spec()):  # the storage and job stacks' entries: no seed has them
+        used.update(
+            id(s)
+            for s, _ in suppressions.apply("acme/dev", {t.file_name: t.template for t in root.children(parse(extra))})
+        )
     for entry in suppressions.load():
         assert len(entry.reason) > 30, entry
         assert id(entry) in used, f"suppression matches nothing (stale): {entry}"
@@ -131,3 +132,23 @@ def test_an_environment_of_every_storage_kind_audits_clean(tmp_path):
     assert ("sqs_dlq_check", "JobsDeadLetterQueue") in suppressed
     reasons = {s.reason for s in suppressions.load()}
     assert all(f.suppressed_because in reasons for report in reports for f in report.suppressed)
+
+
+def test_an_environment_with_jobs_audits_clean(tmp_path):
+    # GIVEN a private environment with a scheduled job (schedule, its role and dead-letter queue) and an unscheduled one
+    from stackloom.output import write
+
+    write(compiler.compile_environment(parse(jobs_spec())), tmp_path)
+    # WHEN cfn-lint, checkov and the Control Tower rules run on it
+    reports = audit.audit([tmp_path / "acme" / "dev"])
+    # THEN nothing fails unsuppressed, and the job stacks' accepted findings are the recorded ones
+    for report in reports:
+        assert [(f.rule, f.file, f.resource) for f in report.failed] == [], report.tool
+    suppressed = {
+        (f.rule, f.file.rsplit("/", 1)[-1], f.resource)
+        for report in reports
+        for f in report.suppressed
+        if "job-" in f.file
+    }
+    assert ("sqs_dlq_check", "job-report.json", "DeadLetterQueue") in suppressed
+    assert {resource for _, _, resource in suppressed} <= {"LogGroup", "DeadLetterQueue"}

@@ -18,7 +18,7 @@ from stackloom.report import cost, cost_text
 from stackloom.report.inventory import inventory
 from templates import spec as spec_module
 
-from ..helpers import PARAMS
+from ..helpers import PARAMS, jobs_spec
 
 TAGS = [{"Key": "System", "Value": "small"}]
 
@@ -764,8 +764,8 @@ def test_cost_command_prints_lines_assumptions_sources_date_and_the_nat_tradeoff
     printed = capsys.readouterr().out
     assert code == 0
     assert re.search(r"total +\$[\d,]+\.\d\d", printed)
-    for name in cost.ASSUMPTIONS:
-        assert f"{name} = " in printed
+    for name, assumption in cost.ASSUMPTIONS.items():  # those of parts the environment lacks (jobs) are left out
+        assert (f"{name} = " in printed) == (assumption.applies is None)
     assert "as published 2025" in printed
     assert "https://aws.amazon.com/vpc/pricing/" in printed and "https://aws.amazon.com/fargate/pricing/" in printed
     for option in ("none", "single (now)", "per-az"):
@@ -933,3 +933,19 @@ def test_small_environment_without_a_price_is_listed_for_each_component_that_nee
     assert "KMS keys: no kms_key_month price in the bundled eu-central-1.json table" in result.unpriced
     assert result.nat_options == []
     assert line(result, "NAT gateways") == 5.00 and line(result, "Fargate api") == 14.40
+
+
+def test_a_scheduled_job_is_priced_from_its_runs_a_month_and_job_minutes_per_run(tmp_path):
+    """GIVEN acme/dev with the job `report` (cron daily, 256 CPU / 512 MiB) WHEN its cost is estimated THEN its
+    Fargate line is 30.4 runs × 10 minutes of the task's size, the cron count is said to be approximate, the
+    Scheduler invocations are listed as not priced, and the unscheduled job costs nothing."""
+    write(compiler.compile_environment(spec_module.parse(jobs_spec())), tmp_path)
+    result = cost.estimate(inventory(Built(tmp_path / "acme" / "dev")))
+    (line,) = [item for item in result.lines if item.component == "Fargate job report"]
+    prices = cost.load_prices()
+    hours = 730 / 24 * 10 / 60
+    vcpu, gb = (prices["prices"][key]["usd"] for key in ("fargate_vcpu_hour", "fargate_gb_hour"))
+    assert line.monthly == pytest.approx(hours * (0.25 * vcpu + 0.5 * gb), abs=0.005)  # lines are in cents
+    assert not [item for item in result.lines if "migrate" in item.component]
+    assert any("job report: runs a month counted approximately" in note for note in result.notes)
+    assert any("EventBridge Scheduler invocations of job report" in item for item in result.unpriced)

@@ -15,6 +15,7 @@ from ..helpers import PROJECT
 
 # The types the inventory reads and the cost estimate prices (the reports' coverage; a new kind adds itself here).
 INVENTORIED = {
+    "AWS::Scheduler::Schedule",
     "AWS::EC2::VPC",
     "AWS::EC2::InternetGateway",
     "AWS::EC2::Subnet",
@@ -57,6 +58,7 @@ INVENTORIED = {
     "AWS::IAM::Role",
 }
 PRICED = {
+    "AWS::Scheduler::Schedule",
     "AWS::EC2::NatGateway",
     "AWS::ElasticLoadBalancingV2::LoadBalancer",
     "AWS::ECS::Service",
@@ -80,6 +82,7 @@ PRICED = {
 
 # The data-store types the diagram draws through the registry (a new stateful kind adds its node here).
 DRAWN = {
+    "AWS::Scheduler::Schedule",
     "AWS::RDS::DBCluster",
     "AWS::RDS::DBInstance",
     "AWS::ElastiCache::ReplicationGroup",
@@ -97,10 +100,11 @@ def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
     defined in the report module of its role, and inventory()/estimate() run exactly those."""
     assert set(kinds.covered("inventory")) == INVENTORIED
     assert set(kinds.covered("cost")) == PRICED
-    # the storage kinds' handlers of every role live together in stackloom/report/storage.py
+    # the storage kinds' handlers of every role live together in stackloom/report/storage.py, the jobs' in jobs.py
     for role, module in (("inventory", inventory), ("cost", cost), ("diagram", mermaid)):
         assert kinds.handlers(role) and all(
-            handler.__module__ in (module.__name__, storage.__name__) for handler in kinds.handlers(role)
+            handler.__module__ in (module.__name__, storage.__name__, "stackloom.report.jobs")
+            for handler in kinds.handlers(role)
         )
     assert set(kinds.covered("diagram")) == DRAWN
     cache = kinds.handlers_of("AWS::ElastiCache::ReplicationGroup")

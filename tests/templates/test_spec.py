@@ -30,7 +30,13 @@ def _run_schema_command() -> tuple[int, str]:
     return code, stdout.getvalue()
 
 
-SPEC_MODULES = ("templates.spec", "templates.spec_common", "templates.spec_services", "templates.spec_storage")
+SPEC_MODULES = (
+    "templates.spec",
+    "templates.spec_common",
+    "templates.spec_services",
+    "templates.spec_storage",
+    "templates.spec_jobs",
+)
 
 
 def _structs():
@@ -41,6 +47,7 @@ def _structs():
         and issubclass(value, msgspec.Struct)
         and value.__module__ in SPEC_MODULES
         and value is not spec_module.Model
+        and value is not spec_module.TaskSpec  # a base only: its fields are checked in ServiceSpec and JobSpec
     ]
 
 
