@@ -229,7 +229,7 @@ def test_a_real_process_ends_with_all_of_its_output_and_its_exit_code(tmp_path, 
     unknown = run("build", "nope", "--params", str(params))
     # THEN every byte of stdout arrived (the whole JSON Schema parses, the summary's last line is there)
     assert schema.returncode == 0 and "EnvironmentSpec" in json.loads(schema.stdout)["$defs"]
-    assert built.returncode == 0 and built.stdout.rstrip().endswith(f"45 templates written to {tmp_path / 'o'}/")
+    assert built.returncode == 0 and built.stdout.rstrip().endswith(f"49 templates written to {tmp_path / 'o'}/")
     assert "HostedZoneId" in built.stderr
     # AND a failure keeps its exit code and its message
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown target 'nope'")
