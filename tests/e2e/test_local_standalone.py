@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from templates.spec import pascal
+
 from ..helpers import PARAMS, PROJECT, TARGETS, load
 from .local_endpoint import CLEARED_ENVIRONMENT, REGION
 from .test_aws_cli import BIN, readme_block
@@ -201,9 +203,11 @@ def test_readme_aws_cli_commands_through_the_standalone_endpoint(target, empty, 
     if manifest["production"]:
         root = empty.client("cloudformation").describe_stacks(StackName=manifest["stack_name"])["Stacks"][0]
         assert root["EnableTerminationProtection"] is True
-    # AND the README's update ships a new image tag through it
+    # AND the README's update ships a new image tag through it (of the example's first service: ledger's is api)
+    service = "backend" if "backend" in manifest["services"] else sorted(manifest["services"])[0]
+    parameter = f"{pascal(service)}ImageTag"
     update = empty.run(
-        ["bash", "-euo", "pipefail", "-c", readme_block("update")],
+        ["bash", "-euo", "pipefail", "-c", readme_block("update").replace("BackendImageTag", parameter)],
         **variables,
         STACK=manifest["stack_name"],
         TAG="ci-2f1c9e0",
@@ -211,7 +215,7 @@ def test_readme_aws_cli_commands_through_the_standalone_endpoint(target, empty, 
     assert update.returncode == 0, update.stdout + update.stderr
     root = empty.client("cloudformation").describe_stacks(StackName=manifest["stack_name"])["Stacks"][0]
     assert root["StackStatus"] == "UPDATE_COMPLETE"
-    assert {p["ParameterKey"]: p["ParameterValue"] for p in root["Parameters"]}["BackendImageTag"] == "ci-2f1c9e0"
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in root["Parameters"]}[parameter] == "ci-2f1c9e0"
 
 
 def test_a_certificate_given_with_certificate_exists_and_a_spec_naming_it_deploys(tmp_path, params_dir):
