@@ -58,20 +58,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     job = spec.jobs[name]
     template = new_template(spec, f"ECS job {name}")
     wiring = service._Wiring(template)
-    cluster_name = wiring.take(names.CLUSTER_NAME, "ECS cluster", FromStack(names.CLUSTER, names.CLUSTER_NAME))
-    subnets = wiring.take(
-        names.PRIVATE_SUBNET_IDS,
-        "Private subnets for the tasks",
-        FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS),
-        "List<AWS::EC2::Subnet::Id>",
-    )
-    group_output = names.security_group_id(names.job_group(name))
-    security_group = wiring.take(
-        group_output,
-        "Security group of the tasks",
-        FromStack(names.SECURITY, group_output),
-        "AWS::EC2::SecurityGroup::Id",
-    )
+    cluster_name, subnets, security_group = service.task_network(wiring, names.job_group(name))
     tag = parameter(
         template,
         names.image_parameter(name),

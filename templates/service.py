@@ -52,20 +52,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     service = spec.services[name]
     template = new_template(spec, f"ECS service {name}")
     wiring = _Wiring(template)
-    cluster_name = wiring.take(names.CLUSTER_NAME, "ECS cluster", FromStack(names.CLUSTER, names.CLUSTER_NAME))
-    subnets = wiring.take(
-        names.PRIVATE_SUBNET_IDS,
-        "Private subnets for the tasks",
-        FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS),
-        "List<AWS::EC2::Subnet::Id>",
-    )
-    group_output = names.security_group_id(security.group_name(name))
-    security_group = wiring.take(
-        group_output,
-        "Security group of the tasks",
-        FromStack(names.SECURITY, group_output),
-        "AWS::EC2::SecurityGroup::Id",
-    )
+    cluster_name, subnets, security_group = task_network(wiring, security.group_name(name))
     tag = parameter(
         template,
         image_parameter(name),
@@ -180,6 +167,26 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     output(template, names.LOG_GROUP_NAME, Ref(logs_of_service), "CloudWatch log group of the containers")
     output(template, names.TASK_ROLE_ARN, GetAtt(task_role, "Arn"), "IAM role of the application (grant it AWS access)")
     return NestedStack(names.service_stack(name), names.service_file(name), template, wiring.inputs)
+
+
+def task_network(wiring: "_Wiring", group: str):
+    """The cluster name, private subnets and security group `group` a task runs with (a service's or a job's),
+    each a parameter wired from the stack that owns it."""
+    cluster_name = wiring.take(names.CLUSTER_NAME, "ECS cluster", FromStack(names.CLUSTER, names.CLUSTER_NAME))
+    subnets = wiring.take(
+        names.PRIVATE_SUBNET_IDS,
+        "Private subnets for the tasks",
+        FromStack(names.NETWORK, names.PRIVATE_SUBNET_IDS),
+        "List<AWS::EC2::Subnet::Id>",
+    )
+    group_output = names.security_group_id(group)
+    security_group = wiring.take(
+        group_output,
+        "Security group of the tasks",
+        FromStack(names.SECURITY, group_output),
+        "AWS::EC2::SecurityGroup::Id",
+    )
+    return cluster_name, subnets, security_group
 
 
 class _Wiring:
