@@ -25,6 +25,7 @@ CORE = (
     "stackloom.manifest",
     "stackloom.layers",
     "stackloom.params",
+    "stackloom.overrides",
     "stackloom.build",
     "stackloom.output",
     "stackloom.cfn",
