@@ -5,8 +5,9 @@ The build wrote the risks that name a resource into its Metadata (checkov and cf
 audit's cfn-guard step reads them); here each risk is matched against the tools' findings, which gives the spec's
 ones their reasons, suppresses those without a resource (and those naming a Control Tower control, CT.X.PR.n,
 rather than a cfn-guard rule name), and finds a risk whose check does not fire where it says: a stale or mistyped
-acceptance, which is an error. cfn-lint leaves out what Metadata ignores, so for cfn-lint rules the template is
-linted again without the spec's ignores to see the finding fire. A cfn-lint rule the project makes mandatory
+acceptance, which is an error. cfn-lint leaves out what Metadata ignores, and checkov reports what Metadata skips
+as skipped without running the check, so for those the templates that carry such a risk are checked again
+without the spec's entries to see the finding fire. A cfn-lint rule the project makes mandatory
 (stackloom/audit/lint.py) cannot be accepted.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from cfnlint.api import lint as run_lint
 
 from stackloom import manifest as manifests
 from stackloom.audit import lint
-from stackloom.audit.audit import NOT_RECORDED, Finding, ToolReport, _label
+from stackloom.audit.audit import NOT_RECORDED, Finding, ToolReport, _label, run_checkov
 from templates.spec_escapes import AcceptedRiskSpec
 from templates.suppressions import CONTROL_ID, Suppression, built_in
 
@@ -53,6 +55,7 @@ def accept(reports: list[ToolReport], environments: list[Environment]) -> tuple[
     cfnlint_report = next((report for report in reports if report.tool == "cfn-lint"), None)
     if cfnlint_report is not None:
         cfnlint_report.findings += _ignored_by_metadata(environments)
+    fired |= _checkov_fired(environments)
     for report in reports:
         for finding in report.findings:
             system, env, _ = finding.file.split("/")
@@ -61,7 +64,8 @@ def accept(reports: list[ToolReport], environments: list[Environment]) -> tuple[
                 if (environment.target, index) in fired and risk.check in lint.MANDATORY_CHECKS:
                     continue
                 if _matches(risk, finding):
-                    fired.add((environment.target, index))
+                    if not _skipped_unseen(risk):
+                        fired.add((environment.target, index))
                     if finding.suppressed_because in (None, NOT_RECORDED):
                         finding.suppressed_because = " ".join(risk.reason.split())
                         origins[id(finding)] = f"{environment.source} accepted_risks.{index}"
@@ -87,6 +91,52 @@ def _matches(risk: AcceptedRiskSpec, finding: Finding) -> bool:
         and fnmatch.fnmatch(file_name, risk.template or "*")
         and (risk.resource is None or fnmatch.fnmatchcase(finding.resource, risk.resource))
     )
+
+
+def _skipped_unseen(risk: AcceptedRiskSpec) -> bool:
+    """checkov reports a check its Metadata skips as skipped without running it: whether such a risk fires is
+    known only from `_checkov_fired`."""
+    return Suppression.is_checkov(risk.check) and risk.resource is not None
+
+
+def _checkov_fired(environments: list[Environment]) -> set[tuple[str, int]]:
+    """The spec's checkov acceptances written into Metadata whose check fails once the skip is taken out: checkov
+    runs again over copies of only the templates that have one (most audits run nothing here)."""
+    with tempfile.TemporaryDirectory(prefix="stackloom-accepted-") as folder:
+        copies: dict[Path, list[tuple[str, int, AcceptedRiskSpec]]] = {}
+        for environment in environments:
+            risks = [(i, risk) for i, risk in enumerate(environment.risks) if _skipped_unseen(risk)]
+            for path in lint.template_files(environment.env_dir) if risks else []:
+                mine = [(i, risk) for i, risk in risks if fnmatch.fnmatch(path.name, risk.template or "*")]
+                document = json.loads(path.read_text(encoding="utf-8"))
+                if mine and _without_skips(document, [risk for _, risk in mine]):
+                    copy = Path(folder, *_label(path).split("/"))
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    copy.write_text(json.dumps(document), encoding="utf-8")
+                    copies[copy] = [(environment.target, i, risk) for i, risk in mine]
+        if not copies:
+            return set()
+        found = run_checkov(sorted(copies)).failed
+    fired = set()
+    for copy, risks in copies.items():
+        label = "/".join(copy.parts[-3:])
+        for finding in (finding for finding in found if finding.file == label):
+            fired |= {(target, i) for target, i, risk in risks if _matches(risk, finding)}
+    return fired
+
+
+def _without_skips(document: dict, risks: list[AcceptedRiskSpec]) -> bool:
+    """Take the risks' checks out of the `checkov.skip` of the resources they name; whether any was there."""
+    changed = False
+    for key, resource in (document.get("Resources") or {}).items():
+        checkov = (resource.get("Metadata") or {}).get("checkov") or {}
+        skips = checkov.get("skip") or []
+        drop = {risk.check for risk in risks if fnmatch.fnmatchcase(key, risk.resource or "*")}
+        kept = [skip for skip in skips if skip.get("id") not in drop]
+        if len(kept) != len(skips):
+            checkov["skip"] = kept
+            changed = True
+    return changed
 
 
 def _ignored_by_metadata(environments: list[Environment]) -> list[Finding]:
@@ -122,8 +172,7 @@ def _ignored_by_metadata(environments: list[Environment]) -> list[Finding]:
                                 _label(path),
                                 resource,
                                 f"{match.message} (line {match.linenumber})",
-                                suppressed_because=" ".join(risk.reason.split()),
-                            )
+                            )  # unsuppressed: `accept` matches it to its risk next, which gives reason and origin
                         )
                         break
     return found

@@ -221,3 +221,17 @@ def test_diff_sees_the_patched_template(tmp_path, capsys):
     assert code == 0
     assert "EnableExecuteCommand" in out and "Service" in out
     assert "override applied: acme/dev: service-api.json: overrides.0: replace" in err
+
+
+def test_only_an_overrides_value_may_hold_cloudformation_syntax(tmp_path, capsys):
+    # GIVEN an override whose value is a Fn::Sub of a pseudo parameter (refused anywhere else in a spec)
+    tag = {"Key": "Region", "Value": {"Fn::Sub": "${AWS::Region}"}}
+    add = {"template": "service-api.json", "op": "add", "path": "/Resources/Service/Properties/Tags/-", "value": tag}
+    code, err, output = _build(tmp_path, [add], capsys)
+    # THEN it builds and the tag is emitted as written
+    assert code == 0, err
+    assert load(output / "acme/dev/service-api.json")["Resources"]["Service"]["Properties"]["Tags"][-1] == tag
+    # AND the same text in an override's path, or in any other field, is still refused
+    bad = {**add, "path": "/Resources/${AWS::Region}"}
+    code, err, _ = _build(tmp_path / "again", [bad], capsys)
+    assert code == 2 and "CloudFormation syntax" in err, err
