@@ -35,7 +35,8 @@ def opt_in_spec(environment: str = "sandbox") -> dict:
 def accepting_spec() -> dict:
     """`opt_in_spec` plus a worker that runs as root on a writable filesystem and a tag an override adds with a
     needless Fn::Sub (cfn-lint W1020), each accepted in `accepted_risks` (a cfn-guard rule name on a resource, a
-    Control Tower control on any resource, a cfn-lint rule on a resource, a checkov check on a resource)."""
+    Control Tower control on any resource, a cfn-lint rule on a resource, and a checkov check on a resource that an
+    override makes fail: ECR scan on push removed)."""
     spec = opt_in_spec("trial")
     spec["repositories"]["api"]["immutable_tags"] = True
     spec["repositories"]["tools"] = {"name": "acme-tools", "immutable_tags": False}
@@ -46,7 +47,12 @@ def accepting_spec() -> dict:
             "op": "add",
             "path": "/Resources/Service/Properties/Tags/-",
             "value": {"Key": "Team", "Value": {"Fn::Sub": "payments"}},
-        }
+        },
+        {
+            "template": "bootstrap.json",
+            "op": "remove",
+            "path": "/Resources/ToolsRepository/Properties/ImageScanningConfiguration",
+        },
     ]
     spec["accepted_risks"] = [
         {
@@ -61,6 +67,18 @@ def accepting_spec() -> dict:
             "template": "service-api.json",
             "resource": "Service",
             "reason": "The Team tag is filled in by a later template revision.",
+        },
+        {
+            "check": "CKV_AWS_163",
+            "template": "bootstrap.json",
+            "resource": "ToolsRepository",
+            "reason": "Tools images are scanned by the registry-wide enhanced scanning instead.",
+        },
+        {
+            "check": "ecr_private_image_scanning_enabled_check",
+            "template": "bootstrap.json",
+            "resource": "ToolsRepository",
+            "reason": "Tools images are scanned by the registry-wide enhanced scanning instead.",
         },
     ]
     return spec
@@ -142,6 +160,7 @@ def test_the_report_names_each_opt_in_and_spec_risk_with_origin_and_reason(passi
     assert REASON in row(f"{trial} accepted_risks.0", "ecs_task_definition_nonroot_user_check", "TaskDefinition")
     assert "/var/lib" in row(f"{trial} accepted_risks.1", "ecs_containers_readonly_access_check", "TaskDefinition")
     assert "later template revision" in row(f"{trial} accepted_risks.2", "W1020", "Service")
+    assert "enhanced scanning" in row(f"{trial} accepted_risks.3", "CKV_AWS_163", "ToolsRepository")
     row("templates/suppressions.yaml", "CKV_AWS_260", "LoadBalancerSecurityGroup")
 
 
