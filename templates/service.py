@@ -12,7 +12,7 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub, Temp
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cache, database, grants, names, security
+from . import addons, cache, database, grants, names, security
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec, TaskSpec
@@ -88,6 +88,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     for variable, value in grants.apply(spec, service.grants, task_role, wiring).items():
         if variable not in service.environment and variable not in service.secrets:  # the spec wins, as above
             environment.setdefault(variable, value)
+    addons.inject(spec, name, wiring, task_role, environment, secrets)
     task_definition = template.add_resource(
         _task_definition(
             spec, name, service, Ref(tag), logs_of_service, execution_role, task_role, environment, secrets

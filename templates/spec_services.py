@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
+from .spec_addons import ADDONS_DESCRIPTION, AddonPath
 from .spec_common import (
     FARGATE_MEMORY,
     HEALTH_CHECK_PATH_PATTERN,
@@ -206,6 +207,7 @@ class TaskSpec(Model):
             )
         ),
     ] = []
+    addons: Annotated[list[AddonPath], Meta(description=ADDONS_DESCRIPTION)] = []
     grants: Annotated[
         dict[StorageName, GrantLevel],
         Meta(
