@@ -20,6 +20,7 @@ from stackloom.params import load_spec
 from stackloom.render import as_json, render, render_document
 from templates import bootstrap, names, quotas, root, suppressions
 from templates.spec import EnvironmentSpec
+from templates.spec_sidecars import exec_notes
 
 PARAMETERS_FILE = "parameters.json"
 OVERRIDES_FILE = "overrides.json"
@@ -83,6 +84,7 @@ def _compile(spec: EnvironmentSpec) -> Build:
     if errors:
         raise quotas.QuotaError(f"{result.target}: " + "; ".join(errors))
     result.warnings += [f"{result.target}: {note}" for note in root.notes(spec, stacks, root_template)]
+    result.warnings += [f"{result.target}: {note}" for note in exec_notes(spec)]  # ECS Exec on (spec_sidecars)
     values = deploy_parameters(root_template)
     result.files[PARAMETERS_FILE] = as_json(
         [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]

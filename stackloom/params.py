@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from stackloom import layers
+from stackloom import addons, layers
 from stackloom.errors import display
 from templates.spec import EnvironmentSpec, SpecInvalid, parse
-from templates.validation import dotted, shown
+from templates.validation import FieldError, dotted, shown
 
 MAX_BYTES = 1_000_000
 # CloudFormation would act on these inside a plain value: a dynamic reference resolves a secret into the
@@ -83,10 +83,18 @@ def load_spec(path: Path) -> EnvironmentSpec:
     """Load and validate one environment: its file merged over the defaults layers (stackloom/layers.py);
     the file's place (`<system>/<env>.yaml`) must match its system and environment."""
     merged = merged_spec(path)
+    addons.resolve(path, merged)  # addon paths relative to the params folder, from the layer that wrote each
     try:
         spec = parse(merged.data)
     except SpecInvalid as error:
         raise SpecError(_describe(path, error, merged)) from None
+    try:
+        spec = addons.load(path, spec)
+    except addons.AddonFileError as error:
+        raise SpecError(str(error)) from None
+    except FieldError as error:  # an addon document the spec's check refuses (templates/spec_addons.py)
+        where = tuple(int(part) if part.isdigit() else part for part in error.field.split("."))
+        raise SpecError(_describe(path, SpecInvalid([(where, error.message)]), merged)) from None
     expected = (path.parent.name, path.stem)
     if (spec.system, spec.environment) != expected:
         raise SpecError(

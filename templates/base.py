@@ -24,6 +24,19 @@ class FromRoot:
 
 
 @dataclass(frozen=True)
+class Constant:
+    """Wire a child parameter to a value known at build time (an addon's `System`, `ServiceName`): written into
+    the parent's nested stack resource, so the child's template stays as its author wrote it."""
+
+    value: str
+
+
+class WiringError(Exception):
+    """A nested stack parameter is unwired or wired to something that does not exist (a compiler bug), or an
+    addon's outputs collide with what the compiler already wires (templates/addons.py)."""
+
+
+@dataclass(frozen=True)
 class OwnDefault:
     """Leave a child parameter at its own default, on purpose (a build-time value kept out of the resources,
     such as explicit AZ names, which cfn-lint wants parameterised). The root refuses any parameter without
@@ -44,7 +57,7 @@ class Stack:
 class NestedStack(Stack):
     """A nested stack: also where each of its parameters comes from."""
 
-    inputs: dict[str, FromStack | FromRoot | OwnDefault] = field(default_factory=dict)
+    inputs: dict[str, FromStack | FromRoot | OwnDefault | Constant] = field(default_factory=dict)
 
 
 def new_template(spec: EnvironmentSpec, what: str) -> Template:

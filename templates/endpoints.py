@@ -39,25 +39,38 @@ def needed_endpoints(spec: EnvironmentSpec) -> set[str]:
       kms endpoint is needed for that;
     * EC2 capacity: ecs, ecs-agent, ecs-telemetry, which the ECS agent registers and reports through;
     * a granted bucket: s3, table: dynamodb (gateways), queue: sqs, topic: sns. Their KMS encryption is
-      done by those services themselves (kms:ViaService), so again no kms endpoint.
+      done by those services themselves (kms:ViaService), so again no kms endpoint;
+    * sidecars count like the main container (their images and secrets); a service with ECS Exec on
+      (`exec: true`): ssmmessages, which the SSM agent in the task opens its session channels through.
     """
     needed = {"logs"}
     tasks = [*spec.services.values(), *spec.jobs.values()]
     for task in tasks:
         for target in task.grants:
             needed.update(endpoint for section, endpoint in GRANTED.items() if target in getattr(spec, section))
-    if any(service.image.in_ecr(spec.region) for service in tasks):
+    if any(image.in_ecr(spec.region) for service in tasks for image in _images(service)):
         needed.update(ECR)
     for service in tasks:
-        if any(secret.ssm for secret in service.secrets.values()):
+        secrets = _secrets(service)
+        if any(secret.ssm for secret in secrets):
             needed.add("ssm")
-        if any(secret.secrets_manager for secret in service.secrets.values()) or (
-            {"cache", "database"} & set(service.connects_to)
-        ):
+        if any(secret.secrets_manager for secret in secrets) or ({"cache", "database"} & set(service.connects_to)):
             needed.add("secretsmanager")
+    if any(service.exec for service in spec.services.values()):
+        needed.add("ssmmessages")
     if spec.cluster.ec2_capacity is not None:
         needed.update(EC2_CAPACITY)
     return needed
+
+
+def _images(task) -> list:
+    """The images of a task: its main container's, then its sidecars'."""
+    return [task.image, *(sidecar.image for sidecar in task.sidecars)]
+
+
+def _secrets(task) -> list:
+    """The secret references of a task's containers, the main one's and its sidecars'."""
+    return [*task.secrets.values(), *(ref for sidecar in task.sidecars for ref in sidecar.secrets.values())]
 
 
 def chosen(spec: EnvironmentSpec) -> list[str]:

@@ -9,6 +9,7 @@ import awacs.logs as logs
 import awacs.s3 as s3
 import awacs.secretsmanager as secretsmanager
 import awacs.ssm as ssm
+import awacs.ssmmessages as ssmmessages
 import awacs.sts as sts
 from awacs.aws import Allow, Bool, Condition, Deny, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Join, Sub
@@ -30,8 +31,11 @@ def assume_role(service: str, source_account: bool = True) -> PolicyDocument:
     return PolicyDocument(Version=VERSION, Statement=[statement])
 
 
-def execution_policy(log_group_arn, repository_arn, ssm_arns: list, secret_arns: list) -> PolicyDocument:
-    """What the ECS agent needs to start one task: pull its image, write its logs, read its secrets."""
+def execution_policy(
+    log_group_arn, repository_arn, ssm_arns: list, secret_arns: list, more_repositories: tuple = ()
+) -> PolicyDocument:
+    """What the ECS agent needs to start one task: pull its images (the main container's repository, then the
+    sidecars' `more_repositories`), write its logs, read its secrets."""
     statements = [
         Statement(Sid="PullImageAuth", Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
         Statement(
@@ -41,14 +45,15 @@ def execution_policy(log_group_arn, repository_arn, ssm_arns: list, secret_arns:
             Resource=[log_group_arn, Sub("${Arn}:log-stream:*", Arn=log_group_arn)],
         ),
     ]
-    if repository_arn is not None:
+    repositories = ([repository_arn] if repository_arn is not None else []) + list(more_repositories)
+    if repositories:
         statements.insert(
             1,
             Statement(
                 Sid="PullImage",
                 Effect=Allow,
                 Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage, ecr.GetDownloadUrlForLayer],
-                Resource=[repository_arn],
+                Resource=repositories,
             ),
         )
     if ssm_arns:
@@ -58,6 +63,27 @@ def execution_policy(log_group_arn, repository_arn, ssm_arns: list, secret_arns:
     if ssm_arns or secret_arns:
         statements.append(decrypt_via(["ssm", "secretsmanager"]))
     return PolicyDocument(Version=VERSION, Statement=statements)
+
+
+def exec_policy() -> PolicyDocument:
+    """ECS Exec: the SSM agent inside the task opens its control and data channels through ssmmessages, which has
+    no resource-level permissions (AWS documents these four actions on `*`)."""
+    return PolicyDocument(
+        Version=VERSION,
+        Statement=[
+            Statement(
+                Sid="EcsExecChannels",
+                Effect=Allow,
+                Action=[
+                    ssmmessages.CreateControlChannel,
+                    ssmmessages.CreateDataChannel,
+                    ssmmessages.OpenControlChannel,
+                    ssmmessages.OpenDataChannel,
+                ],
+                Resource=["*"],
+            )
+        ],
+    )
 
 
 def read_secrets(secret_arns: list) -> Statement:

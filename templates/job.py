@@ -16,7 +16,7 @@ import awacs.sqs as sqs_actions
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Sub, iam, scheduler, sqs
 
-from . import grants, names, service
+from . import addons, grants, names, service
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
@@ -81,6 +81,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     for variable, value in grants.apply(spec, job.grants, task_role, wiring).items():
         if variable not in job.environment and variable not in job.secrets:  # the spec wins, as for a service
             environment.setdefault(variable, value)
+    addons.inject(spec, name, wiring, task_role, environment, secrets)
     task_definition = template.add_resource(
         service._task_definition(
             spec, name, job, Ref(tag), logs, execution_role, task_role, environment, secrets, family(spec, name)

@@ -258,3 +258,25 @@ def storage_output(kind: str, name: str, what: str) -> str:
     """A storage stack output (and the parameter of a service granted the resource): the resource's logical ID and
     `what` (`Name`, `Arn`, `Url`): `UploadsBucketName`, `JobsQueueUrl`, `EventsTopicArn`, `SessionsTableArn`."""
     return storage_resource(kind, name) + what
+
+
+# ------------------------------------------------------------------------------------------ addons
+
+TASK_ROLE_NAME = "TaskRoleName"  # a service's or job's output, only when one of its addons takes it
+ADDON_PREFIX = "Addon"
+
+
+def addon_stack(owner: str | None, name: str) -> str:
+    """The logical ID of an addon's nested stack: `Addon<Name>` for the environment's, `Addon<Owner><Name>` for a
+    service's or job's (`api`'s `orders-table` -> `AddonApiOrdersTable`)."""
+    return ADDON_PREFIX + pascal(owner or "") + pascal(name)
+
+
+def addon_file(owner: str | None, name: str) -> str:
+    """The file of an addon's nested stack: `addon-<name>.json`, or `addon-<owner>-<name>.json`."""
+    return f"addon-{owner}-{name}.json" if owner else f"addon-{name}.json"
+
+
+def addon_parameter(stack_id: str, output: str) -> str:
+    """The parameter of a service or job stack fed from output `output` of its addon `stack_id`."""
+    return f"{stack_id}{output}"

@@ -33,8 +33,18 @@ from dataclasses import dataclass, field, replace
 
 from troposphere import GetAtt, Join, Output, Parameter, Ref, Select, Split, Template, cloudformation
 
-from . import cluster, data, job, loadbalancer, names, network, quotas, references, security, service, storage
-from .base import FromRoot, FromStack, NestedStack, OwnDefault, Stack, new_template, tags
+from . import addons, cluster, data, job, loadbalancer, names, network, quotas, references, security, service, storage
+from .base import (  # noqa: F401 - WiringError is re-exported: the CLI catches it from here
+    Constant,
+    FromRoot,
+    FromStack,
+    NestedStack,
+    OwnDefault,
+    Stack,
+    WiringError,
+    new_template,
+    tags,
+)
 from .spec import EnvironmentSpec
 
 GROUPS = names.GROUPS
@@ -43,10 +53,6 @@ PACK_SEPARATOR = ","
 SPLIT_BUCKETS = (2, 4, 8, 16, 32, 64)
 # resources that belong with another one: kept in the same part of a split stack (key: the property naming it)
 OWNER_PROPERTY = {"AWS::EC2::SecurityGroupIngress": "GroupId", "AWS::EC2::SecurityGroupEgress": "GroupId"}
-
-
-class WiringError(Exception):
-    """A nested stack parameter is unwired or wired to something that does not exist (a compiler bug)."""
 
 
 @dataclass
@@ -76,8 +82,10 @@ def children(spec: EnvironmentSpec) -> list[NestedStack]:
         stacks.append(data.build(spec))
     if storage.needed(spec):
         stacks.append(storage.build(spec))
+    stacks.extend(addons.stacks(spec, after_task=False))  # their outputs feed the services and jobs
     stacks.extend(service.build(spec, name) for name in sorted(spec.services))
     stacks.extend(job.build(spec, name) for name in sorted(spec.jobs))
+    stacks.extend(addons.stacks(spec, after_task=True))  # they take a task's role
     return fit(spec, stacks)
 
 
@@ -183,6 +191,9 @@ def _stack_resource(spec: EnvironmentSpec, stack: NestedStack, value) -> cloudfo
         if isinstance(source, OwnDefault):
             if "Default" not in definition.properties:
                 raise WiringError(f"{stack.logical_id}: parameter {name} is left at its default but has none")
+            continue
+        if isinstance(source, Constant):  # a build-time value, as written (addons' System, ServiceName)
+            parameters[name] = source.value
             continue
         parameters[name] = value(stack, definition, source)
     unknown = set(stack.inputs) - set(stack.template.parameters)

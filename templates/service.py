@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import re
 
-from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub, Template, ecs, iam, servicediscovery
+from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Template, ecs, iam, servicediscovery
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import cache, database, grants, names, security
+from . import addons, cache, database, grants, names, security, sidecars
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, ServiceSpec, TaskSpec
 
-ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
+ECR_HOST = sidecars.ECR_HOST
 
 
 # the tool (stackloom.build's manifest) and root.py name services through these; the names live in names.py
@@ -88,6 +88,9 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     for variable, value in grants.apply(spec, service.grants, task_role, wiring).items():
         if variable not in service.environment and variable not in service.secrets:  # the spec wins, as above
             environment.setdefault(variable, value)
+    addons.inject(spec, name, wiring, task_role, environment, secrets)
+    if service.exec:  # ECS Exec (templates/sidecars.py): the session channels; EnableExecuteCommand below
+        sidecars.allow_exec(task_role)
     task_definition = template.add_resource(
         _task_definition(
             spec, name, service, Ref(tag), logs_of_service, execution_role, task_role, environment, secrets
@@ -154,7 +157,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             **({"DependsOn": depends_on} if depends_on else {}),
             EnableECSManagedTags=True,
             PropagateTags="SERVICE",
-            EnableExecuteCommand=False,
+            EnableExecuteCommand=service.exec,
             Tags=tags(spec, f"{spec.prefix}-{name}"),
         )
     )
@@ -205,7 +208,9 @@ class _Wiring:
 
 def _execution_role(spec: EnvironmentSpec, service: TaskSpec, logs, secret_resources, conditional_secrets) -> iam.Role:
     """The execution role of a service's or job's task: pull its image, write its log group, read exactly its
-    secrets (and the injected ones, some only while their condition holds)."""
+    secrets (and the injected ones, some only while their condition holds), and its sidecars' images and secrets."""
+    ssm_arns, secret_arns = sidecars.secret_arns(service.secrets)
+    sidecar_ssm, sidecar_secrets = sidecars.sidecar_secret_arns(service)
     return iam.Role(
         "ExecutionRole",
         AssumeRolePolicyDocument=policies.assume_role("ecs-tasks.amazonaws.com"),
@@ -215,15 +220,9 @@ def _execution_role(spec: EnvironmentSpec, service: TaskSpec, logs, secret_resou
                 PolicyDocument=policies.execution_policy(
                     GetAtt(logs, "Arn"),
                     _repository_arn(spec, service),
-                    ssm_arns=[
-                        policies.ssm_parameter_arn(ref.ssm) for _, ref in sorted(service.secrets.items()) if ref.ssm
-                    ],
-                    secret_arns=[
-                        ref.secrets_manager if ref.secret_arn_given else policies.secret_arn(ref.secrets_manager)
-                        for _, ref in sorted(service.secrets.items())
-                        if ref.secrets_manager
-                    ]
-                    + secret_resources,
+                    ssm_arns=ssm_arns + sidecar_ssm,
+                    secret_arns=secret_arns + secret_resources + sidecar_secrets,
+                    more_repositories=sidecars.sidecar_repositories(spec, service),
                 ),
             )
         ]
@@ -243,18 +242,11 @@ def _execution_role(spec: EnvironmentSpec, service: TaskSpec, logs, secret_resou
 
 
 def _repository_uri(spec: EnvironmentSpec, service: TaskSpec):
-    if service.image.repository is not None:
-        return Sub(f"{ECR_HOST}/{spec.repositories[service.image.repository].name}")
-    return service.image.uri
+    return sidecars.image_uri(spec, service.image)
 
 
 def _repository_arn(spec: EnvironmentSpec, service: TaskSpec):
-    if service.image.repository is None:
-        return None
-    return Sub(
-        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
-        + spec.repositories[service.image.repository].name
-    )
+    return sidecars.repository_arn(spec, service.image.repository)
 
 
 def _capacity_provider(service: TaskSpec, wiring: _Wiring):
@@ -317,14 +309,7 @@ def _injected(spec: EnvironmentSpec, service: TaskSpec, wiring: _Wiring):
         secrets.pop(variable, None)
     environment.update({variable: literal(value) for variable, value in service.environment.items()})
     for variable, ref in service.secrets.items():
-        if ref.ssm:
-            value = policies.ssm_parameter_arn(ref.ssm)
-        elif ref.secret_arn_given:  # the full ARN as given: ECS reads <arn>:<json key>:: for one key
-            value = f"{ref.secrets_manager}:{ref.json_key}::" if ref.json_key else ref.secrets_manager
-        else:  # a partial ARN (no suffix), which ECS resolves in the task's region and account
-            value = policies.arn("secretsmanager", f"secret:{ref.secrets_manager}")
-            value = Sub("${Arn}:" + ref.json_key + "::", Arn=value) if ref.json_key else value
-        secrets[variable] = ecs.Secret(Name=variable, ValueFrom=value)
+        secrets[variable] = sidecars.secret(variable, ref)
     return environment, secrets, secret_arns, conditional_arns
 
 
@@ -354,7 +339,9 @@ def _task_definition(
                 "awslogs-stream-prefix": name,
             },
         ),
-        Memory=service.memory,  # hard limit: the container is killed, not the host, when it leaks
+        # hard limit: the container is killed, not the host, when it leaks; with sidecars its share of the task's
+        # memory and CPU (templates/sidecars.py), and the containers it waits for
+        **{"Memory": service.memory, **sidecars.main_container_options(service)},
         ReadonlyRootFilesystem=service.readonly_root_filesystem,
         **(
             {
@@ -391,10 +378,10 @@ def _task_definition(
         Memory=str(service.memory),
         NetworkMode="awsvpc",
         RequiresCompatibilities=["EC2" if service.compute == "ec2" else "FARGATE"],
-        RuntimePlatform=ecs.RuntimePlatform(OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
+        **sidecars.task_options(service),  # RuntimePlatform (architecture), EphemeralStorage
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(task_role, "Arn"),
-        ContainerDefinitions=[container],
+        ContainerDefinitions=[container, *sidecars.containers(spec, service, log_group)],
         Tags=tags(spec),
         **({"Volumes": [ecs.Volume(Name=volume) for volume in volumes.values()]} if scratch else {}),
     )

@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 from msgspec import Meta, field
 
 from . import catalog
+from .spec_addons import ADDON_TEMPLATES_DESCRIPTION, ADDONS_DESCRIPTION, AddonPath
+from .spec_addons import check as check_addons
 from .spec_common import (
     AZ_PATTERN,
     GATEWAY_ENDPOINTS,
@@ -392,6 +394,8 @@ class EnvironmentSpec(Model):
     accepted_risks: Annotated[
         list[AcceptedRiskSpec], Meta(description="Audit findings accepted on purpose, each with its reason.")
     ] = []
+    addons: Annotated[list[AddonPath], Meta(description=ADDONS_DESCRIPTION)] = []
+    addon_templates: Annotated[dict[str, dict], Meta(description=ADDON_TEMPLATES_DESCRIPTION)] = {}
 
     def __post_init__(self) -> None:
         self.check_tags()
@@ -404,6 +408,7 @@ class EnvironmentSpec(Model):
         check_storage(self)
         check_jobs(self)
         self._check_private_egress()
+        check_addons(self)
 
     def _check_private_egress(self) -> None:
         """With nat: none the private subnets reach AWS only through VPC endpoints: an image from a registry other

@@ -168,5 +168,6 @@ INTERFACE_ENDPOINTS = (
     "sns",
     "sqs",
     "ssm",
+    "ssmmessages",
     "sts",
 )

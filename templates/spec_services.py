@@ -7,16 +7,27 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, field
 
+from .spec_addons import ADDONS_DESCRIPTION, AddonPath
 from .spec_common import (
     FARGATE_MEMORY,
     HEALTH_CHECK_PATH_PATTERN,
     HOST_PATTERN,
     PATH_PATTERN,
-    SECRET_PATTERN,
     EnvVarName,
     Model,
     Port,
     check_retention,
+)
+from .spec_sidecars import (  # noqa: F401 - ImageSpec and SecretRef re-exported: they lived here
+    Condition,
+    ContainerName,
+    ImageSpec,
+    Platform,
+    SecretRef,
+    SidecarSpec,
+    check_options,
+    check_secrets,
+    check_task,
 )
 from .spec_storage import GrantLevel, StorageName
 from .validation import FieldError, worded
@@ -46,84 +57,6 @@ class RepositorySpec(Model):
     untagged_expiry_days: Annotated[
         int, Meta(ge=1, le=365, description=("Lifecycle policy: expire untagged images after this many days."))
     ] = 7
-
-
-class ImageSpec(Model):
-    """Where a service's image comes from (an ECR repository of the environment or an external URI) and its tag."""
-
-    repository: Annotated[
-        str | None, Meta(description=("Key of a repository in `repositories` (ECR in this account/region)."))
-    ] = None
-    uri: Annotated[
-        str | None, Meta(description="External image repository URI without a tag, e.g. public.ecr.aws/x/y.")
-    ] = None
-    tag: Annotated[
-        str,
-        Meta(
-            pattern=worded(
-                r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-                "an image tag: letters, digits and _.-, at most 128 characters, not starting with . or -",
-            ),
-            description=("Default tag; a deploy-time parameter `<Service>ImageTag` overrides it."),
-        ),
-    ] = "latest"
-
-    def in_ecr(self, region: str) -> bool:
-        """Is the image in an ECR registry of `region` (a `repositories` key, or such a URI)?"""
-        if self.repository is not None:
-            return True
-        parts = self.uri.split("/", 1)[0].lower().split(".")
-        return (
-            len(parts) >= 6
-            and parts[0].isdigit()
-            and len(parts[0]) == 12
-            and parts[1:4] == ["dkr", "ecr", region]
-            and ".".join(parts[4:]) in ("amazonaws.com", "amazonaws.com.cn")
-        )
-
-    def __post_init__(self) -> None:
-        if (self.repository is None) == (self.uri is None):
-            raise ValueError("image: give exactly one of `repository` (an ECR repository key) or `uri`")
-
-
-class SecretRef(Model):
-    """A secret injected as an environment variable by ECS; the task definition holds a reference, never the value."""
-
-    ssm: Annotated[
-        Annotated[str, Meta(pattern=r"^/[A-Za-z0-9_.\-/]+$")] | None, Meta(description="SSM parameter name (path).")
-    ] = None
-    secrets_manager: Annotated[
-        Annotated[str, Meta(pattern=SECRET_PATTERN)] | None,
-        Meta(
-            description="Secrets Manager secret: its name (ECS resolves it in the task's own region and account) or "
-            "its full ARN (with the six-character suffix; needed for a secret of another region or to pin one)."
-        ),
-    ] = None
-    json_key: Annotated[
-        Annotated[
-            str,
-            Meta(pattern=worded(r"^[A-Za-z0-9_.+=@/-]{1,256}$", "a JSON key of 1 to 256 letters, digits and _.+=@/-")),
-        ]
-        | None,
-        Meta(description=("Key inside a JSON Secrets Manager secret (no `:`: ECS splits the reference on it).")),
-    ] = None
-
-    @property
-    def secret_arn_given(self) -> bool:
-        return bool(self.secrets_manager) and self.secrets_manager.startswith("arn:")
-
-    @property
-    def secret_name(self) -> str | None:
-        """The Secrets Manager secret's name, also when its full ARN was given (the suffix left out)."""
-        if not self.secret_arn_given:
-            return self.secrets_manager
-        return self.secrets_manager.split(":secret:", 1)[1][:-7]
-
-    def __post_init__(self) -> None:
-        if (self.ssm is None) == (self.secrets_manager is None):
-            raise ValueError("secret: give exactly one of `ssm` or `secrets_manager`")
-        if self.json_key is not None and self.secrets_manager is None:
-            raise FieldError("json_key", "applies to secrets_manager secrets only")
 
 
 class LoadBalancerRouteSpec(Model):
@@ -206,6 +139,7 @@ class TaskSpec(Model):
             )
         ),
     ] = []
+    addons: Annotated[list[AddonPath], Meta(description=ADDONS_DESCRIPTION)] = []
     grants: Annotated[
         dict[StorageName, GrantLevel],
         Meta(
@@ -262,6 +196,32 @@ class TaskSpec(Model):
         | None,
         Meta(description=("User (uid[:gid] or name) the container runs as. Default: the image's.")),
     ] = None
+    # --- sidecars and container options (templates/spec_sidecars.py checks them) ---
+    sidecars: Annotated[
+        list[SidecarSpec],
+        Meta(
+            description="Further containers of the task (proxies, agents, log routers): each with its own image, "
+            "CPU and memory out of the task's, log stream, variables, secrets and health check (see README)."
+        ),
+    ] = []
+    depends_on: Annotated[
+        dict[ContainerName, Condition],
+        Meta(
+            description="Sidecars the main container waits for, each with a condition: START, COMPLETE, SUCCESS "
+            "(on a non-essential sidecar) or HEALTHY (on a sidecar with a health check)."
+        ),
+    ] = {}
+    platform: Annotated[
+        Platform,
+        Meta(description="CPU architecture of the task: x86_64, or arm64 (Graviton; not on Fargate Spot)."),
+    ] = "x86_64"
+    ephemeral_storage: Annotated[
+        Annotated[int, Meta(ge=21, le=200)] | None,
+        Meta(
+            description="Fargate ephemeral storage of the task in GiB, 21 to 200 (above the 20 GiB every task "
+            "gets; billed per GB-hour). Fargate only. Default: 20 GiB."
+        ),
+    ] = None
 
     @property
     def ports(self) -> list[int]:
@@ -300,6 +260,7 @@ class TaskSpec(Model):
         clash = set(self.environment) & set(self.secrets)
         if clash:
             raise ValueError(f"variables defined both as environment and secret: {sorted(clash)}")
+        check_options(self)
 
 
 class ServiceSpec(TaskSpec):
@@ -339,6 +300,13 @@ class ServiceSpec(TaskSpec):
     ] = None
     min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
     max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200
+    exec: Annotated[
+        bool,
+        Meta(
+            description="ECS Exec: allow `aws ecs execute-command` into the running containers (the task role "
+            "gets the ssmmessages channel permissions; a warning says it is on). Default: off."
+        ),
+    ] = False
 
     @property
     def discoverable(self) -> bool:
@@ -401,20 +369,8 @@ def check_references(spec, where: str, name: str, task: TaskSpec) -> None:
             )
         if target in spec.services and not spec.services[target].discoverable:
             raise FieldError(f"{where}.connects_to", f"{target!r} has discovery off, so it cannot be reached by name")
-    for variable, secret in task.secrets.items():
-        if secret.ssm is not None and not secret.ssm.startswith(spec.secret_prefix):
-            raise FieldError(
-                f"{where}.secrets.{variable}.ssm",
-                f"{secret.ssm!r} must be under {spec.secret_prefix} "
-                "(execution roles may read only their environment's parameters)",
-            )
-        if secret.secrets_manager is not None and not ("/" + secret.secret_name).startswith(spec.secret_prefix):
-            raise FieldError(
-                f"{where}.secrets.{variable}.secrets_manager",
-                f"{secret.secrets_manager!r} must "
-                + ("name a secret starting with" if secret.secret_arn_given else "start with")
-                + f" {spec.secret_prefix[1:]}",
-            )
+    check_secrets(spec, f"{where}.secrets", task.secrets)
+    check_task(spec, where, name, task)
 
 
 def _prefix(pattern: str) -> str | None:

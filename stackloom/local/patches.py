@@ -20,6 +20,7 @@ from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elb.exceptions import CertificateNotFoundException
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
+from moto.iam import models as iam_models
 
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
@@ -59,6 +60,7 @@ def apply_patches() -> None:
         _patch_responses()
         _patch_ec2()
         _patch_elbv2()
+        _patch_iam()
         tasks.patch()
         _patched = True
 
@@ -81,6 +83,22 @@ class CertificateNotFound(ELBClientError):
     """ELBv2's answer to a listener certificate that is not in the account and region (its code and message)."""
 
     code = "CertificateNotFound"
+
+
+def _patch_iam() -> None:
+    """moto creates an AWS::IAM::Role without its ManagedPolicyArns (an addon's policy on a task role):
+    attach them, as CloudFormation does."""
+    original = iam_models.Role.create_from_cloudformation_json.__func__
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        iam = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        for arn in cloudformation_json["Properties"].get("ManagedPolicyArns", []):
+            iam.attach_role_policy(arn, role.name)
+        return role
+
+    iam_models.Role.create_from_cloudformation_json = create_from_cloudformation_json
 
 
 def _patch_elbv2() -> None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from stackloom import kinds
 from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate's parts are importable from here
     ASSUMPTIONS,
+    FARGATE_EPHEMERAL_KEY,
+    FREE_EPHEMERAL_GIB,
     GIB,
     PRICE_FILE,
     PRICES,
@@ -26,6 +28,7 @@ from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate
     Line,
     NotPriced,
     Option,
+    fargate_keys,
     load_prices,
     price_file,
     usd,
@@ -207,7 +210,8 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
         if service.cpu is None or service.memory is None:
             pricer.missing(f"service {service.name}: no task CPU/memory in the task definition")
             continue
-        if not (found_price := pricer.need(f"Fargate {service.name}", "fargate_vcpu_hour", "fargate_gb_hour")):
+        keys = fargate_keys(service.architecture)
+        if not (found_price := pricer.need(f"Fargate {service.name}", *keys)):
             continue
         vcpu, memory = found_price
         monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
@@ -216,13 +220,13 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
             f"{service.memory / GIB:g} GB) × {pricer.hours:g} h"
         )
         pricer.add(
-            f"Fargate {service.name}",
+            f"Fargate {service.name}" + (" (ARM64)" if service.architecture == "ARM64" else ""),
             quantity,
             f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h",
             monthly,
-            "fargate_vcpu_hour",
-            "fargate_gb_hour",
+            *keys,
         )
+        _ephemeral(pricer, f"Fargate ephemeral storage {service.name}", service.ephemeral_gib, tasks * pricer.hours)
         if service.compute != "Fargate":
             pricer.estimate.notes.append(
                 f"{service.name} runs on {service.compute}: priced at the on-demand Fargate "
@@ -235,6 +239,22 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
                 f"tasks: {usd(top)}/month if it ran at the maximum all month "
                 f"(the line above uses the desired count {tasks})"
             )
+
+
+def _ephemeral(pricer: _Pricer, component: str, size: int | None, task_hours: float) -> None:
+    """Fargate ephemeral storage above the 20 GiB every task gets, billed per GB-hour of the configured size."""
+    if size is None or size <= FREE_EPHEMERAL_GIB:
+        return
+    if (price := pricer.one(component, FARGATE_EPHEMERAL_KEY)) is None:
+        return
+    extra = size - FREE_EPHEMERAL_GIB
+    pricer.add(
+        component,
+        f"{extra} GB (of {size}, 20 included) × {task_hours:g} task-h",
+        f"{_rate(price)}/GB-h",
+        extra * task_hours * price,
+        FARGATE_EPHEMERAL_KEY,
+    )
 
 
 @kinds.cost("AWS::AutoScaling::AutoScalingGroup")

@@ -15,6 +15,7 @@ import re
 from stackloom import kinds
 from stackloom.cfn.evaluate import Built, Joined, Pointer, Unknown, as_list, number, pointers, text
 from stackloom.report import (
+    addons,  # noqa: F401 - registers the addon stacks' handlers with these
     jobs,  # noqa: F401 - registers the jobs' handlers with these
     storage,  # noqa: F401 - registers the storage kinds' handlers with these
 )
@@ -36,7 +37,7 @@ from stackloom.report.records import (
     Service,
     Subnet,
 )
-from stackloom.report.tasks import compute, image_parts, role_services, secrets_of
+from stackloom.report.tasks import compute, image_parts, platform, role_services, secrets_of
 
 CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
@@ -369,6 +370,7 @@ def _services(built: Built, found: Inventory) -> None:
                 False,
                 stack.active(logical_id),
                 stack.why_inactive(logical_id),
+                **platform(task),
             )
         )
     found.services.sort(key=lambda service: service.name)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from stackloom import kinds
 from stackloom.cfn.evaluate import Built, pointers, text
+from stackloom.report.pricing import FARGATE_EPHEMERAL_KEY, FREE_EPHEMERAL_GIB, fargate_keys
 from stackloom.report.records import Inventory, Job
-from stackloom.report.tasks import compute
+from stackloom.report.tasks import compute, platform
 from templates.names import JOB_SECURITY_GROUP_ID
 from templates.spec_jobs import runs_per_month
 
@@ -51,6 +52,7 @@ def _jobs(built: Built, found: Inventory) -> None:
                 text(schedule.get("ScheduleExpressionTimezone", "UTC")) if schedule else None,
                 groups,
                 stack.active(logical_id),
+                **platform(task),
             )
         )
     found.jobs.sort(key=lambda job: job.name)
@@ -78,19 +80,30 @@ def _job_costs(found: Inventory, pricer) -> None:
         pricer.missing(f"EventBridge Scheduler invocations of job {job.name} (the bundled tables have no price)")
         if job.compute == "EC2" or job.cpu is None or job.memory is None:
             continue
-        if not (found_price := pricer.need(f"Fargate job {job.name}", "fargate_vcpu_hour", "fargate_gb_hour")):
+        keys = fargate_keys(job.architecture)
+        if not (found_price := pricer.need(f"Fargate job {job.name}", *keys)):
             continue
         vcpu, memory = found_price
         runs = runs_per_month(job.schedule)
         hours = runs * minutes / 60
         pricer.add(
-            f"Fargate job {job.name}",
+            f"Fargate job {job.name}" + (" (ARM64)" if job.architecture == "ARM64" else ""),
             f"{runs:.4g} runs × {minutes:g} min × ({job.cpu / 1024:g} vCPU + {job.memory / 1024:g} GB)",
             f"${vcpu:.5f}/vCPU-h, ${memory:.5f}/GB-h",
             hours * (job.cpu / 1024 * vcpu + job.memory / 1024 * memory),
-            "fargate_vcpu_hour",
-            "fargate_gb_hour",
+            *keys,
         )
+        if job.ephemeral_gib is not None and job.ephemeral_gib > FREE_EPHEMERAL_GIB:
+            component = f"Fargate ephemeral storage job {job.name}"
+            if (price := pricer.one(component, FARGATE_EPHEMERAL_KEY)) is not None:
+                extra = job.ephemeral_gib - FREE_EPHEMERAL_GIB
+                pricer.add(
+                    component,
+                    f"{extra} GB (of {job.ephemeral_gib}, 20 included) × {hours:.4g} task-h",
+                    f"${price:g}/GB-h",
+                    extra * hours * price,
+                    FARGATE_EPHEMERAL_KEY,
+                )
         if job.schedule.startswith("cron("):
             pricer.estimate.notes.append(
                 f"job {job.name}: runs a month counted approximately from {job.schedule} (a month of 30.4 days)"

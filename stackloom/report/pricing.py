@@ -34,6 +34,19 @@ def price_file(region: str) -> Path:
 GIB = 1024  # MiB per GiB: Fargate bills memory in GB of the task size in MiB / 1024
 
 
+# --- Fargate by CPU architecture, and ephemeral storage above the included 20 GiB (templates/spec_sidecars.py)
+FARGATE_EPHEMERAL_KEY = "fargate_ephemeral_gb_hour"
+FREE_EPHEMERAL_GIB = 20
+
+
+def fargate_keys(architecture: str) -> tuple[str, str]:
+    """The price keys of a Fargate Linux task's vCPU-hour and GB-hour for its CPU architecture: Graviton (ARM64)
+    has its own, lower rates, so an arm64 task is never priced at the x86 ones (nor the reverse)."""
+    if architecture == "ARM64":
+        return "fargate_arm_vcpu_hour", "fargate_arm_gb_hour"
+    return "fargate_vcpu_hour", "fargate_gb_hour"
+
+
 @dataclass(frozen=True)
 class Assumption:
     value: float

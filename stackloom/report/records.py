@@ -120,6 +120,8 @@ class Service:
     egress: bool  # security group allows 0.0.0.0/0 out
     active: bool = True
     reason: str = ""
+    architecture: str = "X86_64"  # the task definition's RuntimePlatform CpuArchitecture (X86_64 | ARM64)
+    ephemeral_gib: int | None = None  # Fargate EphemeralStorage SizeInGiB when set (20 GiB are included)
 
     @property
     def fargate(self) -> bool:
@@ -232,6 +234,8 @@ class Job:
     timezone: str | None
     groups: list[tuple] = field(default_factory=list)
     active: bool = True
+    architecture: str = "X86_64"  # as a service's
+    ephemeral_gib: int | None = None
 
 
 @dataclass

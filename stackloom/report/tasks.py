@@ -90,3 +90,15 @@ def role_services(role: dict) -> list[str]:
     for arn in role.get("ManagedPolicyArns", []):
         prefixes.add(text(arn).rsplit("/", 1)[-1])
     return sorted(prefixes)
+
+
+def platform(task: dict) -> dict:
+    """A task definition's CPU architecture and Fargate ephemeral storage (Service/Job `architecture`,
+    `ephemeral_gib`): X86_64 when RuntimePlatform does not say, None when EphemeralStorage is not set."""
+    architecture = text(task.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64")) or "X86_64"
+    size = task.get("EphemeralStorage", {}).get("SizeInGiB")
+    try:
+        gib = int(text(size)) if size is not None else None
+    except (TypeError, ValueError):
+        gib = None
+    return {"architecture": architecture, "ephemeral_gib": gib}

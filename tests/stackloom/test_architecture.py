@@ -24,6 +24,7 @@ CORE = (
     "stackloom.render",
     "stackloom.manifest",
     "stackloom.layers",
+    "stackloom.addons",
     "stackloom.params",
     "stackloom.overrides",
     "stackloom.build",

@@ -78,6 +78,7 @@ PRICED = {
     "AWS::SQS::Queue",
     "AWS::SNS::Topic",
     "AWS::DynamoDB::Table",
+    "AWS::CloudFormation::Stack",  # an addon's stack: its resources listed as not priced (report/addons.py)
 }
 
 # The data-store types the diagram draws through the registry (a new stateful kind adds its node here).
@@ -92,6 +93,7 @@ DRAWN = {
     "AWS::SQS::Queue",
     "AWS::SNS::Topic",
     "AWS::DynamoDB::Table",
+    "AWS::CloudFormation::Stack",  # an addon's stack (report/addons.py)
 }
 
 
@@ -100,11 +102,12 @@ def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
     defined in the report module of its role, and inventory()/estimate() run exactly those."""
     assert set(kinds.covered("inventory")) == INVENTORIED
     assert set(kinds.covered("cost")) == PRICED
-    # the storage kinds' handlers of every role live together in stackloom/report/storage.py, the jobs' in jobs.py
+    # the storage kinds' handlers of every role live together in stackloom/report/storage.py, the jobs' in jobs.py,
+    # the addon stacks' in addons.py
+    shared = (storage.__name__, "stackloom.report.jobs", "stackloom.report.addons")
     for role, module in (("inventory", inventory), ("cost", cost), ("diagram", mermaid)):
         assert kinds.handlers(role) and all(
-            handler.__module__ in (module.__name__, storage.__name__, "stackloom.report.jobs")
-            for handler in kinds.handlers(role)
+            handler.__module__ in (module.__name__, *shared) for handler in kinds.handlers(role)
         )
     assert set(kinds.covered("diagram")) == DRAWN
     cache = kinds.handlers_of("AWS::ElastiCache::ReplicationGroup")
