@@ -12,10 +12,12 @@ from pathlib import Path
 from troposphere import Template
 
 from stackloom import manifest as manifests
+from stackloom import overrides as patches
+from stackloom.errors import UserError, display
 from stackloom.manifest import FILE_NAME as MANIFEST_FILE
 from stackloom.manifest import Manifest
 from stackloom.params import load_spec
-from stackloom.render import as_json, render
+from stackloom.render import as_json, render, render_document
 from templates import bootstrap, names, quotas, root, suppressions
 from templates.spec import EnvironmentSpec
 from templates.spec_sidecars import exec_notes
@@ -32,6 +34,7 @@ class Build:
     files: dict[str, str] = field(default_factory=dict)
     usages: list[quotas.Usage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)  # one line per applied `overrides:` operation
     manifest: Manifest | None = None
 
     @property
@@ -59,13 +62,21 @@ def _compile(spec: EnvironmentSpec) -> Build:
     root_template = top.template
     nested = root.all_stacks(stacks)
     templates = {stack.file_name: stack.template for stack in (top, *nested, boot)}
-    suppressions.apply(result.target, _suppressible(templates, nested))
+    suppressions.apply(result.target, _suppressible(templates, nested), spec)
     errors = []
+    operations = patches.by_template(list(spec.overrides), list(templates))
     for file_name, template in templates.items():
-        body = render(template)
-        result.files[file_name] = body
         # the bootstrap stack is deployed with --template-body: it creates the bucket templates go to
-        usage = quotas.usage(file_name, template, body, inline=file_name == names.BOOTSTRAP_FILE)
+        inline = file_name == names.BOOTSTRAP_FILE
+        if file_name in operations:  # the spec's `overrides:`, on the rendered document (stackloom/overrides.py)
+            document, applied = patches.patch(template.to_dict(), operations[file_name])
+            body = render_document(document)
+            usage = quotas.Usage(file_name, *patches.counts(document), len(body.encode("utf-8")), inline)
+            result.overrides += [f"{result.target}: {line}" for line in applied]
+        else:
+            body = render(template)
+            usage = quotas.usage(file_name, template, body, inline=inline)
+        result.files[file_name] = body
         result.usages.append(usage)
         over, near = usage.findings()
         errors += over
@@ -114,4 +125,13 @@ def deploy_parameters(root_template: Template) -> dict[str, str]:
 
 def compile_all(files: dict[str, Path]) -> list[Build]:
     """Compile every target in memory; the first bad input stops the whole build before any write."""
-    return [compile_environment(load_spec(path)) for _, path in sorted(files.items())]
+    return [compile_file(path) for _, path in sorted(files.items())]
+
+
+def compile_file(path: Path) -> Build:
+    """One params file compiled; an override that cannot be applied names the file."""
+    spec = load_spec(path)
+    try:
+        return compile_environment(spec)
+    except patches.OverrideError as error:
+        raise UserError(f"{display(path)}: {error}") from None

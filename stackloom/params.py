@@ -197,8 +197,12 @@ def _read_yaml(path: Path, empty_ok: bool = False) -> tuple[dict, dict[tuple, in
 
 def _reject_cloudformation_syntax(path: Path, merged: layers.Merged) -> None:
     """Values are literal: `{{resolve:...}}` and `${AWS::...}` are refused wherever they appear (iterative:
-    a deeply nested file must not hit the recursion limit)."""
-    pending = [((), merged.data)]
+    a deeply nested file must not hit the recursion limit). An override's `value` is CloudFormation by design
+    (`{"Fn::Sub": "${AWS::Region}"}`): it alone is exempt."""
+    data = merged.data
+    if isinstance(data.get("overrides"), list):
+        data = {**data, "overrides": [_without_value(item) for item in data["overrides"]]}
+    pending = [((), data)]
     while pending:
         where, value = pending.pop()
         if isinstance(value, dict):
@@ -213,6 +217,10 @@ def _reject_cloudformation_syntax(path: Path, merged: layers.Merged) -> None:
                 f"({CLOUDFORMATION_SYNTAX.search(value).group(0)}); params values are used literally. "
                 "Secrets go under `secrets:` (ssm or secrets_manager), never into plain values"
             )
+
+
+def _without_value(item: object) -> object:
+    return {key: value for key, value in item.items() if key != "value"} if isinstance(item, dict) else item
 
 
 def _describe(path: Path, error: SpecInvalid, merged: layers.Merged) -> str:

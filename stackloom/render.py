@@ -14,8 +14,13 @@ def render(template: Template) -> str:
     of characters beyond the BMP, and the bytes counted against the quota are the bytes deployed).
     Written by `_encode` because the standard library's indenting encoder is pure Python and about three
     times slower (tests/templates/test_quotas.py checks the two agree on every emitted template)."""
+    return render_document(template.to_dict())
+
+
+def render_document(document: dict) -> str:
+    """`render` of a template already turned into JSON data (a patched one: stackloom/overrides.py)."""
     parts: list[str] = []
-    _encode(template.to_dict(), parts.append, "")
+    _encode(document, parts.append, "")
     parts.append("\n")
     text = "".join(parts)
     # DEL and C1 controls are legal raw in JSON but not in YAML, which is how cfn-lint reads a template it

@@ -36,6 +36,7 @@ from .spec_common import (
     pascal,
     shortened,
 )
+from .spec_escapes import AcceptedRiskSpec, OverrideSpec
 from .spec_jobs import JobSpec  # noqa: F401 - re-exported, as the service parts
 from .spec_jobs import check as check_jobs
 from .spec_platform import (  # noqa: F401 - re-exported, as the service parts
@@ -387,6 +388,12 @@ class EnvironmentSpec(Model):
         dict[ServiceName, JobSpec],
         Meta(description="Tasks run on a schedule or on demand (`build.py run`), by name (not a service's)."),
     ] = {}
+    overrides: Annotated[
+        list[OverrideSpec], Meta(description="JSON-Patch operations on emitted templates, applied after the build.")
+    ] = []
+    accepted_risks: Annotated[
+        list[AcceptedRiskSpec], Meta(description="Audit findings accepted on purpose, each with its reason.")
+    ] = []
     addons: Annotated[list[AddonPath], Meta(description=ADDONS_DESCRIPTION)] = []
     addon_templates: Annotated[dict[str, dict], Meta(description=ADDON_TEMPLATES_DESCRIPTION)] = {}
 

@@ -25,10 +25,11 @@ from cfnlint.core import get_rules
 
 from stackloom import manifest as manifests
 from stackloom.audit import lint
-from templates.suppressions import load
+from templates.suppressions import built_in
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
+NOT_RECORDED = "NOT IN suppressions.yaml"
 
 
 class AuditToolMissing(Exception):
@@ -231,17 +232,11 @@ def _label(path: Path) -> str:
 
 
 def _reason(rule: str, resource: str, label: str) -> str:
-    """The reason recorded in suppressions.yaml (a skip that is not recorded there says so)."""
-
+    """The reason recorded in suppressions.yaml or by a documented opt-in (a skip recorded by neither says so;
+    `accept` gives a spec's own accepted risks their reasons)."""
     system, env, file_name = label.split("/")
-    for suppression in load():
-        if (
-            rule in suppression.rules
-            and suppression.names(resource)
-            and suppression.applies(f"{system}/{env}", file_name)
-        ):
-            return suppression.reason
-    return "NOT IN suppressions.yaml"
+    found = built_in(rule, f"{system}/{env}", file_name, resource)
+    return found.reason if found is not None else NOT_RECORDED
 
 
 # ---- the whole audit --------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from stackloom.audit import lint
+from stackloom.audit.accepted import Environment, accept, accepted_table
 from stackloom.audit.audit import SECURITY_FILE, AuditToolMissing, audit, summary_table, write_figures
 from stackloom.build import compile_all
-from stackloom.cli.common import add_common
-from stackloom.errors import UserError
+from stackloom.cli.common import EXIT_USAGE, add_common
+from stackloom.errors import UserError, display
 from stackloom.output import write_all
 from stackloom.params import select
 from templates.spec_sidecars import exec_notes
@@ -25,15 +27,27 @@ def add_parser(subparsers) -> None:
 
 
 def command(args) -> int:
-    builds = compile_all(select(args.params, args.targets))
+    from stackloom.cli.main import print_notes
+
+    paths = select(args.params, args.targets)
+    builds = compile_all(paths)
+    print_notes(builds)
     write_all(builds, args.output, args.params)
     env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
     try:
         reports = audit(env_dirs)
     except AuditToolMissing as error:
         raise UserError(str(error)) from None
+    # the specs' own accepted_risks: their reasons, and an error for each that does not fire (stackloom/audit/accepted)
+    sources = {build.target: display(paths[build.target]) for build in builds}
+    environments = [
+        Environment(build.target, sources[build.target], env_dir, list(build.spec.accepted_risks))
+        for build, env_dir in zip(builds, env_dirs)
+    ]
+    origins, problems = accept(reports, environments)
     templates = sum(len(lint.template_files(env_dir)) for env_dir in env_dirs)
     print(summary_table(reports, templates))
+    print("\nAccepted findings, where they were accepted and why:\n\n" + accepted_table(reports, origins) + "\n")
     for build in builds:  # documented opt-ins the scanners have no rule for: said here, not failed
         for note in exec_notes(build.spec):
             print(f"NOTE {build.target}: {note}")
@@ -43,4 +57,8 @@ def command(args) -> int:
     if args.write_security_md:
         write_figures(Path(SECURITY_FILE), reports, templates, [build.target for build in builds])
         print(f"figures written to {SECURITY_FILE}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
     return 1 if any(report.failed for report in reports) else 0

@@ -199,6 +199,8 @@ def deploy_command(args) -> int:
         check_endpoint(args.endpoint_url)
     _need_yes_or_terminal(args)
     environment = load_environment(args.params, args.target, args.output)
+    for line in environment.build.overrides:  # the spec's `overrides:` (stackloom/overrides.py), before any change
+        print(f"override applied: {line}", file=sys.stderr)
     overrides = parameter_overrides(environment.manifest, args.image, args.param)
     console = Console()
     manifest = environment.manifest

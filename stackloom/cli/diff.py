@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from stackloom.build import compile_environment
+from stackloom.build import compile_file
 from stackloom.cli.common import add_params, one_target
 from stackloom.diff import (
     EXIT_RISK,
@@ -15,7 +16,7 @@ from stackloom.diff import (
     render,
     stateful_risks,
 )
-from stackloom.params import load_spec, select
+from stackloom.params import select
 
 
 def add_parser(subparsers) -> None:
@@ -43,9 +44,12 @@ def add_parser(subparsers) -> None:
 def command(args) -> int:
     target = one_target(args.target, "diff")
     (path,) = select(args.params, [target]).values()
-    spec = load_spec(path)
+    build = compile_file(path)
+    spec = build.spec
+    for line in build.overrides:
+        print(f"override applied: {line}", file=sys.stderr)
     folder = baseline_folder(args.baseline, spec.system, spec.environment)
-    changes = compare(load_environment(folder), build_templates(compile_environment(spec)), spec.region)
+    changes = compare(load_environment(folder), build_templates(build), spec.region)
     print(f"{spec.system}/{spec.environment}: fresh build of {path} against {folder}")
     print(render(changes))
     return EXIT_RISK if stateful_risks(changes) else 0

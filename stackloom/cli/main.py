@@ -25,10 +25,17 @@ def build_command(args: argparse.Namespace) -> int:
     write_all(builds, args.output, args.params)
     if not args.quiet:
         print_summary(builds, args.output)
+    print_notes(builds)
+    return 0
+
+
+def print_notes(builds: list[compiler.Build]) -> None:
+    """On stderr, every command that builds: each override applied, then the warnings."""
     for build in builds:
+        for line in build.overrides:
+            print(f"override applied: {line}", file=sys.stderr)
         for warning in build.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    return 0
 
 
 def schema_command(args: argparse.Namespace) -> int:

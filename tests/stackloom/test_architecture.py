@@ -26,6 +26,7 @@ CORE = (
     "stackloom.layers",
     "stackloom.addons",
     "stackloom.params",
+    "stackloom.overrides",
     "stackloom.build",
     "stackloom.output",
     "stackloom.cfn",

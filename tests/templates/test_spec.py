@@ -36,6 +36,7 @@ SPEC_MODULES = (
     "templates.spec_services",
     "templates.spec_storage",
     "templates.spec_jobs",
+    "templates.spec_escapes",
 )
 
 
