@@ -7,7 +7,7 @@ import json
 import pytest
 
 from stackloom import build as compiler
-from stackloom.audit import audit, lint
+from stackloom.audit import accepted, audit, lint
 from stackloom.params import select
 from templates import bootstrap, root, suppressions
 from templates.spec import parse
@@ -17,7 +17,15 @@ from ..helpers import PARAMS, PROJECT, TARGETS, jobs_spec, private_storage_spec
 
 @pytest.fixture(scope="module")
 def reports(built):
-    return audit.audit([built / target for target in TARGETS])
+    found = audit.audit([built / target for target in TARGETS])
+    # as `build.py audit` does: each environment's own accepted_risks give their findings a reason
+    specs = {build.target: build.spec for build in compiler.compile_all(select(PARAMS, TARGETS))}
+    environments = [
+        accepted.Environment(target, target, built / target, list(specs[target].accepted_risks)) for target in TARGETS
+    ]
+    _, problems = accepted.accept(found, environments)
+    assert problems == []
+    return found
 
 
 @pytest.mark.parametrize("tool", ["cfn-lint", "checkov", "cfn-guard"])
@@ -29,6 +37,8 @@ def test_no_unsuppressed_findings(reports, tool):
 
 def test_every_suppressed_finding_has_its_recorded_reason(reports):
     reasons = {s.reason for s in suppressions.known()}
+    for build in compiler.compile_all(select(PARAMS, TARGETS)):  # and each environment's own accepted_risks
+        reasons.update(" ".join(risk.reason.split()) for risk in build.spec.accepted_risks)
     for report in reports:
         for finding in report.suppressed:
             assert finding.suppressed_because in reasons, (finding.rule, finding.file, finding.resource)
@@ -131,6 +141,8 @@ def test_an_environment_of_every_storage_kind_audits_clean(tmp_path):
     assert ("CKV_AWS_18", "UploadsBucket") in suppressed
     assert ("sqs_dlq_check", "JobsDeadLetterQueue") in suppressed
     reasons = {s.reason for s in suppressions.known()}
+    for build in compiler.compile_all(select(PARAMS, TARGETS)):  # and each environment's own accepted_risks
+        reasons.update(" ".join(risk.reason.split()) for risk in build.spec.accepted_risks)
     assert all(f.suppressed_because in reasons for report in reports for f in report.suppressed)
 
 
