@@ -21,6 +21,7 @@ from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate
     PRICE_FILE,
     PRICES,
     PRICES_LABEL,
+    SPOT_KEYS,
     Assumption,
     Estimate,
     Line,
@@ -28,6 +29,7 @@ from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate
     Option,
     load_prices,
     price_file,
+    spot_split,
     usd,
 )
 from stackloom.report.pricing import Pricer as _Pricer
@@ -210,24 +212,11 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
         if not (found_price := pricer.need(f"Fargate {service.name}", "fargate_vcpu_hour", "fargate_gb_hour")):
             continue
         vcpu, memory = found_price
-        monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
-        quantity = (
-            f"{tasks} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
-            f"{service.memory / GIB:g} GB) × {pricer.hours:g} h"
-        )
-        pricer.add(
-            f"Fargate {service.name}",
-            quantity,
-            f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h",
-            monthly,
-            "fargate_vcpu_hour",
-            "fargate_gb_hour",
-        )
-        if service.compute != "Fargate":
-            pricer.estimate.notes.append(
-                f"{service.name} runs on {service.compute}: priced at the on-demand Fargate "
-                f"rate (an upper bound; Spot is usually far cheaper and varies)"
-            )
+        on_demand, spot = spot_split(tasks, service.strategy)
+        if on_demand or not spot:
+            _fargate_line(pricer, f"Fargate {service.name}", service, on_demand, (vcpu, memory), FARGATE_KEYS)
+        if spot:
+            _spot_line(pricer, service, spot, (vcpu, memory))
         if service.autoscaling and service.autoscaling[1] != tasks:
             top = fargate_monthly(service.cpu, service.memory, service.autoscaling[1], pricer.hours, vcpu, memory)
             pricer.estimate.notes.append(
@@ -235,6 +224,40 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
                 f"tasks: {usd(top)}/month if it ran at the maximum all month "
                 f"(the line above uses the desired count {tasks})"
             )
+
+
+FARGATE_KEYS = ("fargate_vcpu_hour", "fargate_gb_hour")
+
+
+def _fargate_line(pricer: _Pricer, component: str, service, tasks: float, prices: tuple, keys: tuple) -> None:
+    """One Fargate line: `tasks` (a share of a Spot mix may be fractional) × the task size × the hours."""
+    vcpu, memory = prices
+    quantity = (
+        f"{tasks:g} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
+        f"{service.memory / GIB:g} GB) × {pricer.hours:g} h"
+    )
+    monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
+    pricer.add(component, quantity, f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h", monthly, *keys)
+
+
+def _spot_line(pricer: _Pricer, service, tasks: float, on_demand: tuple) -> None:
+    """The Fargate Spot share of a service at the table's Spot price (a dated point in time: Spot floats), or,
+    when the table has none, at the on-demand price, labelled as the upper bound it is."""
+    spot = [pricer.price(key) for key in SPOT_KEYS]
+    if None not in spot:
+        _fargate_line(pricer, f"Fargate Spot {service.name}", service, tasks, tuple(spot), SPOT_KEYS)
+        dates = sorted({pricer.table[key].get("as_of", "undated") for key in SPOT_KEYS})
+        pricer.estimate.notes.append(
+            f"{service.name}: {tasks:g} of its tasks on Fargate Spot, priced at the table's Spot rate of "
+            f"{', '.join(dates)}; Spot prices float and AWS may interrupt Spot tasks at two minutes' notice"
+        )
+        return
+    component = f"Fargate Spot {service.name} (on-demand rate: upper bound)"
+    _fargate_line(pricer, component, service, tasks, on_demand, FARGATE_KEYS)
+    pricer.estimate.notes.append(
+        f"{service.name}: {tasks:g} of its tasks on Fargate Spot, priced at the on-demand Fargate rate because "
+        f"the bundled {pricer.file} table has no Fargate Spot price: an upper bound (Spot is usually far cheaper)"
+    )
 
 
 @kinds.cost("AWS::AutoScaling::AutoScalingGroup")

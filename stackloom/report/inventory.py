@@ -36,7 +36,7 @@ from stackloom.report.records import (
     Service,
     Subnet,
 )
-from stackloom.report.tasks import compute, image_parts, role_services, secrets_of
+from stackloom.report.tasks import compute, image_parts, role_services, secrets_of, strategy
 
 CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
@@ -369,6 +369,7 @@ def _services(built: Built, found: Inventory) -> None:
                 False,
                 stack.active(logical_id),
                 stack.why_inactive(logical_id),
+                strategy(props),
             )
         )
     found.services.sort(key=lambda service: service.name)

@@ -166,6 +166,28 @@ def rate(value: float) -> str:
     return f"${value:g}"
 
 
+def spot_split(tasks: int, strategy: tuple) -> tuple[float, float]:
+    """(on-demand, Spot) tasks of `tasks` under a capacity provider strategy ((provider, weight, base), ...): the
+    base tasks first, the rest in proportion to the weights (ECS's placement, as an expected share)."""
+    weights = {"FARGATE": 0, "FARGATE_SPOT": 0}
+    based = {"FARGATE": 0, "FARGATE_SPOT": 0}
+    for provider, weight, base in strategy:
+        if provider in weights:
+            weights[provider] += weight
+            based[provider] += base
+    if not weights["FARGATE_SPOT"] and not based["FARGATE_SPOT"]:
+        return float(tasks), 0.0
+    first = min(tasks, sum(based.values()))
+    on_demand = min(first, based["FARGATE"])
+    rest = tasks - first
+    total = sum(weights.values())
+    spot_share = weights["FARGATE_SPOT"] / total if total else 0.0
+    return on_demand + rest * (1 - spot_share), first - on_demand + rest * spot_share
+
+
+SPOT_KEYS = ("fargate_spot_vcpu_hour", "fargate_spot_gb_hour")
+
+
 class Pricer:
     """Adds lines to an estimate; every figure it uses is looked up (and so listed) by its key."""
 

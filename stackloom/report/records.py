@@ -120,6 +120,7 @@ class Service:
     egress: bool  # security group allows 0.0.0.0/0 out
     active: bool = True
     reason: str = ""
+    strategy: tuple = ()  # (capacity provider, weight, base) of each strategy item: a Fargate / Spot mix
 
     @property
     def fargate(self) -> bool:
