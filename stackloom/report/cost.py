@@ -157,32 +157,39 @@ def cross_az_gb(gigabytes: float, zones: int, gateways: int) -> float:
     return gigabytes * (zones - gateways) / zones * 2
 
 
+# a load balancer's label, hourly price, capacity unit price and assumption, by its Type (application, network)
+BALANCER_PRICES = {
+    "application": ("ALB", "alb_hour", "alb_lcu_hour", "alb_lcu", "LCU"),
+    "network": ("NLB", "nlb_hour", "nlb_lcu_hour", "nlb_lcu", "NLCU"),
+}
+
+
 @kinds.cost("AWS::ElasticLoadBalancingV2::LoadBalancer")
 def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
-    lcu = pricer.estimate.assumptions["alb_lcu"]
     for balancer in found.load_balancers:
         if not balancer.active:
             pricer.estimate.switched_off.append(f"load balancer {balancer.name}")
             continue
-        if (hourly := pricer.one(f"ALB {balancer.name}", "alb_hour")) is not None:
+        label, hour_key, unit_key, assumption, unit = BALANCER_PRICES.get(balancer.kind, BALANCER_PRICES["application"])
+        units = pricer.estimate.assumptions[assumption]
+        name = f"{label} {balancer.name}"
+        if (hourly := pricer.one(name, hour_key)) is not None:
+            pricer.add(name, f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, hour_key)
+        if (unit_price := pricer.one(f"{name} {unit}s", unit_key)) is not None:
             pricer.add(
-                f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour"
-            )
-        if (lcu_price := pricer.one(f"ALB {balancer.name} LCUs", "alb_lcu_hour")) is not None:
-            pricer.add(
-                f"ALB {balancer.name} LCUs",
-                f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
-                f"{_rate(lcu_price)}/LCU-h",
-                lcu * pricer.hours * lcu_price,
-                "alb_lcu_hour",
+                f"{name} {unit}s",
+                f"{units:g} {unit} (assumption) × {pricer.hours:g} h",
+                f"{_rate(unit_price)}/{unit}-h",
+                units * pricer.hours * unit_price,
+                unit_key,
             )
         if (
             balancer.scheme == "internet-facing"
             and balancer.zones
-            and (ipv4 := pricer.one(f"Public IPv4: ALB {balancer.name}", "public_ipv4_hour")) is not None
+            and (ipv4 := pricer.one(f"Public IPv4: {name}", "public_ipv4_hour")) is not None
         ):
             pricer.add(
-                f"Public IPv4: ALB {balancer.name}",
+                f"Public IPv4: {name}",
                 f"{balancer.zones} (one per AZ) × {pricer.hours:g} h",
                 f"{_rate(ipv4)}/h",
                 balancer.zones * pricer.hours * ipv4,

@@ -64,6 +64,13 @@ ASSUMPTIONS = {
         "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
         "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)",
     ),
+    "nlb_lcu": Assumption(
+        1,
+        "NLCU",
+        "average network load balancer capacity units per hour of a service's NLB (public_ports; 1 NLCU: "
+        "800 new TCP or 400 new UDP flows/s, 100,000 active TCP or 50,000 active UDP flows, or 1 GB/h processed)",
+        applies="network_load_balancers",
+    ),
     "log_gb_per_task": Assumption(2, "GB", "application logs ingested per month per running task"),
     "flow_log_gb": Assumption(5, "GB", "VPC flow logs ingested per month (priced as standard log ingestion)"),
     "aurora_storage_gb": Assumption(10, "GB", "Aurora storage in use"),

@@ -292,6 +292,11 @@ class Inventory:
         return [subnet for subnet in self.subnets if subnet.tier == tier]
 
     @property
+    def network_load_balancers(self) -> list[LoadBalancer]:
+        """The Network Load Balancers (a service's `public_ports`), which ELB prices apart from ALBs."""
+        return [balancer for balancer in self.load_balancers if balancer.kind == "network"]
+
+    @property
     def active_nats(self) -> list[Nat]:
         return [nat for nat in self.nats if nat.active]
 

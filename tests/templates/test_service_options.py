@@ -11,6 +11,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 
 from stackloom import build as compiler
+from stackloom.audit import audit
 from stackloom.audit.lint import IGNORE_CHECKS, INCLUDE_CHECKS, MANDATORY_CHECKS
 from stackloom.cfn.evaluate import Built
 from stackloom.output import write
@@ -20,30 +21,7 @@ from stackloom.report.pricing import spot_split
 from templates import spec_options
 from templates.spec import SpecInvalid, parse
 
-from ..helpers import assert_has_resource, base_spec, compile_dict, only, resources
-
-
-def options_spec() -> dict:
-    """`base_spec` with every option of this module on its one service."""
-    spec = base_spec(ip_ranges={"office": ["203.0.113.0/24"], "partners": ["198.51.100.0/24", "192.0.2.0/25"]})
-    api = spec["services"]["api"]
-    api["load_balancer"].update(
-        health_check={
-            "matcher": "200,204",
-            "interval_seconds": 30,
-            "timeout_seconds": 10,
-            "healthy_threshold": 3,
-            "unhealthy_threshold": 5,
-        },
-        stickiness={"duration_seconds": 3600},
-    )
-    api["public_ports"] = [
-        {"port": 5060, "protocol": "udp", "inbound": ["office", "partners"]},
-        {"port": 7000, "inbound": ["office"]},
-    ]
-    api["capacity"] = {"fargate": 1, "fargate-spot": 3, "base": 1}
-    api["desired_count"] = 5
-    return spec
+from ..helpers import assert_has_resource, base_spec, compile_dict, only, options_spec, resources
 
 
 @pytest.fixture(scope="module")
@@ -348,6 +326,57 @@ def test_every_emitted_template_with_all_options_is_lint_clean():
     assert findings == []
 
 
+CERTIFICATE = "arn:aws:acm:eu-central-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """One audit run (cfn-lint, checkov, cfn-guard) of every option, on a non-production environment whose ALB has
+    HTTPS and deletion protection and whose task runs read-only as a non-root user: the findings left are the
+    options' own."""
+    data = options_spec()
+    data["load_balancer"] = {"certificate_arn": CERTIFICATE, "deletion_protection": True}
+    data["services"]["api"].update(user="1000", readonly_root_filesystem=True)
+    folder = tmp_path_factory.mktemp("audit")
+    write(compiler.compile_environment(parse(data)), folder)
+    return audit.audit([folder / "acme" / "dev"])
+
+
+@pytest.mark.parametrize("tool", ["cfn-lint", "checkov", "cfn-guard"])
+def test_every_option_audits_clean(audited, tool):
+    """GIVEN health check, stickiness, a UDP and a TCP public port and the Spot mix WHEN audited THEN no tool
+    reports an unsuppressed finding."""
+    (report,) = [item for item in audited if item.tool.startswith(tool)]
+    assert report.passed > 0
+    assert [(f.rule, f.file, f.resource, f.message) for f in report.failed] == []
+
+
+def test_the_network_load_balancers_accepted_findings_carry_their_reasons(audited):
+    """GIVEN the options' audit THEN the NLB's access-log and (outside production) deletion-protection findings are
+    suppressed with the recorded reasons, and nothing else of the service stack is."""
+    suppressed = {
+        (f.rule, f.resource): f.suppressed_because
+        for report in audited
+        for f in report.suppressed
+        if f.file.endswith("service-api.json") and f.resource == "NetworkLoadBalancer"
+    }
+    assert set(suppressed) == {
+        ("CKV_AWS_91", "NetworkLoadBalancer"),
+        ("elbv2_logging_enabled_check", "NetworkLoadBalancer"),
+        ("elbv2_deletion_protection_enabled_check", "NetworkLoadBalancer"),
+    }
+    assert "TLS listeners only" in suppressed[("CKV_AWS_91", "NetworkLoadBalancer")]
+    assert "production" in suppressed[("elbv2_deletion_protection_enabled_check", "NetworkLoadBalancer")]
+
+
+def test_the_network_load_balancer_is_deletion_protected_in_production():
+    data = options_spec()
+    data["production"] = True
+    balancer = compile_dict(data)["service-api.json"]["Resources"]["NetworkLoadBalancer"]["Properties"]
+    attributes = {item["Key"]: item["Value"] for item in balancer["LoadBalancerAttributes"]}
+    assert attributes["deletion_protection.enabled"] == "true"
+
+
 @pytest.mark.parametrize(
     "model",
     [
@@ -408,3 +437,36 @@ def test_without_a_spot_price_spot_tasks_are_priced_on_demand_as_a_labelled_uppe
     (line,) = [item for item in result.lines if item.component.startswith("Fargate Spot api")]
     assert "upper bound" in line.component and line.prices == ("fargate_vcpu_hour", "fargate_gb_hour")
     assert any("upper bound" in note and "no Fargate Spot price" in note for note in result.notes)
+
+
+def test_the_network_load_balancer_is_priced_at_nlb_rates_and_named_so(tmp_path):
+    """GIVEN public ports (an NLB) and the ALB WHEN priced with the us-east-1 table (sourced NLB prices) THEN the NLB
+    lines say NLB and use nlb_hour and nlb_lcu_hour (with the nlb_lcu assumption), the ALB keeps its own rates."""
+    folder = write(compiler.compile_environment(parse(options_spec())), tmp_path)
+    table = cost.load_prices(cost.price_file("us-east-1"))
+    prices = table["prices"]
+    result = cost.estimate(inventory(Built(folder)), table, {"nlb_lcu": 2})
+    lines = {item.component: item for item in result.lines}
+    hours = cost.ASSUMPTIONS["hours_per_month"].value
+    nlb = lines["NLB acme-dev-api-nlb"]
+    assert nlb.prices == ("nlb_hour",) and nlb.monthly == round(hours * prices["nlb_hour"]["usd"], 2)
+    units = lines["NLB acme-dev-api-nlb NLCUs"]
+    assert units.prices == ("nlb_lcu_hour",) and units.quantity.startswith("2 NLCU (assumption)")
+    assert units.monthly == round(2 * hours * prices["nlb_lcu_hour"]["usd"], 2)
+    assert lines["Public IPv4: NLB acme-dev-api-nlb"].prices == ("public_ipv4_hour",)
+    assert lines["ALB acme-dev-alb"].prices == ("alb_hour",)
+    assert not any(name.startswith("ALB acme-dev-api-nlb") for name in lines)
+    assert (
+        prices["nlb_hour"]["usd"] != prices["alb_hour"]["usd"]
+        or prices["nlb_lcu_hour"]["usd"] != (prices["alb_lcu_hour"]["usd"])
+    )
+
+
+def test_a_table_without_nlb_prices_lists_the_nlb_as_not_priced_never_at_alb_rates(tmp_path):
+    """GIVEN the Frankfurt table, which has no sourced NLB price WHEN priced THEN the NLB's hours and NLCUs are listed
+    as not priced (naming the missing keys) and no line prices it with an ALB figure."""
+    folder = write(compiler.compile_environment(parse(options_spec())), tmp_path)
+    result = cost.estimate(inventory(Built(folder)))
+    assert not any("acme-dev-api-nlb" in item.component and "IPv4" not in item.component for item in result.lines)
+    assert any("NLB acme-dev-api-nlb: no nlb_hour price" in item for item in result.unpriced), result.unpriced
+    assert any("NLB acme-dev-api-nlb NLCUs: no nlb_lcu_hour price" in item for item in result.unpriced)
