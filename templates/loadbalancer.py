@@ -1,14 +1,19 @@
-"""The public ALB: security group, listeners (HTTP, or HTTP->HTTPS redirect + HTTPS), certificate, DNS alias."""
+"""The public ALB: security group, listeners (HTTP, or HTTP->HTTPS redirect + HTTPS), certificate, DNS alias.
+
+Also the container options a service's stack adds through here: its ALB target group's health check and
+stickiness, and the Network Load Balancer of its `public_ports` (templates/spec_options.py)."""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Join, Ref, Template, certificatemanager, route53, s3
+from troposphere import GetAtt, Join, Ref, Template, certificatemanager, ecs, route53, s3
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import iam as policies
 from . import names
 from .base import RETAIN, FromRoot, FromStack, NestedStack, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
+from .spec_common import shortened
+from .spec_options import TargetHealthCheckSpec
 
 
 def needed(spec: EnvironmentSpec) -> bool:
@@ -230,3 +235,113 @@ def _certificate(template: Template, spec: EnvironmentSpec, inputs: dict):
         )
     )
     return Ref(certificate)
+
+
+# ---- container options (templates/spec_options.py): a route's health check and stickiness, a service's NLB
+
+
+def target_group_options(route) -> dict:
+    """The health check and attributes of a service's ALB target group, from its route (a LoadBalancerRouteSpec):
+    the spec's `health_check` (ELB's timeout unless given) and, with `stickiness`, a load balancer cookie."""
+    check = route.health_check or TargetHealthCheckSpec()
+    attributes = [
+        elb.TargetGroupAttribute(
+            Key="deregistration_delay.timeout_seconds", Value=str(route.deregistration_delay_seconds)
+        )
+    ]
+    if route.stickiness is not None:
+        attributes += [
+            elb.TargetGroupAttribute(Key="stickiness.enabled", Value="true"),
+            elb.TargetGroupAttribute(Key="stickiness.type", Value=route.stickiness.type),
+            elb.TargetGroupAttribute(
+                Key="stickiness.lb_cookie.duration_seconds", Value=str(route.stickiness.duration_seconds)
+            ),
+        ]
+    return {
+        "HealthCheckIntervalSeconds": check.interval_seconds,
+        **({"HealthCheckTimeoutSeconds": check.timeout_seconds} if check.timeout_seconds is not None else {}),
+        "HealthyThresholdCount": check.healthy_threshold,
+        "UnhealthyThresholdCount": check.unhealthy_threshold,
+        "Matcher": elb.Matcher(HttpCode=check.matcher),
+        "TargetGroupAttributes": attributes,
+    }
+
+
+def network_load_balancer_name(spec: EnvironmentSpec, name: str) -> str:
+    """`<system>-<env>-<service>-nlb` cut to ELB's 32 characters (never `internal-...`, which ELB reserves)."""
+    full = f"{spec.prefix}-{name}-nlb"
+    return shortened(f"nlb-{spec.prefix}-{name}" if full.startswith("internal-") else full, 32)
+
+
+def add_network_load_balancer(template: Template, spec: EnvironmentSpec, name: str, take) -> tuple[list, list]:
+    """An internet-facing Network Load Balancer for service `name`'s `public_ports`: a listener and an IP target
+    group per port (TCP or UDP; a UDP target's health is checked over TCP on the service's `port`), behind the
+    security group names.nlb_group(name) of the security stack. `take(name, description, source, type)` adds a
+    wired parameter. Returns the ECS service's load balancer entries and the listeners it must wait for."""
+    service = spec.services[name]
+    subnets = take(
+        names.PUBLIC_SUBNET_IDS,
+        "Public subnets for the network load balancer",
+        FromStack(names.NETWORK, names.PUBLIC_SUBNET_IDS),
+        "List<AWS::EC2::Subnet::Id>",
+    )
+    group_output = names.security_group_id(names.nlb_group(name))
+    group = take(
+        group_output,
+        "Security group of the network load balancer",
+        FromStack(names.SECURITY, group_output),
+        "AWS::EC2::SecurityGroup::Id",
+    )
+    vpc_id = take(names.VPC_ID, "VPC of the environment", FromStack(names.NETWORK, names.VPC_ID), "AWS::EC2::VPC::Id")
+    balancer = template.add_resource(
+        elb.LoadBalancer(
+            "NetworkLoadBalancer",
+            Name=network_load_balancer_name(spec, name),
+            Scheme="internet-facing",
+            Type="network",
+            Subnets=Ref(subnets),
+            SecurityGroups=[Ref(group)],
+            LoadBalancerAttributes=[
+                elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=str(spec.production).lower()),
+                elb.LoadBalancerAttributes(Key="load_balancing.cross_zone.enabled", Value="true"),
+            ],
+            Tags=tags(spec, network_load_balancer_name(spec, name)),
+        )
+    )
+    entries, listeners = [], []
+    for item in sorted(service.public_ports, key=lambda item: item.port):
+        suffix = f"{item.protocol.title()}{item.port}"
+        target_group = template.add_resource(
+            elb.TargetGroup(
+                f"PublicTargetGroup{suffix}",
+                TargetType="ip",
+                Protocol=item.protocol.upper(),
+                Port=item.port,
+                VpcId=Ref(vpc_id),
+                HealthCheckEnabled=True,
+                HealthCheckProtocol="TCP",
+                HealthCheckPort="traffic-port" if item.protocol == "tcp" else str(service.port),
+                TargetGroupAttributes=[
+                    elb.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")
+                ],
+                Tags=tags(spec, f"{spec.prefix}-{name}-{item.protocol}-{item.port}"),
+            )
+        )
+        listener = template.add_resource(
+            elb.Listener(
+                f"PublicListener{suffix}",
+                LoadBalancerArn=Ref(balancer),
+                Port=item.port,
+                Protocol=item.protocol.upper(),
+                DefaultActions=[elb.Action(Type="forward", TargetGroupArn=Ref(target_group))],
+            )
+        )
+        entries.append(ecs.LoadBalancer(ContainerName=name, ContainerPort=item.port, TargetGroupArn=Ref(target_group)))
+        listeners.append(listener.title)
+    output(
+        template,
+        names.NETWORK_LOAD_BALANCER_DNS_NAME,
+        GetAtt(balancer, "DNSName"),
+        f"DNS name of {name}'s network load balancer (public_ports)",
+    )
+    return entries, listeners

@@ -61,6 +61,12 @@ def job_group(name: str) -> str:
     return f"Job{pascal(name)}"
 
 
+def nlb_group(name: str) -> str:
+    """The security group key of a service's network load balancer (`Nlb<Pascal>`; never `Service…`, which a
+    service named `<name>-nlb` would own)."""
+    return f"Nlb{pascal(name)}"
+
+
 def security_group_id(group: str) -> str:
     """The output (and consumer parameter) holding the ID of the security group `group`."""
     return f"{group}SecurityGroupId"
@@ -121,6 +127,7 @@ DATABASE_ENABLED = "DatabaseEnabled"  # the condition on ENABLE_DATABASE, identi
 # ------------------------------------------------------------------------------------------ services
 
 SERVICE_URL = "ServiceUrl"
+NETWORK_LOAD_BALANCER_DNS_NAME = "NetworkLoadBalancerDnsName"  # a service with public_ports (its own NLB)
 DISCOVERY_NAME = "DiscoveryName"
 SERVICE_NAME = "ServiceName"
 SERVICE_ARN = "ServiceArn"

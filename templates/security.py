@@ -17,12 +17,17 @@ from .spec import EnvironmentSpec
 
 @dataclass(frozen=True)
 class Flow:
-    """One allowed TCP flow: from a group to a group on a port."""
+    """One allowed flow: from a group to a group on a port (TCP unless said)."""
 
     source: str
     target: str
     port: int
     why: str
+    protocol: str = "tcp"
+
+    @property
+    def logical_id(self) -> str:
+        return f"{self.source}To{self.target}Port{self.port}" + ("" if self.protocol == "tcp" else "Udp")
 
 
 def flows(spec: EnvironmentSpec) -> list[Flow]:
@@ -33,6 +38,7 @@ def flows(spec: EnvironmentSpec) -> list[Flow]:
         if service.load_balancer is not None:
             allowed.append(Flow(names.LOAD_BALANCER_GROUP, group_name(name), service.port, f"ALB to {name}"))
         allowed.extend(_outbound(spec, group_name(name), name, service.connects_to))
+        allowed.extend(_public(name, service))
     for name, job in sorted(spec.jobs.items()):
         allowed.extend(_outbound(spec, names.job_group(name), f"job {name}", job.connects_to))
     return allowed
@@ -52,6 +58,51 @@ def _outbound(spec: EnvironmentSpec, source: str, who: str, connects_to: list[st
     if endpoints.interface(spec):
         allowed.append(Flow(source, names.ENDPOINTS_GROUP, HTTPS, f"{who} to AWS APIs (VPC endpoints)"))
     return allowed
+
+
+def _public(name: str, service) -> list[Flow]:
+    """The flows from a service's network load balancer to its tasks: each public port with its protocol, and
+    the TCP port the NLB checks a UDP target's health on (the service's `port`)."""
+    allowed = [
+        Flow(names.nlb_group(name), group_name(name), item.port, f"NLB to {name} ({item.protocol})", item.protocol)
+        for item in sorted(service.public_ports, key=lambda item: item.port)
+    ]
+    tcp = {flow.port for flow in allowed if flow.protocol == "tcp"}
+    if any(flow.protocol == "udp" for flow in allowed) and service.port not in tcp:
+        allowed.append(Flow(names.nlb_group(name), group_name(name), service.port, f"NLB health checks of {name}"))
+    return allowed
+
+
+def _network_load_balancer_group(template: Template, spec: EnvironmentSpec, vpc_id, name: str) -> ec2.SecurityGroup:
+    """The group of service `name`'s network load balancer: in, only the `ip_ranges` each public port names, on
+    that port and protocol; out, to the tasks in the VPC."""
+    ingress = [
+        ec2.SecurityGroupRule(
+            IpProtocol=item.protocol,
+            FromPort=item.port,
+            ToPort=item.port,
+            CidrIp=cidr,
+            Description=f"{label} to {name} {item.port}/{item.protocol}",
+        )
+        for item in sorted(spec.services[name].public_ports, key=lambda item: item.port)
+        for label in sorted(set(item.inbound))
+        for cidr in spec.ip_ranges[label]
+    ]
+    key = names.nlb_group(name)
+    return template.add_resource(
+        ec2.SecurityGroup(
+            f"{key}SecurityGroup",
+            GroupDescription=f"{spec.prefix} network load balancer of {name}",
+            VpcId=Ref(vpc_id),
+            SecurityGroupIngress=ingress,
+            SecurityGroupEgress=[
+                ec2.SecurityGroupRule(
+                    IpProtocol="-1", CidrIp=spec.network.cidr, Description="To targets inside the VPC"
+                )
+            ],
+            Tags=tags(spec, f"{spec.prefix}-{key.lower()}"),
+        )
+    )
 
 
 HTTPS = 443  # the one port of an interface endpoint
@@ -81,11 +132,11 @@ def group_name(service: str) -> str:
 def build(spec: EnvironmentSpec) -> NestedStack:
     """The security groups stack (names.SECURITY, names.SECURITY_FILE).
 
-    Reads spec.services (each service's .port, .load_balancer, .connects_to, a peer's .port and
-    .extra_ports), spec.jobs (each job's .connects_to), spec.load_balancer (.tls), spec.database, spec.cache, spec.network.cidr, spec.prefix.
+    Reads spec.services (each service's .port, .load_balancer, .connects_to, .public_ports, a peer's .port and
+    .extra_ports), spec.ip_ranges, spec.jobs (each job's .connects_to), spec.load_balancer (.tls), spec.database, spec.cache, spec.network.cidr, spec.prefix.
     Exports names.security_group_id(key) for every group: names.LOAD_BALANCER_SECURITY_GROUP_ID,
     names.security_group_id(names.service_group(service)) per service, names.security_group_id(names.job_group(job))
-    per job, names.DATABASE_SECURITY_GROUP_ID,
+    per job, names.security_group_id(names.nlb_group(service)) per service with public_ports, names.DATABASE_SECURITY_GROUP_ID,
     names.CACHE_SECURITY_GROUP_ID, names.ENDPOINTS_SECURITY_GROUP_ID. Wired inputs: names.VPC_ID (and, with
     interface endpoints, names.PRIVATE_SUBNET_IDS) from names.NETWORK. With interface endpoints
     (templates/endpoints.py) it also holds them, behind the names.ENDPOINTS_GROUP group.
@@ -109,6 +160,8 @@ def build(spec: EnvironmentSpec) -> NestedStack:
             f"ECS service {name}",
             egress_description=f"{name} egress: peers, AWS APIs, internet via NAT",
         )
+    for name in sorted(name for name, service in spec.services.items() if service.public_ports):
+        groups[names.nlb_group(name)] = _network_load_balancer_group(template, spec, vpc_id, name)
     for name in sorted(spec.jobs):
         groups[names.job_group(name)] = _group(
             template,
@@ -141,10 +194,10 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     for flow in flows(spec):
         template.add_resource(
             ec2.SecurityGroupIngress(
-                f"{flow.source}To{flow.target}Port{flow.port}",
+                flow.logical_id,
                 GroupId=Ref(groups[flow.target]),
                 SourceSecurityGroupId=Ref(groups[flow.source]),
-                IpProtocol="tcp",
+                IpProtocol=flow.protocol,
                 FromPort=flow.port,
                 ToPort=flow.port,
                 Description=flow.why,

@@ -12,10 +12,10 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Template,
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import addons, cache, database, grants, names, security, sidecars
+from . import addons, cache, database, grants, loadbalancer, names, security, sidecars
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
-from .spec import EnvironmentSpec, ServiceSpec, TaskSpec
+from .spec import EnvironmentSpec, LoadBalancerRouteSpec, ServiceSpec, TaskSpec
 
 ECR_HOST = sidecars.ECR_HOST
 
@@ -38,14 +38,17 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     .readonly_root_filesystem, .writable_paths, .log_group, .log_retention_days, .min_healthy_percent, .grants
     (grants.apply: spec.buckets, .queues, .topics, .tables),
     .max_percent, .discovery, .load_balancer (.priority, .path_patterns, .host_headers, .health_check_path,
-    .health_check_grace_seconds, .deregistration_delay_seconds), .autoscaling, .connects_to (and a peer's
-    .port); spec.repositories, spec.database.database_name, spec.namespace, spec.prefix.
+    .health_check_grace_seconds, .deregistration_delay_seconds, .health_check, .stickiness), .autoscaling,
+    .connects_to (and a peer's .port), .public_ports (loadbalancer.add_network_load_balancer), .capacity;
+    spec.repositories, spec.database.database_name, spec.namespace, spec.prefix, spec.production.
     Exports names.SERVICE_NAME, names.SERVICE_ARN, names.TASK_DEFINITION_ARN, names.LOG_GROUP_NAME,
-    names.TASK_ROLE_ARN, names.DISCOVERY_NAME with discovery, names.SERVICE_URL behind the load balancer.
+    names.TASK_ROLE_ARN, names.DISCOVERY_NAME with discovery, names.SERVICE_URL behind the load balancer,
+    names.NETWORK_LOAD_BALANCER_DNS_NAME with public_ports.
     Wired inputs: names.image_parameter(name), names.count_parameter(name) and names.ENABLE_DATABASE from
     the root; names.CLUSTER_NAME, names.NAMESPACE_ID, names.EC2_CAPACITY_PROVIDER_NAME from names.CLUSTER;
-    names.PRIVATE_SUBNET_IDS, names.ENVIRONMENT_KEY_ARN, names.VPC_ID from names.NETWORK; the service's
-    names.security_group_id from names.SECURITY; names.LISTENER_ARN, names.BASE_URL from
+    names.PRIVATE_SUBNET_IDS, names.ENVIRONMENT_KEY_ARN, names.VPC_ID (and with public_ports
+    names.PUBLIC_SUBNET_IDS) from names.NETWORK; the service's names.security_group_id (and with public_ports
+    its names.nlb_group's) from names.SECURITY; names.LISTENER_ARN, names.BASE_URL from
     names.LOAD_BALANCER; the store outputs it connects to from names.DATA; the outputs of the resources it is
     granted from names.STORAGE.
     """
@@ -123,6 +126,10 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             )
         )
         depends_on.append(rule.title)
+    if service.public_ports:  # container options: a network load balancer of the service
+        entries, listeners = loadbalancer.add_network_load_balancer(template, spec, name, wiring.take)
+        load_balancers += entries
+        depends_on += listeners
 
     ecs_service = template.add_resource(
         ecs.Service(
@@ -131,9 +138,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             Cluster=Ref(cluster_name),
             TaskDefinition=Ref(task_definition),
             DesiredCount=Ref(count),
-            CapacityProviderStrategy=[
-                ecs.CapacityProviderStrategyItem(CapacityProvider=_capacity_provider(service, wiring), Weight=1, Base=0)
-            ],
+            CapacityProviderStrategy=_capacity_strategy(service, wiring),
             **({"PlatformVersion": "LATEST"} if service.compute != "ec2" else {}),
             DeploymentConfiguration=ecs.DeploymentConfiguration(
                 MinimumHealthyPercent=service.min_healthy_percent,
@@ -149,7 +154,9 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             **(
                 {
                     "LoadBalancers": load_balancers,
-                    "HealthCheckGracePeriodSeconds": service.load_balancer.health_check_grace_seconds,
+                    "HealthCheckGracePeriodSeconds": (
+                        service.load_balancer or LoadBalancerRouteSpec()
+                    ).health_check_grace_seconds,
                 }
                 if load_balancers
                 else {}
@@ -261,6 +268,32 @@ def _capacity_provider(service: TaskSpec, wiring: _Wiring):
     return "FARGATE_SPOT" if service.compute == "fargate-spot" else "FARGATE"
 
 
+def _capacity_strategy(service: TaskSpec, wiring: _Wiring) -> list:
+    """The service's capacity provider strategy: its one provider, or with `capacity` (container options) the
+    Fargate / Fargate Spot mix, the `base` tasks on on-demand Fargate (only one provider may have a base)."""
+    mix = getattr(service, "capacity", None)
+    if mix is None:
+        return [
+            ecs.CapacityProviderStrategyItem(CapacityProvider=_capacity_provider(service, wiring), Weight=1, Base=0)
+        ]
+    strategy = [ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=mix.fargate, Base=mix.base)]
+    if not mix.fargate and not mix.base:
+        strategy = []
+    if mix.fargate_spot:
+        strategy.append(ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE_SPOT", Weight=mix.fargate_spot))
+    return strategy
+
+
+def _port_mappings(service: TaskSpec) -> list:
+    """The container's ports (TCP), then its `public_ports` (container options) not already mapped, with their
+    protocol."""
+    mapped = [(port, "tcp") for port in service.ports]
+    for item in sorted(getattr(service, "public_ports", []), key=lambda item: item.port):
+        if (item.port, item.protocol) not in mapped:
+            mapped.append((item.port, item.protocol))
+    return [ecs.PortMapping(ContainerPort=port, Protocol=protocol) for port, protocol in mapped]
+
+
 def _injected(spec: EnvironmentSpec, service: TaskSpec, wiring: _Wiring):
     """Environment and secrets for what the service `connects_to`, merged under the spec's own values
     (the spec wins on a name clash); returns (environment, secrets by name, extra secret ARNs for the role,
@@ -324,11 +357,7 @@ def _task_definition(
         Name=name,
         Image=Join(":", [_repository_uri(spec, service), tag]),
         Essential=True,
-        **(
-            {"PortMappings": [ecs.PortMapping(ContainerPort=port, Protocol="tcp") for port in service.ports]}
-            if service.ports
-            else {}
-        ),
+        **({"PortMappings": _port_mappings(service)} if _port_mappings(service) else {}),
         Environment=[ecs.Environment(Name=key, Value=value) for key, value in sorted(environment.items())],
         Secrets=[secret for _, secret in sorted(secrets.items())],
         LogConfiguration=ecs.LogConfiguration(
@@ -416,15 +445,7 @@ def _add_route(template: Template, spec: EnvironmentSpec, name: str, service: Se
             HealthCheckEnabled=True,
             HealthCheckPath=route.health_check_path,
             HealthCheckProtocol="HTTP",
-            HealthCheckIntervalSeconds=15,
-            HealthyThresholdCount=2,
-            UnhealthyThresholdCount=3,
-            Matcher=elb.Matcher(HttpCode="200-399"),
-            TargetGroupAttributes=[
-                elb.TargetGroupAttribute(
-                    Key="deregistration_delay.timeout_seconds", Value=str(route.deregistration_delay_seconds)
-                )
-            ],
+            **loadbalancer.target_group_options(route),  # health check, stickiness (container options)
             Tags=tags(spec, f"{spec.prefix}-{name}"),
         )
     )

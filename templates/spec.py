@@ -39,6 +39,8 @@ from .spec_common import (
 from .spec_escapes import AcceptedRiskSpec, OverrideSpec
 from .spec_jobs import JobSpec  # noqa: F401 - re-exported, as the service parts
 from .spec_jobs import check as check_jobs
+from .spec_options import RangeName
+from .spec_options import check as check_options
 from .spec_platform import (  # noqa: F401 - re-exported, as the service parts
     ACM_NAMES_PER_CERTIFICATE,
     ClusterSpec,
@@ -396,6 +398,10 @@ class EnvironmentSpec(Model):
     ] = []
     addons: Annotated[list[AddonPath], Meta(description=ADDONS_DESCRIPTION)] = []
     addon_templates: Annotated[dict[str, dict], Meta(description=ADDON_TEMPLATES_DESCRIPTION)] = {}
+    ip_ranges: Annotated[
+        dict[RangeName, list[str]],
+        Meta(description="Named lists of IPv4 CIDRs that services' `public_ports` admit (office: [203.0.113.0/24])."),
+    ] = {}
 
     def __post_init__(self) -> None:
         self.check_tags()
@@ -407,6 +413,7 @@ class EnvironmentSpec(Model):
         check_capacity(self)
         check_storage(self)
         check_jobs(self)
+        check_options(self)
         self._check_private_egress()
         check_addons(self)
 

@@ -18,6 +18,7 @@ from .spec_common import (
     Port,
     check_retention,
 )
+from .spec_options import CapacitySpec, PublicPortSpec, StickinessSpec, TargetHealthCheckSpec
 from .spec_sidecars import (  # noqa: F401 - ImageSpec and SecretRef re-exported: they lived here
     Condition,
     ContainerName,
@@ -88,8 +89,28 @@ class LoadBalancerRouteSpec(Model):
         int, Meta(ge=0, le=2147483647, description="ECS health check grace period.")
     ] = 60
     deregistration_delay_seconds: Annotated[int, Meta(ge=0, le=3600, description="Target deregistration delay.")] = 30
+    # container options (templates/spec_options.py)
+    health_check: Annotated[
+        TargetHealthCheckSpec | None,
+        Meta(
+            description="Target group health check: matcher, interval, timeout, thresholds. Default: 200-399 every 15 s."
+        ),
+    ] = None
+    stickiness: Annotated[
+        StickinessSpec | None, Meta(description="Sticky sessions with a load balancer cookie. Default: off.")
+    ] = None
+    protocol: Annotated[
+        Literal["tcp", "udp"],
+        Meta(description="Protocol of the port the ALB forwards to: tcp only (UDP goes through `public_ports`)."),
+    ] = "tcp"
 
     def __post_init__(self) -> None:
+        if self.protocol != "tcp":
+            raise FieldError(
+                "protocol",
+                f"{self.protocol}: an Application Load Balancer forwards HTTP over TCP only; serve UDP through the "
+                "service's `public_ports` (a Network Load Balancer) instead",
+            )
         values = len(self.path_patterns) + len(self.host_headers)
         if values > 5:  # ALB: at most 5 condition values per rule, wildcards and all conditions counted together
             raise FieldError(
@@ -307,6 +328,21 @@ class ServiceSpec(TaskSpec):
             "gets the ssmmessages channel permissions; a warning says it is on). Default: off."
         ),
     ] = False
+    # container options (templates/spec_options.py)
+    public_ports: Annotated[
+        list[PublicPortSpec],
+        Meta(
+            description="Ports (TCP or UDP) served to named `ip_ranges` through an internet-facing Network Load "
+            "Balancer of the service; the tasks stay in the private subnets."
+        ),
+    ] = []
+    capacity: Annotated[
+        CapacitySpec | None,
+        Meta(
+            description="Fargate / Fargate Spot mix, e.g. {fargate: 1, fargate-spot: 3, base: 1}. "
+            "Default: every task on `compute`."
+        ),
+    ] = None
 
     @property
     def discoverable(self) -> bool:

@@ -240,6 +240,12 @@ def check_options(task) -> None:
         raise FieldError(
             "platform", "arm64 does not run on Fargate Spot (it takes X86_64 Linux tasks only); use compute: fargate"
         )
+    capacity = getattr(task, "capacity", None)  # a service's Fargate / Fargate Spot mix (spec_options)
+    if task.platform == "arm64" and capacity is not None and capacity.fargate_spot > 0:
+        raise FieldError(
+            "capacity",
+            "fargate-spot must be 0 with platform: arm64 (Fargate Spot takes X86_64 Linux tasks only)",
+        )
 
 
 def check_task(spec, where: str, name: str, task) -> None:

@@ -149,3 +149,27 @@ def jobs_spec() -> dict:
         "migrate": {**task(), "command": ["migrate"]},
     }
     return spec
+
+
+def options_spec() -> dict:
+    """`base_spec` with every container option (templates/spec_options.py) on its one service: health check and
+    stickiness, a UDP and a TCP public port, the Fargate / Fargate Spot mix (the options tests, the audit, e2e)."""
+    spec = base_spec(ip_ranges={"office": ["203.0.113.0/24"], "partners": ["198.51.100.0/24", "192.0.2.0/25"]})
+    api = spec["services"]["api"]
+    api["load_balancer"].update(
+        health_check={
+            "matcher": "200,204",
+            "interval_seconds": 30,
+            "timeout_seconds": 10,
+            "healthy_threshold": 3,
+            "unhealthy_threshold": 5,
+        },
+        stickiness={"duration_seconds": 3600},
+    )
+    api["public_ports"] = [
+        {"port": 5060, "protocol": "udp", "inbound": ["office", "partners"]},
+        {"port": 7000, "inbound": ["office"]},
+    ]
+    api["capacity"] = {"fargate": 1, "fargate-spot": 3, "base": 1}
+    api["desired_count"] = 5
+    return spec

@@ -1,8 +1,8 @@
 """The patches to moto 5.2 that make its CloudFormation behave like CloudFormation (apply_patches, once per
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
-CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups and ELBv2's
-CertificateNotFound."""
+CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups, ELBv2's
+CertificateNotFound and its load balancers' Type and attribute lists."""
 
 from __future__ import annotations
 
@@ -111,6 +111,46 @@ def _patch_elbv2() -> None:
             raise CertificateNotFound(f"Certificate '{arn_certificate}' not found") from None
 
     elbv2_models.register_certificate = register_certificate
+    _patch_elbv2_properties()
+
+
+def _patch_elbv2_properties() -> None:
+    """moto creates every AWS::ElasticLoadBalancingV2::LoadBalancer as an application load balancer and drops the
+    LoadBalancerAttributes and a target group's TargetGroupAttributes: create it of its `Type` (so a network load
+    balancer takes TCP and UDP listeners, as ELB does) and apply both attribute lists through moto's own modify
+    calls, which validate them as its API does."""
+    balancer_model, group_model = elbv2_models.FakeLoadBalancer, elbv2_models.FakeTargetGroup
+    original_group = group_model.create_from_cloudformation_json.__func__
+
+    def create_balancer(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        elbv2 = elbv2_models.elbv2_backends[account_id][region_name]
+        balancer = elbv2.create_load_balancer(
+            resource_name,
+            properties.get("SecurityGroups"),
+            properties.get("Subnets"),
+            scheme=properties.get("Scheme", "internet-facing"),
+            loadbalancer_type=properties.get("Type", "application"),
+        )
+        attributes = _attributes(properties.get("LoadBalancerAttributes"))
+        if attributes:
+            elbv2.modify_load_balancer_attributes(balancer.arn, attributes)
+        return balancer
+
+    def create_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        group = original_group(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        attributes = _attributes(cloudformation_json["Properties"].get("TargetGroupAttributes"))
+        if attributes:
+            elbv2_models.elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
+        return group
+
+    balancer_model.create_from_cloudformation_json = classmethod(create_balancer)
+    group_model.create_from_cloudformation_json = classmethod(create_group)
+
+
+def _attributes(items) -> dict[str, str]:
+    """An ELBv2 attribute list of a template ([{Key, Value}]) as the {key: value} moto's modify calls take."""
+    return {str(item["Key"]): str(item["Value"]) for item in items or [] if isinstance(item, dict) and "Key" in item}
 
 
 def _patch_parsing() -> None:

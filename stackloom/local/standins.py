@@ -1,6 +1,6 @@
 """Stand-in models for resource types moto cannot create (ElastiCache, RDS DBCluster, ServiceDiscovery, ECS
 CapacityProvider, Application Auto Scaling, ACM, Secrets Manager, ...), and the settings moto's own S3
-bucket model leaves out."""
+bucket and ECS service models leave out (and a cluster's capacity provider associations)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from moto.acm.models import CertBundle, acm_backends
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
+from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
 from moto.s3.models import s3_backends
 
@@ -91,8 +92,46 @@ def _bucket_settings(instance: Any, properties: dict) -> None:
         backend.put_bucket_lifecycle(name, converted)
 
 
+def _camel(value: Any) -> Any:
+    """A template's PascalCase property structure in the camelCase of the ECS API (CapacityProvider ->
+    capacityProvider), as moto's ECS backend stores it."""
+    if isinstance(value, list):
+        return [_camel(item) for item in value]
+    if isinstance(value, dict):
+        return {key[:1].lower() + key[1:]: _camel(item) for key, item in value.items()}
+    return value
+
+
+def _service_settings(instance: Any, properties: dict) -> None:
+    """What moto's ECS service model leaves out of CloudFormation: how its tasks are placed (the capacity provider
+    strategy, or the launch type) and the target groups it registers with, as DescribeServices reports them."""
+    strategy = _camel(properties.get("CapacityProviderStrategy") or [])
+    instance.capacity_provider_strategy = [{"base": 0, **item} for item in strategy]
+    # ECS reports a launch type only for a service created with one (moto defaults it to EC2)
+    instance.launch_type = properties.get("LaunchType") if not strategy else None
+    for deployment in getattr(instance, "deployments", []):
+        deployment["launchType"] = instance.launch_type
+        if strategy:
+            deployment["capacityProviderStrategy"] = instance.capacity_provider_strategy
+    instance.load_balancers = _camel(properties.get("LoadBalancers") or [])
+
+
+def _cluster_capacity_providers(instance: Any, properties: dict) -> None:
+    """An AWS::ECS::ClusterCapacityProviderAssociations stand-in sets its cluster's capacity providers and default
+    strategy in moto's ECS backend (PutClusterCapacityProviders), so DescribeClusters reports them."""
+    ecs_backends[instance.account_id][instance.region].put_cluster_capacity_providers(
+        str(properties["Cluster"]),
+        list(properties.get("CapacityProviders") or []),
+        _camel(properties.get("DefaultCapacityProviderStrategy") or []),
+    )
+
+
 # Applied after moto created a resource of the type, with its resolved properties.
-AFTER_CREATE = {"AWS::S3::Bucket": _bucket_settings}
+AFTER_CREATE = {
+    "AWS::S3::Bucket": _bucket_settings,
+    "AWS::ECS::Service": _service_settings,
+    "AWS::ECS::ClusterCapacityProviderAssociations": _cluster_capacity_providers,
+}
 
 
 def stand_in_class(resource_type: str) -> type:

@@ -23,6 +23,7 @@ from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate
     PRICE_FILE,
     PRICES,
     PRICES_LABEL,
+    SPOT_KEYS,
     Assumption,
     Estimate,
     Line,
@@ -31,6 +32,7 @@ from stackloom.report.pricing import (  # noqa: F401 - re-exported: the estimate
     fargate_keys,
     load_prices,
     price_file,
+    spot_split,
     usd,
 )
 from stackloom.report.pricing import Pricer as _Pricer
@@ -158,32 +160,39 @@ def cross_az_gb(gigabytes: float, zones: int, gateways: int) -> float:
     return gigabytes * (zones - gateways) / zones * 2
 
 
+# a load balancer's label, hourly price, capacity unit price and assumption, by its Type (application, network)
+BALANCER_PRICES = {
+    "application": ("ALB", "alb_hour", "alb_lcu_hour", "alb_lcu", "LCU"),
+    "network": ("NLB", "nlb_hour", "nlb_lcu_hour", "nlb_lcu", "NLCU"),
+}
+
+
 @kinds.cost("AWS::ElasticLoadBalancingV2::LoadBalancer")
 def _load_balancers(found: Inventory, pricer: _Pricer) -> None:
-    lcu = pricer.estimate.assumptions["alb_lcu"]
     for balancer in found.load_balancers:
         if not balancer.active:
             pricer.estimate.switched_off.append(f"load balancer {balancer.name}")
             continue
-        if (hourly := pricer.one(f"ALB {balancer.name}", "alb_hour")) is not None:
+        label, hour_key, unit_key, assumption, unit = BALANCER_PRICES.get(balancer.kind, BALANCER_PRICES["application"])
+        units = pricer.estimate.assumptions[assumption]
+        name = f"{label} {balancer.name}"
+        if (hourly := pricer.one(name, hour_key)) is not None:
+            pricer.add(name, f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, hour_key)
+        if (unit_price := pricer.one(f"{name} {unit}s", unit_key)) is not None:
             pricer.add(
-                f"ALB {balancer.name}", f"{pricer.hours:g} h", f"{_rate(hourly)}/h", pricer.hours * hourly, "alb_hour"
-            )
-        if (lcu_price := pricer.one(f"ALB {balancer.name} LCUs", "alb_lcu_hour")) is not None:
-            pricer.add(
-                f"ALB {balancer.name} LCUs",
-                f"{lcu:g} LCU (assumption) × {pricer.hours:g} h",
-                f"{_rate(lcu_price)}/LCU-h",
-                lcu * pricer.hours * lcu_price,
-                "alb_lcu_hour",
+                f"{name} {unit}s",
+                f"{units:g} {unit} (assumption) × {pricer.hours:g} h",
+                f"{_rate(unit_price)}/{unit}-h",
+                units * pricer.hours * unit_price,
+                unit_key,
             )
         if (
             balancer.scheme == "internet-facing"
             and balancer.zones
-            and (ipv4 := pricer.one(f"Public IPv4: ALB {balancer.name}", "public_ipv4_hour")) is not None
+            and (ipv4 := pricer.one(f"Public IPv4: {name}", "public_ipv4_hour")) is not None
         ):
             pricer.add(
-                f"Public IPv4: ALB {balancer.name}",
+                f"Public IPv4: {name}",
                 f"{balancer.zones} (one per AZ) × {pricer.hours:g} h",
                 f"{_rate(ipv4)}/h",
                 balancer.zones * pricer.hours * ipv4,
@@ -214,24 +223,13 @@ def _services(found: Inventory, pricer: _Pricer) -> None:
         if not (found_price := pricer.need(f"Fargate {service.name}", *keys)):
             continue
         vcpu, memory = found_price
-        monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
-        quantity = (
-            f"{tasks} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
-            f"{service.memory / GIB:g} GB) × {pricer.hours:g} h"
-        )
-        pricer.add(
-            f"Fargate {service.name}" + (" (ARM64)" if service.architecture == "ARM64" else ""),
-            quantity,
-            f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h",
-            monthly,
-            *keys,
-        )
+        on_demand, spot = spot_split(tasks, service.strategy)
+        if on_demand or not spot:
+            label = f"Fargate {service.name}" + (" (ARM64)" if service.architecture == "ARM64" else "")
+            _fargate_line(pricer, label, service, on_demand, (vcpu, memory), keys)
+        if spot:  # Fargate Spot runs X86_64 tasks only (the spec refuses arm64 there): the x86 Spot rates
+            _spot_line(pricer, service, spot, (vcpu, memory))
         _ephemeral(pricer, f"Fargate ephemeral storage {service.name}", service.ephemeral_gib, tasks * pricer.hours)
-        if service.compute != "Fargate":
-            pricer.estimate.notes.append(
-                f"{service.name} runs on {service.compute}: priced at the on-demand Fargate "
-                f"rate (an upper bound; Spot is usually far cheaper and varies)"
-            )
         if service.autoscaling and service.autoscaling[1] != tasks:
             top = fargate_monthly(service.cpu, service.memory, service.autoscaling[1], pricer.hours, vcpu, memory)
             pricer.estimate.notes.append(
@@ -254,6 +252,40 @@ def _ephemeral(pricer: _Pricer, component: str, size: int | None, task_hours: fl
         f"{_rate(price)}/GB-h",
         extra * task_hours * price,
         FARGATE_EPHEMERAL_KEY,
+    )
+
+
+FARGATE_KEYS = ("fargate_vcpu_hour", "fargate_gb_hour")
+
+
+def _fargate_line(pricer: _Pricer, component: str, service, tasks: float, prices: tuple, keys: tuple) -> None:
+    """One Fargate line: `tasks` (a share of a Spot mix may be fractional) × the task size × the hours."""
+    vcpu, memory = prices
+    quantity = (
+        f"{tasks:g} task{'s' if tasks != 1 else ''} × ({service.cpu / 1024:g} vCPU + "
+        f"{service.memory / GIB:g} GB) × {pricer.hours:g} h"
+    )
+    monthly = fargate_monthly(service.cpu, service.memory, tasks, pricer.hours, vcpu, memory)
+    pricer.add(component, quantity, f"{_rate(vcpu)}/vCPU-h, {_rate(memory)}/GB-h", monthly, *keys)
+
+
+def _spot_line(pricer: _Pricer, service, tasks: float, on_demand: tuple) -> None:
+    """The Fargate Spot share of a service at the table's Spot price (a dated point in time: Spot floats), or,
+    when the table has none, at the on-demand price, labelled as the upper bound it is."""
+    spot = [pricer.price(key) for key in SPOT_KEYS]
+    if None not in spot:
+        _fargate_line(pricer, f"Fargate Spot {service.name}", service, tasks, tuple(spot), SPOT_KEYS)
+        dates = sorted({pricer.table[key].get("as_of", "undated") for key in SPOT_KEYS})
+        pricer.estimate.notes.append(
+            f"{service.name}: {tasks:g} of its tasks on Fargate Spot, priced at the table's Spot rate of "
+            f"{', '.join(dates)}; Spot prices float and AWS may interrupt Spot tasks at two minutes' notice"
+        )
+        return
+    component = f"Fargate Spot {service.name} (on-demand rate: upper bound)"
+    _fargate_line(pricer, component, service, tasks, on_demand, FARGATE_KEYS)
+    pricer.estimate.notes.append(
+        f"{service.name}: {tasks:g} of its tasks on Fargate Spot, priced at the on-demand Fargate rate because "
+        f"the bundled {pricer.file} table has no Fargate Spot price: an upper bound (Spot is usually far cheaper)"
     )
 
 

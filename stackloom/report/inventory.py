@@ -37,7 +37,7 @@ from stackloom.report.records import (
     Service,
     Subnet,
 )
-from stackloom.report.tasks import compute, image_parts, platform, role_services, secrets_of
+from stackloom.report.tasks import compute, image_parts, platform, role_services, secrets_of, strategy
 
 CUSTOM_RESOURCE = "AWS::CloudFormation::CustomResource"
 
@@ -370,6 +370,7 @@ def _services(built: Built, found: Inventory) -> None:
                 False,
                 stack.active(logical_id),
                 stack.why_inactive(logical_id),
+                strategy=strategy(props),
                 **platform(task),
             )
         )

@@ -77,6 +77,13 @@ ASSUMPTIONS = {
         "average load balancer capacity units per hour (1 LCU: 25 new connections/s, "
         "3,000 active connections, 1 GB/h processed or 1,000 rule evaluations/s)",
     ),
+    "nlb_lcu": Assumption(
+        1,
+        "NLCU",
+        "average network load balancer capacity units per hour of a service's NLB (public_ports; 1 NLCU: "
+        "800 new TCP or 400 new UDP flows/s, 100,000 active TCP or 50,000 active UDP flows, or 1 GB/h processed)",
+        applies="network_load_balancers",
+    ),
     "log_gb_per_task": Assumption(2, "GB", "application logs ingested per month per running task"),
     "flow_log_gb": Assumption(5, "GB", "VPC flow logs ingested per month (priced as standard log ingestion)"),
     "aurora_storage_gb": Assumption(10, "GB", "Aurora storage in use"),
@@ -177,6 +184,28 @@ def usd(value: float) -> str:
 
 def rate(value: float) -> str:
     return f"${value:g}"
+
+
+def spot_split(tasks: int, strategy: tuple) -> tuple[float, float]:
+    """(on-demand, Spot) tasks of `tasks` under a capacity provider strategy ((provider, weight, base), ...): the
+    base tasks first, the rest in proportion to the weights (ECS's placement, as an expected share)."""
+    weights = {"FARGATE": 0, "FARGATE_SPOT": 0}
+    based = {"FARGATE": 0, "FARGATE_SPOT": 0}
+    for provider, weight, base in strategy:
+        if provider in weights:
+            weights[provider] += weight
+            based[provider] += base
+    if not weights["FARGATE_SPOT"] and not based["FARGATE_SPOT"]:
+        return float(tasks), 0.0
+    first = min(tasks, sum(based.values()))
+    on_demand = min(first, based["FARGATE"])
+    rest = tasks - first
+    total = sum(weights.values())
+    spot_share = weights["FARGATE_SPOT"] / total if total else 0.0
+    return on_demand + rest * (1 - spot_share), first - on_demand + rest * spot_share
+
+
+SPOT_KEYS = ("fargate_spot_vcpu_hour", "fargate_spot_gb_hour")
 
 
 class Pricer:

@@ -122,6 +122,7 @@ class Service:
     reason: str = ""
     architecture: str = "X86_64"  # the task definition's RuntimePlatform CpuArchitecture (X86_64 | ARM64)
     ephemeral_gib: int | None = None  # Fargate EphemeralStorage SizeInGiB when set (20 GiB are included)
+    strategy: tuple = ()  # (capacity provider, weight, base) of each strategy item: a Fargate / Spot mix
 
     @property
     def fargate(self) -> bool:
@@ -293,6 +294,11 @@ class Inventory:
 
     def subnets_of(self, tier: str) -> list[Subnet]:
         return [subnet for subnet in self.subnets if subnet.tier == tier]
+
+    @property
+    def network_load_balancers(self) -> list[LoadBalancer]:
+        """The Network Load Balancers (a service's `public_ports`), which ELB prices apart from ALBs."""
+        return [balancer for balancer in self.load_balancers if balancer.kind == "network"]
 
     @property
     def active_nats(self) -> list[Nat]:

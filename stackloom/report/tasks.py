@@ -31,6 +31,18 @@ def compute(built: Built, props: dict, task: dict) -> str:
     return " + ".join(dict.fromkeys(names))
 
 
+def strategy(props: dict) -> tuple:
+    """A service's capacity provider strategy as ((provider, weight, base), ...); providers other than Fargate's
+    named as they are written."""
+    found = []
+    for item in props.get("CapacityProviderStrategy", []):
+        provider = item.get("CapacityProvider")
+        found.append(
+            (provider if isinstance(provider, str) else "EC2", int(item.get("Weight", 0)), int(item.get("Base", 0)))
+        )
+    return tuple(found)
+
+
 def image_parts(uri: str) -> tuple[str, str | None, str]:
     """`123.dkr.ecr.eu-central-1.amazonaws.com/backend:latest` -> (uri, "backend", "latest")."""
     host, _, path = uri.partition("/")

@@ -12,7 +12,7 @@ from stackloom.params import select
 from templates import bootstrap, root, suppressions
 from templates.spec import parse
 
-from ..helpers import PARAMS, PROJECT, TARGETS, jobs_spec, private_storage_spec
+from ..helpers import PARAMS, PROJECT, TARGETS, jobs_spec, options_spec, private_storage_spec
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,8 @@ def test_every_suppression_has_a_reason_and_is_used():
         templates = {stack.file_name: stack.template for stack in root.children(build.spec)}
         templates[bootstrap.FILE_NAME] = bootstrap.build(build.spec).template
         used.update(id(s) for s, _ in suppressions.apply(build.target, templates))
-    for extra in (private_storage_spec(), jobs_spec()):  # the storage and job stacks' entries: no seed has them
+    # the storage and job stacks' entries and the network load balancer's (public_ports): no seed has them
+    for extra in (private_storage_spec(), jobs_spec(), options_spec()):
         used.update(
             id(s)
             for s, _ in suppressions.apply("acme/dev", {t.file_name: t.template for t in root.children(parse(extra))})

@@ -176,3 +176,12 @@ def test_ephemeral_storage_above_20_gib_is_priced_per_gb_hour(tmp_path):
     price = cost.load_prices(cost.price_file("us-east-1"))["prices"]["fargate_ephemeral_gb_hour"]["usd"]
     assert line.monthly == round(30 * 730 * price, 2) and line.prices == ("fargate_ephemeral_gb_hour",)
     assert not [item for item in _estimate(tmp_path).lines if "ephemeral" in item.component]
+
+
+def test_arm64_with_a_fargate_spot_share_is_refused():
+    # GIVEN an arm64 service whose capacity mix puts tasks on Fargate Spot WHEN parsed THEN refused in words
+    refused = _refused(_spec(platform="arm64", capacity={"fargate": 1, "fargate-spot": 3, "base": 1}))
+    assert "services.api.capacity: fargate-spot must be 0 with platform: arm64" in refused
+    assert _task(_spec(platform="arm64", capacity={"fargate": 1, "base": 1}))["RuntimePlatform"]["CpuArchitecture"] == (
+        "ARM64"
+    )
