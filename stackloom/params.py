@@ -11,6 +11,7 @@ import re
 import stat
 from pathlib import Path
 
+import msgspec
 import yaml
 
 from stackloom import addons, layers
@@ -79,10 +80,27 @@ class _StrictLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstr
         return super().construct_mapping(node, deep=deep)
 
 
+# Spec fields the loader fills in (stackloom/addons.py), by the field they are filled from: a params file that writes
+# one is refused, and `schema` leaves them out (msgspec has no per-field opt-out of its generated schema).
+LOADER_FIELDS = {"addon_templates": "addons:"}
+
+
+def schema() -> dict:
+    """The JSON Schema of params files (`build.py schema`): the spec's, without the fields the loader fills in."""
+    found = msgspec.json.schema(EnvironmentSpec)
+    for key in LOADER_FIELDS:
+        del found["$defs"]["EnvironmentSpec"]["properties"][key]
+    return found
+
+
 def load_spec(path: Path) -> EnvironmentSpec:
     """Load and validate one environment: its file merged over the defaults layers (stackloom/layers.py);
     the file's place (`<system>/<env>.yaml`) must match its system and environment."""
     merged = merged_spec(path)
+    for key, source in LOADER_FIELDS.items():
+        if key in merged.data:
+            problem = f"filled from {source}, not written by hand (list the template files under {source} instead)"
+            raise SpecError(_describe(path, SpecInvalid([((key,), problem)]), merged))
     addons.resolve(path, merged)  # addon paths relative to the params folder, from the layer that wrote each
     try:
         spec = parse(merged.data)

@@ -228,6 +228,12 @@ HOSTED_ZONE_ID = "HostedZoneId"  # deploy-time, when the spec names a zone but n
 BOOTSTRAP_STACK_NAME = "BootstrapStackName"  # root output
 
 
+def group_output(stack_id: str, output: str) -> str:
+    """A group's output forwarding output `output` of its member `stack_id` to a stack outside the group (an addon
+    taking a grouped service's task role): `ServiceApiTaskRoleName`."""
+    return f"{stack_id}{output}"
+
+
 def service_url_output(stack_id: str) -> str:
     """The root's (or a group's) output forwarding a service stack's SERVICE_URL: `<ServiceStack>Url`."""
     return f"{stack_id}Url"

@@ -301,13 +301,26 @@ def group_services(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[Nes
             members.setdefault(group_id(by_id[stack.logical_id]), []).append((by_id[stack.logical_id], stack))
         else:
             others.append(stack)
-    return others + [
-        _group(spec, logical_id, sorted(found, key=lambda item: item[0]))
-        for logical_id, found in sorted(members.items())
+    home = {stack.logical_id: group for group, found in members.items() for _, stack in found}
+    # a stack reading a grouped service's output (an addon taking its task role) reads the group's copy, after it
+    later = [stack for stack in others if any(_grouped(source, home) for source in stack.inputs.values())]
+    wanted = sorted({(s.stack, s.output) for stack in later for s in stack.inputs.values() if _grouped(s, home)})
+    groups = [
+        _group(spec, group, sorted(found, key=lambda item: item[0]), [w for w in wanted if home[w[0]] == group])
+        for group, found in sorted(members.items())
     ]
+    moved = [replace(stack, inputs={key: _grouped(s, home) or s for key, s in stack.inputs.items()}) for stack in later]
+    return [stack for stack in others if all(stack is not other for other in later)] + groups + moved
 
 
-def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, NestedStack]]) -> ServiceGroup:
+def _grouped(source, home: dict) -> FromStack | None:
+    """The group's forward of `source` when it reads an output of a stack `home` puts in a group, else None."""
+    if isinstance(source, FromStack) and source.stack in home:
+        return FromStack(home[source.stack], names.group_output(source.stack, source.output))
+    return None
+
+
+def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, NestedStack]], forwarded) -> ServiceGroup:
     template = new_template(
         spec, f"ECS services of group {logical_id[len(GROUP_PREFIX):]} " f"(a service's group is a hash of its name)"
     )
@@ -372,6 +385,11 @@ def _group(spec: EnvironmentSpec, logical_id: str, members: list[tuple[str, Nest
                     Description=f"Public URL of {member}",
                 )
             )
+    outputs = {stack.logical_id: stack.template.outputs for _, stack in members}
+    for stack_id, name in forwarded:  # (member, output) a stack outside the group reads (an addon: its task role)
+        if name not in outputs[stack_id]:
+            raise WiringError(f"{logical_id}: {stack_id} has no output {name} (it has {sorted(outputs[stack_id])})")
+        template.add_output(Output(names.group_output(stack_id, name), Value=GetAtt(stack_id, f"Outputs.{name}")))
     return ServiceGroup(
         logical_id,
         names.group_file(logical_id),

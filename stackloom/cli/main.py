@@ -41,11 +41,9 @@ def print_notes(builds: list[compiler.Build]) -> None:
 def schema_command(args: argparse.Namespace) -> int:
     import json
 
-    import msgspec
+    from stackloom.params import schema
 
-    from templates.spec import EnvironmentSpec
-
-    print(json.dumps(msgspec.json.schema(EnvironmentSpec), indent=2, sort_keys=True))
+    print(json.dumps(schema(), indent=2, sort_keys=True))
     return 0
 
 

@@ -2,11 +2,13 @@
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
 CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups, ELBv2's
-CertificateNotFound and its load balancers' Type and attribute lists."""
+CertificateNotFound and its load balancers' Type and attribute lists, IAM roles' ManagedPolicyArns."""
 
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import re
 import threading
 from typing import Any
@@ -21,6 +23,7 @@ from moto.elb.exceptions import CertificateNotFoundException
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
 from moto.iam import models as iam_models
+from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
@@ -86,19 +89,71 @@ class CertificateNotFound(ELBClientError):
 
 
 def _patch_iam() -> None:
-    """moto creates an AWS::IAM::Role without its ManagedPolicyArns (an addon's policy on a task role):
-    attach them, as CloudFormation does."""
-    original = iam_models.Role.create_from_cloudformation_json.__func__
+    """moto keeps no AWS::IAM::Role ManagedPolicyArns (an addon's policy on a task role): attach them on create,
+    attach and detach the difference on an update, and detach them all before the role is deleted (moto refuses to
+    delete a role with attached policies), as CloudFormation does."""
+    role_class = iam_models.Role
+    create = role_class.create_from_cloudformation_json.__func__
+    update = role_class.update_from_cloudformation_json.__func__
+    delete = role_class.delete_from_cloudformation_json.__func__
+
+    def attach(role, cloudformation_json: dict | None, account_id: str, region_name: str) -> None:
+        """Make the role's attached policies the template's, keeping those already attached attached."""
+        iam = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        wanted = list(dict.fromkeys(((cloudformation_json or {}).get("Properties") or {}).get("ManagedPolicyArns", [])))
+        for arn in sorted(set(role.managed_policies) - set(wanted)):
+            iam.detach_role_policy(arn, role.name)
+        for arn in wanted:
+            if arn not in role.managed_policies and _aws_managed(iam, arn) is not False:
+                iam.attach_role_policy(arn, role.name)
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        role = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        iam = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
-        for arn in cloudformation_json["Properties"].get("ManagedPolicyArns", []):
-            iam.attach_role_policy(arn, role.name)
+        role = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        attach(role, cloudformation_json, account_id, region_name)
         return role
 
-    iam_models.Role.create_from_cloudformation_json = create_from_cloudformation_json
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    ):
+        role = update(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        attach(role or original_resource, cloudformation_json, account_id, region_name)
+        return role
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        iam = iam_models.iam_backends[account_id][iam_models.get_partition(region_name)]
+        for role in [role for role in iam.roles.values() if role.name == resource_name]:
+            attach(role, None, account_id, region_name)
+        return delete(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    role_class.create_from_cloudformation_json = create_from_cloudformation_json
+    role_class.update_from_cloudformation_json = update_from_cloudformation_json
+    role_class.delete_from_cloudformation_json = delete_from_cloudformation_json
+
+
+def _aws_managed(iam, arn: str) -> bool | None:
+    """For an AWS managed policy's ARN (`arn:aws:iam::aws:policy/...`, which moto does not load unless told to):
+    True once moto's backend has it (from the copy of their documents moto ships), False when moto does not know
+    it (the local endpoint leaves it unattached); None for any other ARN."""
+    if ":iam::aws:policy/" not in arn:
+        return None
+    if arn not in iam.managed_policies:
+        name = arn.rsplit("/", 1)[-1]
+        data = _aws_managed_documents().get(name)
+        if data is None:
+            return False
+        policy = iam_models.AWSManagedPolicy.from_data(name, iam.account_id, iam.region_name, data)
+        if policy.arn != arn:
+            return False
+        iam.managed_policies[arn] = policy
+    return True
+
+
+@functools.cache
+def _aws_managed_documents() -> dict:
+    return json.loads(aws_managed_policies_data)
 
 
 def _patch_elbv2() -> None:

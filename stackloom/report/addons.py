@@ -30,16 +30,36 @@ def addons(built: Built) -> list[tuple[str, str, dict[str, int]]]:
 
 
 def wiring(built: Built) -> list[tuple[str, str]]:
-    """(producer, consumer) logical IDs of the root's nested stacks where one reads an output of an addon, or an
-    addon reads an output of a service or job (its task role)."""
+    """(producer, consumer) logical IDs of nested stacks where one reads an output of an addon, or an addon reads an
+    output of a service or job (its task role); through service groups, which pass such values on."""
     pairs = set()
-    for consumer, resource in built.root.resources.items():
-        for value in (resource.get("Properties", {}).get("Parameters") or {}).values():
-            target = value.get("Fn::GetAtt") if isinstance(value, dict) else None
-            if isinstance(target, list) and target and isinstance(target[0], str):
-                if target[0].startswith(ADDON_PREFIX) or consumer.startswith(ADDON_PREFIX):
-                    pairs.add((target[0], consumer))
+    for stack in built.stacks():
+        for consumer in stack.children:
+            for value in (stack.resources[consumer].get("Properties", {}).get("Parameters") or {}).values():
+                producer = _origin(stack, value)
+                if producer and (producer.startswith(ADDON_PREFIX) or consumer.startswith(ADDON_PREFIX)):
+                    pairs.add((producer, consumer))
     return sorted(pairs)
+
+
+def _origin(stack, value, up: bool = True) -> str | None:
+    """The nested stack whose output `value` (a child's parameter in `stack`) is: a GetAtt of a child's output,
+    followed into a group that forwards a member's output; a Ref of `stack`'s parameter, followed into its parent."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    target = value.get("Fn::GetAtt")
+    target = target.split(".", 1) if isinstance(target, str) else target
+    if isinstance(target, list) and len(target) == 2 and all(isinstance(part, str) for part in target):
+        child = stack.children.get(target[0])
+        if child is None or not target[1].startswith("Outputs."):
+            return None
+        output = child.template.get("Outputs", {}).get(target[1][len("Outputs.") :])
+        return (_origin(child, output.get("Value"), up=False) if isinstance(output, dict) else None) or target[0]
+    name = value.get("Ref")
+    if up and stack.parent is not None and isinstance(name, str) and name in stack.template.get("Parameters", {}):
+        passed = stack.parent.resources[stack.logical_id].get("Properties", {}).get("Parameters") or {}
+        return _origin(stack.parent, passed.get(name))
+    return None
 
 
 @kinds.diagram(STACK, regional=True)

@@ -92,7 +92,8 @@ def secrets_of(built: Built, stack: Stack | None, raw: list) -> list[Secret]:
 
 
 def role_services(role: dict) -> list[str]:
-    """The AWS services a role's inline policies allow (`ecr`, `logs`, `ssm`, ...) and managed policy names."""
+    """The AWS services a role's inline policies allow (`ecr`, `logs`, `ssm`, ...) and managed policy names (an
+    addon's by logical ID and addon: `OrdersAccess (addon api-orders)`)."""
     prefixes = set()
     for policy in role.get("Policies", []):
         for statement in policy.get("PolicyDocument", {}).get("Statement", []):
@@ -100,7 +101,11 @@ def role_services(role: dict) -> list[str]:
             for action in actions if isinstance(actions, list) else [actions]:
                 prefixes.add(text(action).split(":", 1)[0])
     for arn in role.get("ManagedPolicyArns", []):
-        prefixes.add(text(arn).rsplit("/", 1)[-1])
+        if isinstance(arn, Pointer):  # a policy of the environment's own templates (an addon's): its logical ID
+            addon = arn.file.startswith("addon-") and arn.file[len("addon-") : -len(".json")]
+            prefixes.add(f"{arn.logical_id} (addon {addon})" if addon else arn.logical_id)
+        else:
+            prefixes.add(text(arn).rsplit("/", 1)[-1])
     return sorted(prefixes)
 
 

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench import synthetic
 from stackloom import build as compiler
 from stackloom.audit.lint import lint_files
 from stackloom.cfn.evaluate import Built
+from stackloom.cli.main import main
 from stackloom.output import write
 from stackloom.params import SpecError, load_spec
+from stackloom.params import schema as params_schema
 from stackloom.report import cost
 from stackloom.report.inventory import inventory
 from stackloom.report.mermaid import mermaid
@@ -290,5 +293,117 @@ def test_the_diagram_draws_the_addon_and_the_cost_lists_it_as_not_priced(tmp_pat
         in drawing
     )
     assert 'ADDON_AddonApiOrders -.->|"outputs: policy, variables"| SVC_api' in drawing
+    # AND the task role names the addon's policy by its logical ID and addon, not as an unresolved reference
+    (api,) = found.services
+    assert api.roles["task"] == ["OrdersAccess (addon api-orders)"]
+    assert 'ROLE_api_task(["task role · api<br/>OrdersAccess (addon api-orders)"])' in drawing
+    assert "${" not in drawing and "#123;" not in drawing
     estimate = cost.estimate(found, PRICES, HOURS)
     assert any(item.startswith("addon addon-api-orders.json: 1 AWS::DynamoDB::Table") for item in estimate.unpriced)
+
+
+# ---- a grouped environment (services in ServicesNN stacks, templates/root.py group_services) ----------------
+
+TASK_ROLE_ADDON = {
+    "Parameters": {"TaskRoleName": {"Type": "String"}},
+    "Resources": {
+        "Extra": {
+            "Type": "AWS::IAM::RolePolicy",
+            "Properties": {
+                "RoleName": {"Ref": "TaskRoleName"},
+                "PolicyName": "extra",
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}],
+                },
+            },
+        }
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory) -> tuple[compiler.Build, dict[str, dict]]:
+    """synthetic 100 services (past 200 root parameters: grouped), svc-001 with an addon that takes its task role
+    and one that hands back a policy and a variable (the orders table), loaded from a params folder."""
+    path = synthetic.write(tmp_path_factory.mktemp("grouped") / "params", 100)
+    data = yaml.safe_load(path.read_text())
+    data["services"]["svc-001"]["addons"] = ["addons/role.json", "addons/orders.yaml"]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    (path.parent / "addons").mkdir()
+    (path.parent / "addons" / "role.json").write_text(json.dumps(TASK_ROLE_ADDON), encoding="utf-8")
+    (path.parent / "addons" / "orders.yaml").write_text(ORDERS, encoding="utf-8")
+    build = compiler.compile_environment(load_spec(path))
+    return build, {name: json.loads(body) for name, body in build.files.items()}
+
+
+def test_an_addon_taking_a_grouped_services_task_role_reads_it_through_the_group(grouped):
+    build, files = grouped
+    group = files["manifest.json"]["services"]["svc-001"]["group"]
+    assert group.startswith("Services")
+    root = files["root.json"]["Resources"]
+    # THEN the root passes the addon the group's forward of the service's TaskRoleName output
+    assert root["AddonSvc001Role"]["Properties"]["Parameters"] == {
+        "TaskRoleName": {"Fn::GetAtt": [group, "Outputs.ServiceSvc001TaskRoleName"]}
+    }
+    group_template = files[files["manifest.json"]["nested_stacks"][group]]
+    assert group_template["Outputs"]["ServiceSvc001TaskRoleName"]["Value"] == {
+        "Fn::GetAtt": ["ServiceSvc001", "Outputs.TaskRoleName"]
+    }
+    # AND the addon handing outputs back feeds the service through its group
+    assert root[group]["Properties"]["Parameters"]["AddonSvc001OrdersOrdersAccessPolicy"] == {
+        "Fn::GetAtt": ["AddonSvc001Orders", "Outputs.OrdersAccessPolicy"]
+    }
+    member = group_template["Resources"]["ServiceSvc001"]["Properties"]["Parameters"]
+    assert member["AddonSvc001OrdersOrdersAccessPolicy"] == {"Ref": "AddonSvc001OrdersOrdersAccessPolicy"}
+    # AND the nested stacks are listed, the addon after the group whose output it reads
+    stacks = list(build.manifest.nested_stacks)
+    assert stacks.index(group) < stacks.index("AddonSvc001Role")
+    assert "ServiceSvc001TaskRoleName" not in json.dumps(
+        {name: body for name, body in files.items() if name.startswith("services-") and body is not group_template}
+    )
+
+
+def test_a_grouped_environments_addons_are_lint_clean_and_drawn(grouped, tmp_path):
+    build, files = grouped
+    folder = write(build, tmp_path / "out")
+    group_file = build.manifest.nested_stacks[files["manifest.json"]["services"]["svc-001"]["group"]]
+    checked = [
+        folder / name for name in ("root.json", group_file, "addon-svc-001-role.json", "addon-svc-001-orders.json")
+    ]
+    assert {path.name: found for path, found in lint_files(checked).items() if found} == {}
+    drawing = mermaid(inventory(Built(folder)))
+    # THEN the diagram follows the wiring through the group to the service, both ways
+    assert 'ADDON_AddonSvc001Orders -.->|"outputs: policy, variables"| SVC_svc_001' in drawing
+    assert 'SVC_svc_001 -.->|"task role"| ADDON_AddonSvc001Role' in drawing
+
+
+# ---- addon_templates is the loader's ---------------------------------------------------------------------
+
+
+def test_addon_templates_written_in_a_params_file_is_a_spec_error(tmp_path):
+    path = write_params(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["addon_templates"] = {"addons/orders.yaml": {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(SpecError) as error:
+        load_spec(path)
+    message = str(error.value)
+    assert "dev.yaml: invalid spec" in message
+    assert "addon_templates: filled from addons:, not written by hand" in message and "(line " in message
+
+
+def test_addon_templates_written_in_a_defaults_layer_names_that_layer(tmp_path):
+    path = write_params(tmp_path)
+    (path.parent / "_defaults.yaml").write_text(yaml.safe_dump({"addon_templates": {}}), encoding="utf-8")
+    with pytest.raises(SpecError, match=r"addon_templates: filled from addons:, not written by hand .*_defaults.yaml"):
+        load_spec(path)
+
+
+def test_the_json_schema_offers_addons_but_not_addon_templates(capsys):
+    assert main(["schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    environment = printed["$defs"]["EnvironmentSpec"]["properties"]
+    assert "addons" in environment and "addon_templates" not in environment
+    assert "addons" in printed["$defs"]["ServiceSpec"]["properties"]
+    assert params_schema() == printed
