@@ -176,3 +176,32 @@ def test_ephemeral_storage_above_20_gib_is_priced_per_gb_hour(tmp_path):
     price = cost.load_prices(cost.price_file("us-east-1"))["prices"]["fargate_ephemeral_gb_hour"]["usd"]
     assert line.monthly == round(30 * 730 * price, 2) and line.prices == ("fargate_ephemeral_gb_hour",)
     assert not [item for item in _estimate(tmp_path).lines if "ephemeral" in item.component]
+
+
+def test_exec_on_a_job_is_a_spec_error_saying_it_is_a_services_option():
+    # GIVEN a job with exec: true (a job's task is started by its schedule or `build.py run`, not kept running)
+    data = jobs_spec()
+    data["jobs"]["report"]["exec"] = True
+    # THEN the spec is refused with why, not with "check the spelling" and not silently ignored
+    message = _refused(data)
+    assert "jobs.report.exec: ECS Exec (exec: true) is a service's option, not a job's" in message
+    assert "check the spelling" not in message
+    # AND a misspelt field of a job still gets the usual hint
+    data = jobs_spec()
+    data["jobs"]["report"]["schedul"] = "rate(1 day)"
+    assert "jobs.report.schedul: unknown field (did you mean schedule?)" in _refused(data)
+
+
+def test_exec_on_a_job_fails_the_build_in_one_line(tmp_path, capsys):
+    from stackloom.cli.main import main
+
+    data = jobs_spec()
+    data["jobs"]["report"]["exec"] = True
+    path = tmp_path / "params" / "acme" / "dev.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code = main(["build", "acme/dev", "--params", str(tmp_path / "params"), "--output", str(tmp_path / "output")])
+    printed = capsys.readouterr()
+    assert code != 0
+    assert "jobs.report.exec: ECS Exec (exec: true) is a service's option" in printed.err
+    assert "Traceback" not in printed.out + printed.err
