@@ -205,3 +205,27 @@ def test_exec_on_a_job_fails_the_build_in_one_line(tmp_path, capsys):
     assert code != 0
     assert "jobs.report.exec: ECS Exec (exec: true) is a service's option" in printed.err
     assert "Traceback" not in printed.out + printed.err
+
+
+def test_audit_prints_the_exec_note_for_each_service_with_exec_on(tmp_path, capsys, monkeypatch):
+    # GIVEN acme/dev with exec on its api and acme/prod without; the scanners stood in by an empty report (their
+    # findings are not what this is about: the NOTE is the audit command's own line, from the spec)
+    from stackloom.cli import audit as audit_command
+    from stackloom.cli.main import main
+
+    monkeypatch.setattr(audit_command, "audit", lambda env_dirs: [])
+    params = tmp_path / "params"
+    (params / "acme").mkdir(parents=True)
+    (params / "acme" / "dev.yaml").write_text(json.dumps(_spec(exec=True)), encoding="utf-8")
+    (params / "acme" / "prod.yaml").write_text(json.dumps(base_spec(environment="prod")), encoding="utf-8")
+    # WHEN `audit acme` runs
+    code = main(["audit", "acme", "--params", str(params), "--output", str(tmp_path / "output")])
+    out = capsys.readouterr().out
+    # THEN it prints one NOTE, for acme/dev's api, saying what ECS Exec allows
+    notes = [line for line in out.splitlines() if line.startswith("NOTE ")]
+    assert notes == [
+        "NOTE acme/dev: services.api: ECS Exec is on (exec: true): whoever may call ecs:ExecuteCommand on the "
+        "cluster can open a shell in its running containers, as their user; keep it off where nobody needs that "
+        "(production)"
+    ]
+    assert code == 0
