@@ -164,11 +164,26 @@ def test_arm64_is_priced_at_fargates_arm_rates_below_x86(tmp_path):
     assert arm.monthly < x86.monthly and arm.component == "Fargate api (ARM64)"
 
 
+def test_arm64_in_eu_west_1_is_priced_at_its_sourced_arm_rates(tmp_path):
+    # GIVEN eu-west-1, whose table has Fargate's ARM rates from the offer files' EU-Fargate-ARM-* SKUs
+    table = cost.load_prices(cost.price_file("eu-west-1"))["prices"]
+    assert (table["fargate_arm_vcpu_hour"]["usd"], table["fargate_arm_gb_hour"]["usd"]) == (0.03238, 0.00356)
+    arm = _line(_estimate(tmp_path, "eu-west-1", platform="arm64"), "Fargate api")
+    x86 = _line(_estimate(tmp_path, "eu-west-1"), "Fargate api")
+    # THEN the 0.5 vCPU / 1 GB task is priced at those rates for 730 hours, below the x86 line
+    assert arm.prices == ("fargate_arm_vcpu_hour", "fargate_arm_gb_hour")
+    assert arm.monthly == round(730 * (0.5 * 0.03238 + 1 * 0.00356), 2) < x86.monthly
+
+
 def test_arm64_where_the_table_has_no_arm_rate_is_not_priced_rather_than_priced_as_x86(tmp_path):
-    # GIVEN eu-central-1, whose bundled table has Fargate's x86 rates and no sourced ARM ones
+    # GIVEN eu-central-1 (the examples' region), whose bundled table has Fargate's x86 rates and no sourced ARM
+    # ones: no Frankfurt Linux/ARM figure was found in a dated source
+    assert "fargate_arm_vcpu_hour" not in cost.load_prices(cost.price_file("eu-central-1"))["prices"]
     estimate = _estimate(tmp_path, "eu-central-1", platform="arm64")
+    # THEN the ARM64 task's line is absent and the gap names the missing rate; the x86 rate is not used for it
     assert not [line for line in estimate.lines if line.component.startswith("Fargate api")]
     assert any("fargate_arm_vcpu_hour" in gap for gap in estimate.gaps)
+    assert _line(_estimate(tmp_path, "eu-central-1"), "Fargate api").prices == ("fargate_vcpu_hour", "fargate_gb_hour")
 
 
 def test_ephemeral_storage_above_20_gib_is_priced_per_gb_hour(tmp_path):
