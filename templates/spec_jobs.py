@@ -11,7 +11,7 @@ No `from __future__ import annotations`, as in templates/spec.py: msgspec builds
 import re
 import zoneinfo
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
@@ -46,6 +46,13 @@ SCHEDULE_FORMS = (
 class JobSpec(TaskSpec):
     """A task run to completion on the cluster: on a schedule (EventBridge Scheduler) or on demand (`build.py run`).
     No port, no load balancer, no discovery: nothing connects to a job."""
+
+    # A service's option written on a job: said so, rather than "check the spelling" (templates/validation.py).
+    misplaced_fields: ClassVar[dict[str, str]] = {
+        "exec": "ECS Exec (exec: true) is a service's option, not a job's: a job's task runs to completion and is "
+        "started by its schedule or `build.py run` without execute-command; to get a shell, run the image as a "
+        "service with exec: true",
+    }
 
     schedule: Annotated[
         str | None,

@@ -98,7 +98,11 @@ def problems(value: object, kind: object, path: tuple = ()) -> list[tuple[tuple,
 def _inside(value: object, kind: object, path: tuple) -> list[tuple[tuple, str]]:
     if isinstance(kind, type) and issubclass(kind, msgspec.Struct) and isinstance(value, dict):
         fields = {field.encode_name: field for field in msgspec.structs.fields(kind)}
-        found = [(path + (key,), _unknown(key, list(fields))) for key in value if key not in fields]
+        # a spec part may say why a field it lacks belongs elsewhere (JobSpec: `exec` is a service's option)
+        misplaced = getattr(kind, "misplaced_fields", {})
+        found = [
+            (path + (key,), misplaced.get(key) or _unknown(key, list(fields))) for key in value if key not in fields
+        ]
         found += [
             (path + (name,), "required field missing")
             for name, field in fields.items()

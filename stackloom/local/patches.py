@@ -2,7 +2,8 @@
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
 CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups, ELBv2's
-CertificateNotFound and its load balancers' Type and attribute lists, IAM roles' ManagedPolicyArns."""
+CertificateNotFound and its load balancers' Type and attribute lists, IAM roles' ManagedPolicyArns, and the ECS
+properties moto's CloudFormation models drop (task definition, service)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from urllib.parse import urlparse
 from moto.cloudformation import models, parsing, responses, utils
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.responses import ActionResult
+from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 from moto.ec2.models.security_groups import SecurityGroupBackend
+from moto.ec2.utils import generate_dns_from_ip
+from moto.ecs import models as ecs_models
 from moto.elb.exceptions import CertificateNotFoundException
 from moto.elbv2 import models as elbv2_models
 from moto.elbv2.exceptions import ELBClientError
@@ -64,6 +69,7 @@ def apply_patches() -> None:
         _patch_ec2()
         _patch_elbv2()
         _patch_iam()
+        _patch_ecs()
         tasks.patch()
         _patched = True
 
@@ -80,6 +86,17 @@ def _patch_ec2() -> None:
         return group
 
     SecurityGroupBackend.create_security_group = create_security_group
+
+    original_interface = NetworkInterface.__init__
+
+    def network_interface(self, *args, **kwargs):
+        original_interface(self, *args, **kwargs)
+        # every ENI has its private IPv4 DNS name on AWS; moto gives one only in a VPC whose DNS hostnames it
+        # knows are on, which it never learns from a template (ECS's RunTask of an awsvpc task reads it)
+        if not hasattr(self, "private_dns_name") and self.private_ip_address:
+            self.private_dns_name = generate_dns_from_ip(self.private_ip_address)
+
+    NetworkInterface.__init__ = network_interface
 
 
 class CertificateNotFound(ELBClientError):
@@ -154,6 +171,94 @@ def _aws_managed(iam, arn: str) -> bool | None:
 @functools.cache
 def _aws_managed_documents() -> dict:
     return json.loads(aws_managed_policies_data)
+
+
+# AWS::ECS::TaskDefinition properties -> moto's register_task_definition arguments (all but the containers and
+# family, which moto's CloudFormation model reads itself).
+_TASK_DEFINITION_ARGUMENTS = {
+    "Volumes": "volumes",
+    "NetworkMode": "network_mode",
+    "PlacementConstraints": "placement_constraints",
+    "RequiresCompatibilities": "requires_compatibilities",
+    "Cpu": "cpu",
+    "Memory": "memory",
+    "TaskRoleArn": "task_role_arn",
+    "ExecutionRoleArn": "execution_role_arn",
+    "ProxyConfiguration": "proxy_configuration",
+    "InferenceAccelerators": "inference_accelerators",
+    "RuntimePlatform": "runtime_platform",
+    "IpcMode": "ipc_mode",
+    "PidMode": "pid_mode",
+    "EphemeralStorage": "ephemeral_storage",
+}
+
+
+def _task_definition_arguments(properties: dict) -> dict:
+    """register_task_definition's keyword arguments from a template's TaskDefinition properties, in the API's
+    camelCase shapes (RuntimePlatform.CpuArchitecture -> runtimePlatform.cpuArchitecture)."""
+    found = {}
+    for key, argument in _TASK_DEFINITION_ARGUMENTS.items():
+        if key in properties:
+            value = properties[key]
+            found[argument] = (
+                remap_nested_keys(value, pascal_to_camelcase) if isinstance(value, dict | list) else str(value)
+            )
+    if "Tags" in properties:
+        found["tags"] = [{"key": tag["Key"], "value": tag["Value"]} for tag in properties["Tags"]]
+    return found
+
+
+def _flag(value) -> bool:
+    """A Boolean property as CloudFormation reads it: true, or "true" from a parameter."""
+    return str(value).lower() == "true"
+
+
+def _patch_ecs() -> None:
+    """moto's AWS::ECS::TaskDefinition registers only the family, containers, volumes and memory, and its
+    AWS::ECS::Service drops EnableExecuteCommand: register the task definition with every property the template
+    gives (CPU, network mode, roles, RuntimePlatform, EphemeralStorage, ...) and keep the service's
+    EnableExecuteCommand (DescribeServices' enableExecuteCommand), as CloudFormation does."""
+    TaskDefinition, Service = ecs_models.TaskDefinition, ecs_models.Service
+
+    @classmethod
+    def create_task_definition(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        family = properties.get("Family", resource_name)
+        containers = remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase)
+        backend = ecs_models.ecs_backends[account_id][region_name]
+        return backend.register_task_definition(
+            family=family, container_definitions=containers, **_task_definition_arguments(properties)
+        )
+
+    @classmethod
+    def update_task_definition(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        # a task definition is immutable: an update registers a new revision (moto's own update keeps too little)
+        backend = ecs_models.ecs_backends[account_id][region_name]
+        backend.deregister_task_definition(original_resource.arn)
+        return create_task_definition.__func__(cls, new_resource_name, cloudformation_json, account_id, region_name)
+
+    TaskDefinition.create_from_cloudformation_json = create_task_definition
+    TaskDefinition.update_from_cloudformation_json = update_task_definition
+
+    original_create = Service.create_from_cloudformation_json.__func__
+    original_update = Service.update_from_cloudformation_json.__func__
+
+    @classmethod
+    def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        service = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        service.enable_execute_command = _flag(cloudformation_json["Properties"].get("EnableExecuteCommand"))
+        return service
+
+    @classmethod
+    def update_service(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        service = original_update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        service.enable_execute_command = _flag(cloudformation_json["Properties"].get("EnableExecuteCommand"))
+        return service
+
+    Service.create_from_cloudformation_json = create_service
+    Service.update_from_cloudformation_json = update_service
 
 
 def _patch_elbv2() -> None:

@@ -164,11 +164,26 @@ def test_arm64_is_priced_at_fargates_arm_rates_below_x86(tmp_path):
     assert arm.monthly < x86.monthly and arm.component == "Fargate api (ARM64)"
 
 
+def test_arm64_in_eu_west_1_is_priced_at_its_sourced_arm_rates(tmp_path):
+    # GIVEN eu-west-1, whose table has Fargate's ARM rates from the offer files' EU-Fargate-ARM-* SKUs
+    table = cost.load_prices(cost.price_file("eu-west-1"))["prices"]
+    assert (table["fargate_arm_vcpu_hour"]["usd"], table["fargate_arm_gb_hour"]["usd"]) == (0.03238, 0.00356)
+    arm = _line(_estimate(tmp_path, "eu-west-1", platform="arm64"), "Fargate api")
+    x86 = _line(_estimate(tmp_path, "eu-west-1"), "Fargate api")
+    # THEN the 0.5 vCPU / 1 GB task is priced at those rates for 730 hours, below the x86 line
+    assert arm.prices == ("fargate_arm_vcpu_hour", "fargate_arm_gb_hour")
+    assert arm.monthly == round(730 * (0.5 * 0.03238 + 1 * 0.00356), 2) < x86.monthly
+
+
 def test_arm64_where_the_table_has_no_arm_rate_is_not_priced_rather_than_priced_as_x86(tmp_path):
-    # GIVEN eu-central-1, whose bundled table has Fargate's x86 rates and no sourced ARM ones
+    # GIVEN eu-central-1 (the examples' region), whose bundled table has Fargate's x86 rates and no sourced ARM
+    # ones: no Frankfurt Linux/ARM figure was found in a dated source
+    assert "fargate_arm_vcpu_hour" not in cost.load_prices(cost.price_file("eu-central-1"))["prices"]
     estimate = _estimate(tmp_path, "eu-central-1", platform="arm64")
+    # THEN the ARM64 task's line is absent and the gap names the missing rate; the x86 rate is not used for it
     assert not [line for line in estimate.lines if line.component.startswith("Fargate api")]
     assert any("fargate_arm_vcpu_hour" in gap for gap in estimate.gaps)
+    assert _line(_estimate(tmp_path, "eu-central-1"), "Fargate api").prices == ("fargate_vcpu_hour", "fargate_gb_hour")
 
 
 def test_ephemeral_storage_above_20_gib_is_priced_per_gb_hour(tmp_path):
@@ -185,3 +200,56 @@ def test_arm64_with_a_fargate_spot_share_is_refused():
     assert _task(_spec(platform="arm64", capacity={"fargate": 1, "base": 1}))["RuntimePlatform"]["CpuArchitecture"] == (
         "ARM64"
     )
+
+
+def test_exec_on_a_job_is_a_spec_error_saying_it_is_a_services_option():
+    # GIVEN a job with exec: true (a job's task is started by its schedule or `build.py run`, not kept running)
+    data = jobs_spec()
+    data["jobs"]["report"]["exec"] = True
+    # THEN the spec is refused with why, not with "check the spelling" and not silently ignored
+    message = _refused(data)
+    assert "jobs.report.exec: ECS Exec (exec: true) is a service's option, not a job's" in message
+    assert "check the spelling" not in message
+    # AND a misspelt field of a job still gets the usual hint
+    data = jobs_spec()
+    data["jobs"]["report"]["schedul"] = "rate(1 day)"
+    assert "jobs.report.schedul: unknown field (did you mean schedule?)" in _refused(data)
+
+
+def test_exec_on_a_job_fails_the_build_in_one_line(tmp_path, capsys):
+    from stackloom.cli.main import main
+
+    data = jobs_spec()
+    data["jobs"]["report"]["exec"] = True
+    path = tmp_path / "params" / "acme" / "dev.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code = main(["build", "acme/dev", "--params", str(tmp_path / "params"), "--output", str(tmp_path / "output")])
+    printed = capsys.readouterr()
+    assert code != 0
+    assert "jobs.report.exec: ECS Exec (exec: true) is a service's option" in printed.err
+    assert "Traceback" not in printed.out + printed.err
+
+
+def test_audit_prints_the_exec_note_for_each_service_with_exec_on(tmp_path, capsys, monkeypatch):
+    # GIVEN acme/dev with exec on its api and acme/prod without; the scanners stood in by an empty report (their
+    # findings are not what this is about: the NOTE is the audit command's own line, from the spec)
+    from stackloom.cli import audit as audit_command
+    from stackloom.cli.main import main
+
+    monkeypatch.setattr(audit_command, "audit", lambda env_dirs: [])
+    params = tmp_path / "params"
+    (params / "acme").mkdir(parents=True)
+    (params / "acme" / "dev.yaml").write_text(json.dumps(_spec(exec=True)), encoding="utf-8")
+    (params / "acme" / "prod.yaml").write_text(json.dumps(base_spec(environment="prod")), encoding="utf-8")
+    # WHEN `audit acme` runs
+    code = main(["audit", "acme", "--params", str(params), "--output", str(tmp_path / "output")])
+    out = capsys.readouterr().out
+    # THEN it prints one NOTE, for acme/dev's api, saying what ECS Exec allows
+    notes = [line for line in out.splitlines() if line.startswith("NOTE ")]
+    assert notes == [
+        "NOTE acme/dev: services.api: ECS Exec is on (exec: true): whoever may call ecs:ExecuteCommand on the "
+        "cluster can open a shell in its running containers, as their user; keep it off where nobody needs that "
+        "(production)"
+    ]
+    assert code == 0
