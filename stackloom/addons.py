@@ -18,7 +18,6 @@ import stat
 from pathlib import Path, PurePosixPath
 
 import msgspec
-from cfnlint.decode import decode_str
 
 from stackloom import layers
 from stackloom.errors import display
@@ -98,6 +97,10 @@ def _read(folder: Path, file: Path) -> str:
 
 def _parse(file: Path, text: str) -> dict:
     """The template as plain data (cfn-lint's nodes, which carry their marks, become dicts, lists and scalars)."""
+    # imported here, not at the top: cfn-lint costs more to import than a whole build, and only a spec with
+    # addons needs its decoder (tests/stackloom/test_bench.py keeps the build path free of it)
+    from cfnlint.decode import decode_str
+
     template, problems = decode_str(text)
     if problems:
         first = problems[0]

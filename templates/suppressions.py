@@ -101,6 +101,13 @@ def _unprotected_load_balancer(spec: EnvironmentSpec) -> list[str]:
     return [] if protection else ["LoadBalancer"]
 
 
+def _unprotected_network_load_balancer(spec: EnvironmentSpec) -> list[str]:
+    """A service's NLB (public_ports) has deletion protection exactly in production (templates/loadbalancer.py)."""
+    if spec.production or not any(service.public_ports for service in spec.services.values()):
+        return []
+    return ["NetworkLoadBalancer"]
+
+
 def _mutable_repositories(spec: EnvironmentSpec) -> list[str]:
     return [
         f"{pascal(key)}Repository"
@@ -139,6 +146,17 @@ OPT_INS = (
             origin="opt-in load_balancer.deletion_protection off outside production (the default)",
         ),
         _unprotected_load_balancer,
+    ),
+    OptIn(
+        Suppression(
+            rules=("elbv2_deletion_protection_enabled_check",),
+            template="service-*.json",
+            resource="NetworkLoadBalancer",
+            reason="Non-production environments must be deletable by `destroy`; with production true the "
+            "service's network load balancer has deletion protection on, and a production spec cannot turn it off.",
+            origin="opt-in services.<name>.public_ports outside production (NLB deletion protection off)",
+        ),
+        _unprotected_network_load_balancer,
     ),
     OptIn(
         Suppression(
