@@ -407,7 +407,7 @@ def _task_definition(
         Memory=str(service.memory),
         NetworkMode="awsvpc",
         RequiresCompatibilities=["EC2" if service.compute == "ec2" else "FARGATE"],
-        **sidecars.task_options(service),  # RuntimePlatform (architecture), EphemeralStorage
+        **sidecars.task_options(spec, service),  # RuntimePlatform (architecture), EphemeralStorage
         ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(task_role, "Arn"),
         ContainerDefinitions=[container, *sidecars.containers(spec, service, log_group)],

@@ -14,6 +14,7 @@ from troposphere import Join, Ref, Sub, ecs, iam
 from . import iam as policies
 from .base import literal
 from .spec import EnvironmentSpec, TaskSpec
+from .spec_sidecars import architecture
 
 ECR_HOST = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
 ARCHITECTURES = {"x86_64": "X86_64", "arm64": "ARM64"}
@@ -89,11 +90,11 @@ def containers(spec: EnvironmentSpec, task: TaskSpec, log_group) -> list[ecs.Con
     return [_sidecar(spec, sidecar, log_group) for sidecar in task.sidecars]
 
 
-def task_options(task: TaskSpec) -> dict:
+def task_options(spec, task: TaskSpec) -> dict:
     """Task definition properties of the options: the CPU architecture, and the ephemeral storage when given."""
     found: dict = {
         "RuntimePlatform": ecs.RuntimePlatform(
-            OperatingSystemFamily="LINUX", CpuArchitecture=ARCHITECTURES[task.platform]
+            OperatingSystemFamily="LINUX", CpuArchitecture=ARCHITECTURES[architecture(spec, task)]
         )
     }
     if task.ephemeral_storage is not None:

@@ -233,9 +233,12 @@ class TaskSpec(Model):
         ),
     ] = {}
     platform: Annotated[
-        Platform,
-        Meta(description="CPU architecture of the task: x86_64, or arm64 (Graviton; not on Fargate Spot)."),
-    ] = "x86_64"
+        Platform | None,
+        Meta(
+            description="CPU architecture of the task: x86_64, or arm64 (Graviton; not on Fargate Spot). Default: "
+            "the EC2 capacity's architecture for compute: ec2, x86_64 on Fargate."
+        ),
+    ] = None
     ephemeral_storage: Annotated[
         Annotated[int, Meta(ge=21, le=200)] | None,
         Meta(

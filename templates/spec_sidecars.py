@@ -248,6 +248,17 @@ def check_options(task) -> None:
         )
 
 
+def architecture(spec, task) -> str:
+    """The task's CPU architecture: its `platform`, or else the EC2 capacity's on EC2 (a task must match the
+    instances it is placed on), x86_64 on Fargate."""
+    if task.platform is not None:
+        return task.platform
+    capacity = spec.cluster.ec2_capacity
+    if task.compute == "ec2" and capacity is not None and capacity.architecture is not None:
+        return capacity.architecture
+    return "x86_64"
+
+
 def check_task(spec, where: str, name: str, task) -> None:
     """A task's containers against each other and the environment `spec` (from spec_services.check_references):
     sidecar names apart from the main container's, every `depends_on` naming a container of the task with a
@@ -277,7 +288,7 @@ def check_task(spec, where: str, name: str, task) -> None:
             )
         check_secrets(spec, f"{where}.sidecars.{index}.secrets", sidecar.secrets)
     capacity = spec.cluster.ec2_capacity
-    if task.compute == "ec2" and capacity is not None and capacity.architecture not in (None, task.platform):
+    if task.compute == "ec2" and capacity is not None and task.platform not in (None, capacity.architecture):
         raise FieldError(
             f"{where}.platform",
             f"{task.platform} but the EC2 capacity's {capacity.instance_type} is {capacity.architecture}; "

@@ -63,6 +63,20 @@ def test_arm64_on_graviton_ec2_capacity_is_accepted():
     assert _task(data)["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
 
 
+def test_without_platform_an_ec2_task_takes_its_capacitys_architecture():
+    # GIVEN EC2 services on Graviton and on x86 capacity, neither naming a platform
+    data = _spec(compute="ec2")
+    data["cluster"] = {"ec2_capacity": {"instance_type": "t4g.medium"}}
+    # THEN the task matches the instances it is placed on (an X86_64 task would never place on t4g)
+    assert _task(data)["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+    data["cluster"] = {"ec2_capacity": {"instance_type": "t3.medium"}}
+    assert _task(data)["RuntimePlatform"]["CpuArchitecture"] == "X86_64"
+    # AND an explicit platform against the capacity is refused in words
+    data = _spec(compute="ec2", platform="x86_64")
+    data["cluster"] = {"ec2_capacity": {"instance_type": "t4g.medium"}}
+    assert "services.api.platform: x86_64 but the EC2 capacity's t4g.medium is arm64" in _refused(data)
+
+
 def test_ephemeral_storage_on_fargate_and_its_bounds():
     assert _task(_spec(ephemeral_storage=100))["EphemeralStorage"] == {"SizeInGiB": 100}
     assert "EphemeralStorage" not in _task(_spec())
