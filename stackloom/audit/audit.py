@@ -14,26 +14,19 @@ import json
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cfnlint.version
-from cfnlint.core import get_rules
-
 from stackloom import manifest as manifests
-from stackloom.audit import lint
+from stackloom.audit import cache, lint, tools
+from stackloom.audit.tools import AuditToolMissing
 from templates.suppressions import built_in
 
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
 NOT_RECORDED = "NOT IN suppressions.yaml"
-
-
-class AuditToolMissing(Exception):
-    """checkov or the cfn-guard wheel is not installed (`./run setup` installs both)."""
 
 
 @dataclass
@@ -66,48 +59,34 @@ class ToolReport:
 # ---- cfn-lint ---------------------------------------------------------------------------------------
 
 
-def run_cfnlint(files: list[Path], region: str | dict[Path, str]) -> ToolReport:
+def run_cfnlint(files: list[Path], region: str | dict[Path, str], cached: bool = True) -> ToolReport:
     """cfn-lint over the files, each for its environment's region (`region`: one for all, or per file)."""
-    report = ToolReport("cfn-lint", cfnlint.version.__version__)
-    report.rules = len(get_rules([], list(lint.IGNORE_CHECKS), list(lint.INCLUDE_CHECKS), False))
+    report = ToolReport("cfn-lint", lint.CFN_LINT_VERSION)
+    report.rules = lint.rule_count(cached)
     regions = region if isinstance(region, dict) else dict.fromkeys(files, region)
-    results: dict[Path, list[str]] = {}
-    for name in sorted(set(regions.values())):
-        results.update(lint.lint_files([path for path in files if regions[path] == name], name))
+    results = lint.findings({path: regions[path] for path in files}, cached=cached)
     for path, found in ((path, results[path]) for path in files):
         if not found:
             report.passed += 1
         for item in found:
-            rule, _, message = item.partition(" ")
-            report.findings.append(Finding("cfn-lint", rule, _label(path), "", message))
+            message = f"{item['message']} (line {item['line']})"
+            report.findings.append(Finding("cfn-lint", item["rule"], _label(path), "", message))
     return report
 
 
 # ---- checkov ----------------------------------------------------------------------------------------
 
 
-def run_checkov(files: list[Path]) -> ToolReport:
+def run_checkov(files: list[Path], cached: bool = True) -> ToolReport:
     binary = Path(sys.executable).with_name("checkov")
     if not binary.exists():
         found = shutil.which("checkov")
         if found is None:
             raise AuditToolMissing("checkov is not installed; run `./run setup`")
         binary = Path(found)
-    command = [
-        str(binary),
-        "--framework",
-        "cloudformation",
-        "--skip-download",
-        "--output",
-        "json",
-        *[arg for path in files for arg in ("--file", str(path))],
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode not in (0, 1):
-        raise AuditToolMissing(f"checkov failed ({result.returncode}): {result.stderr.strip()[:500]}")
-    data = json.loads(result.stdout or "[]")
-    runs = data if isinstance(data, list) else [data]
-    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
+    version = tools.checkov_version(binary)
+    store = cache.Cache(cache.folder(cached), "checkov", version, tools.CHECKOV_OPTIONS)
+    runs = tools.checkov_runs(cache.per_file(store, files, lambda todo: tools.run_checkov(binary, todo)))
     report = ToolReport("checkov", version)
     rules = set()
     for run in runs:
@@ -173,27 +152,14 @@ def guard_tools() -> tuple[Path, Path, str]:
     return binary, target / "package" / "rules" / "control-tower" / "cfn-guard", version
 
 
-def run_guard(files: list[Path]) -> ToolReport:
+def run_guard(files: list[Path], cached: bool = True) -> ToolReport:
     binary, rules, version = guard_tools()
-    command = [
-        str(binary),
-        "validate",
-        "--rules",
-        str(rules),
-        "--structured",
-        "--show-summary",
-        "none",
-        "--output-format",
-        "json",
-        *[arg for path in files for arg in ("--data", str(path))],
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if not result.stdout.strip().startswith("["):
-        raise AuditToolMissing(f"cfn-guard failed ({result.returncode}): {result.stderr.strip()[:500]}")
+    store = cache.Cache(cache.folder(cached), "cfn-guard", version, [rules.parents[3].name, *tools.GUARD_OPTIONS])
+    outcomes = cache.per_file(store, files, lambda todo: tools.run_guard(binary, rules, todo))
     report = ToolReport("cfn-guard (AWS Control Tower proactive rules)", f"cfn-guard {version}")
     names = set()
     templates = {path.resolve(): json.loads(path.read_text()) for path in files}
-    for outcome in json.loads(result.stdout):
+    for outcome in (dict(outcome, name=str(path)) for path, outcome in outcomes.items()):
         names.update(outcome["compliant"])
         names.update(outcome["not_applicable"])
         report.passed += len(outcome["compliant"])
@@ -242,11 +208,12 @@ def _reason(rule: str, resource: str, label: str) -> str:
 # ---- the whole audit --------------------------------------------------------------------------------
 
 
-def audit(env_dirs: list[Path]) -> list[ToolReport]:
-    """cfn-lint (each environment for its own region, from its manifest), checkov and cfn-guard."""
+def audit(env_dirs: list[Path], cached: bool = True) -> list[ToolReport]:
+    """cfn-lint (each environment for its own region, from its manifest), checkov and cfn-guard; each template's
+    results from the cache where its bytes were checked before by the same tool version (stackloom/audit/cache)."""
     regions = {path: manifests.load(env_dir).region for env_dir in env_dirs for path in lint.template_files(env_dir)}
     files = list(regions)
-    return [run_cfnlint(files, regions), run_checkov(files), run_guard(files)]
+    return [run_cfnlint(files, regions, cached), run_checkov(files, cached), run_guard(files, cached)]
 
 
 def summary_table(reports: list[ToolReport], templates: int) -> str:

@@ -22,6 +22,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--write-security-md", action="store_true", help="rewrite the figures in SECURITY.md from this run"
     )
+    parser.add_argument("--no-cache", action="store_true", help="run every tool on every template again")
     add_common(parser)
     parser.set_defaults(handler=command)
 
@@ -35,7 +36,7 @@ def command(args) -> int:
     write_all(builds, args.output, args.params)
     env_dirs = [args.output / build.spec.system / build.spec.environment for build in builds]
     try:
-        reports = audit(env_dirs)
+        reports = audit(env_dirs, cached=not args.no_cache)
     except AuditToolMissing as error:
         raise UserError(str(error)) from None
     # the specs' own accepted_risks: their reasons, and an error for each that does not fire (stackloom/audit/accepted)

@@ -83,6 +83,7 @@ COMMAND_MODULES = {
     "destroy": "stackloom.cli.deploy",
     "diagram": "stackloom.cli.report",
     "diff": "stackloom.cli.diff",
+    "lint": "stackloom.cli.lint",
     "manifest": "stackloom.cli.manifest",
     "run": "stackloom.cli.run",
     "spec": "stackloom.cli.spec",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -113,3 +114,83 @@ def test_cfnlintrc_names_no_region_of_its_own():
     for path in sorted((PROJECT / "output").glob("*/*/*.json")):
         if path.name not in ("parameters.json", "overrides.json", "manifest.json"):
             assert '"cfn-lint"' in path.read_text(), path
+
+
+# ---- `build.py lint` ----------------------------------------------------------------------------------
+
+
+def _lint_command(capsys, *args) -> tuple[int, str, str]:
+    from stackloom.cli.main import main
+
+    code = main(["lint", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def broken_output(built, tmp_path) -> Path:
+    """A copy of the built bet2wealth/dev whose cluster stack gained a log group without policies (I3011)."""
+    import shutil
+
+    output = tmp_path / "output"
+    shutil.copytree(built / "bet2wealth" / "dev", output / "bet2wealth" / "dev")
+    path = output / "bet2wealth" / "dev" / "cluster.json"
+    template = json.loads(path.read_text())
+    template["Resources"]["Unprotected"] = {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}}
+    path.write_text(json.dumps(template, indent=1))
+    return output
+
+
+def test_lint_command_is_clean_on_the_built_environments_and_exits_0(built, capsys):
+    code, out, err = _lint_command(capsys, "--output", built)
+    assert (code, out, err) == (0, "", "")
+
+
+def test_lint_command_prints_findings_as_bare_cfn_lint_does_and_exits_2(broken_output, capsys):
+    import subprocess
+    import sys
+
+    # GIVEN an environment with one template that has findings WHEN `build.py lint` runs over it
+    code, out, _ = _lint_command(capsys, "--output", broken_output)
+    # THEN it exits 2 and prints exactly what the cfn-lint CLI prints for those templates (project settings)
+    assert code == 2 and "I3011" in out and "cluster.json:" in out
+    files = [str(path) for path in lint.template_files(broken_output / "bet2wealth" / "dev")]
+    bare = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "--", *sorted(files)],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+    )
+    assert bare.returncode != 0 and out == bare.stdout
+
+
+def test_lint_command_writes_sarif_with_rule_ids_and_line_numbers(broken_output, capsys):
+    code, out, _ = _lint_command(capsys, "--output", broken_output, "--format", "sarif", "bet2wealth")
+    log = json.loads(out)
+    assert code == 2 and log["version"] == "2.1.0"
+    (run,) = log["runs"]
+    assert {rule["id"] for rule in run["tool"]["driver"]["rules"]} == {"I3011"}
+    locations = [result["locations"][0]["physicalLocation"] for result in run["results"]]
+    assert {result["ruleId"] for result in run["results"]} == {"I3011"}
+    assert all(place["artifactLocation"]["uri"].endswith("bet2wealth/dev/cluster.json") for place in locations)
+    assert all(place["region"]["startLine"] > 1 for place in locations)
+
+
+def test_lint_command_json_and_a_clean_sarif(built, broken_output, capsys):
+    code, out, _ = _lint_command(capsys, "--output", broken_output, "--format", "json")
+    assert code == 2 and {item["Rule"]["Id"] for item in json.loads(out)} == {"I3011"}
+    code, out, _ = _lint_command(capsys, "--output", built, "--format", "sarif", "vanity-market/preprod")
+    assert code == 0 and json.loads(out)["runs"][0]["results"] == []
+
+
+def test_lint_command_without_a_build_or_with_an_unknown_target_exits_1(built, tmp_path, capsys):
+    code, out, err = _lint_command(capsys, "--output", tmp_path / "nothing")
+    assert code == 1 and "holds no built environment" in err and "Traceback" not in err
+    code, _, err = _lint_command(capsys, "--output", built, "bet2wealth/nope")
+    assert code == 1 and "'bet2wealth/nope' is not built" in err and "bet2wealth/dev" in err
+
+
+def test_lint_command_with_a_template_missing_exits_1(broken_output, capsys):
+    (broken_output / "bet2wealth" / "dev" / "network.json").unlink()
+    code, _, err = _lint_command(capsys, "--output", broken_output, "--no-cache")
+    assert code == 1 and "network.json" in err
