@@ -251,7 +251,7 @@ def test_audit_prints_the_exec_note_for_each_service_with_exec_on(tmp_path, caps
     from stackloom.cli import audit as audit_command
     from stackloom.cli.main import main
 
-    monkeypatch.setattr(audit_command, "audit", lambda env_dirs: [])
+    monkeypatch.setattr(audit_command, "audit", lambda env_dirs, **options: [])
     params = tmp_path / "params"
     (params / "acme").mkdir(parents=True)
     (params / "acme" / "dev.yaml").write_text(json.dumps(_spec(exec=True)), encoding="utf-8")
