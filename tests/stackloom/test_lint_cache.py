@@ -201,3 +201,26 @@ def test_checkov_and_cfn_guard_report_a_template_alone_as_they_do_among_others(t
     together = tools.run_guard(guard, rules, [first, second])
     assert together == {**tools.run_guard(guard, rules, [first]), **tools.run_guard(guard, rules, [second])}
     assert together[first]["not_compliant"] and together[first] != together[second]
+
+
+def test_the_rules_are_loaded_once_per_process_not_once_per_template(tmp_path, monkeypatch):
+    # GIVEN cfn-lint's rule loader counted (it reads ~300 rule modules: ~0.4 s a time)
+    from cfnlint.rules import _rules
+
+    loads = []
+    original = _rules.Rules.create_from_directory.__func__
+
+    def counted(cls, *args, **kwargs):
+        loads.append(args)
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(_rules.Rules, "create_from_directory", classmethod(counted))
+    lint._rules()  # whatever the process loaded before
+    loads.clear()
+    # WHEN three templates, one with a finding, are linted in this process without the cache
+    paths = [_template(tmp_path / f"t{index}.json", policies=index != 1) for index in range(3)]
+    found = lint.lint_files(paths, cached=False)
+    # THEN the findings are cfn-lint's and no rule was loaded again for any template
+    assert [bool(found[path]) for path in paths] == [False, True, False]
+    assert found[paths[1]][0].startswith("I3011 ")
+    assert loads == []
