@@ -18,7 +18,7 @@ from stackloom.manifest import FILE_NAME as MANIFEST_FILE
 from stackloom.manifest import Manifest
 from stackloom.params import load_spec
 from stackloom.render import as_json, render, render_document
-from templates import bootstrap, names, quotas, root, suppressions
+from templates import bootstrap, job, names, quotas, root, suppressions
 from templates.spec import EnvironmentSpec
 from templates.spec_sidecars import exec_notes
 
@@ -95,7 +95,7 @@ def _compile(spec: EnvironmentSpec) -> Build:
         result.warnings.append(
             f"{result.target}: deploy-time parameters without a default must be given on deploy: " + ", ".join(missing)
         )
-    result.manifest = manifests.of(spec, stacks, values, missing)
+    result.manifest = manifest_of(spec, stacks, values, missing)
     result.files[MANIFEST_FILE] = as_json(manifests.as_dict(result.manifest))
     return result
 
@@ -135,3 +135,53 @@ def compile_file(path: Path) -> Build:
         return compile_environment(spec)
     except patches.OverrideError as error:
         raise UserError(f"{display(path)}: {error}") from None
+
+
+def manifest_of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]) -> Manifest:
+    """The manifest of a compiled environment (`stacks`: the root's children as templates/root.py made them)."""
+    groups = [stack for stack in stacks if isinstance(stack, root.ServiceGroup)]
+    group_of = {member.logical_id: group for group in groups for member in group.members}
+    services = {}
+    for name, svc in sorted(spec.services.items()):
+        group = group_of.get(names.service_stack(name))
+        services[name] = manifests.ServiceEntry(
+            stack=names.service_stack(name),
+            image_parameter=names.image_parameter(name),
+            desired_count_parameter=names.count_parameter(name),
+            repository=spec.repositories[svc.image.repository].name if svc.image.repository else None,
+            image_uri=svc.image.uri,
+            group=group.logical_id if group is not None else None,
+            image_list_parameter=names.group_image_tags(group.logical_id) if group is not None else None,
+            desired_count_list_parameter=names.group_desired_counts(group.logical_id) if group is not None else None,
+        )
+    return Manifest(
+        system=spec.system,
+        environment=spec.environment,
+        region=spec.region,
+        account_id=spec.account_id,
+        production=spec.production,
+        stack_name=spec.prefix,
+        bootstrap_stack_name=names.bootstrap_stack_name(spec),
+        root_template=names.ROOT_FILE,
+        bootstrap_template=names.BOOTSTRAP_FILE,
+        nested_stacks={stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
+        parameters=values,
+        required_parameters=missing,
+        services=services,
+        hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
+        packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None,
+        certificate_arn=spec.load_balancer.certificate_arn if spec.load_balancer else None,
+        jobs={
+            name: manifests.JobEntry(
+                stack=names.job_stack(name),
+                container=name,
+                log_group=job.log_group_name(spec, name),
+                log_stream_prefix=name,
+                image_parameter=names.image_parameter(name),
+                compute=entry.compute,
+                schedule=entry.schedule,
+            )
+            for name, entry in sorted(spec.jobs.items())
+        }
+        or None,
+    )

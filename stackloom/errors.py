@@ -10,6 +10,10 @@ class UserError(Exception):
     """Anything the user can fix; printed without a traceback."""
 
 
+class SpecError(Exception):
+    """A user error in a params file or on the command line: printed as one paragraph, exit code 2."""
+
+
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import msgspec
 
 from stackloom.errors import UserError, display
-from templates import job, names, root
-from templates.spec import EnvironmentSpec
+from templates import names
 
 FILE_NAME = "manifest.json"
 ROOT_FILE = names.ROOT_FILE
@@ -84,56 +83,6 @@ class Manifest(msgspec.Struct, omit_defaults=True, forbid_unknown_fields=True):
         return names | {name for entries in (self.packed_parameters or {}).values() for name in entries.values()}
 
 
-def of(spec: EnvironmentSpec, stacks, values: dict[str, str], missing: list[str]) -> Manifest:
-    """The manifest of a compiled environment (`stacks`: the root's children as templates/root.py made them)."""
-    groups = [stack for stack in stacks if isinstance(stack, root.ServiceGroup)]
-    group_of = {member.logical_id: group for group in groups for member in group.members}
-    services = {}
-    for name, svc in sorted(spec.services.items()):
-        group = group_of.get(names.service_stack(name))
-        services[name] = ServiceEntry(
-            stack=names.service_stack(name),
-            image_parameter=names.image_parameter(name),
-            desired_count_parameter=names.count_parameter(name),
-            repository=spec.repositories[svc.image.repository].name if svc.image.repository else None,
-            image_uri=svc.image.uri,
-            group=group.logical_id if group is not None else None,
-            image_list_parameter=names.group_image_tags(group.logical_id) if group is not None else None,
-            desired_count_list_parameter=names.group_desired_counts(group.logical_id) if group is not None else None,
-        )
-    return Manifest(
-        system=spec.system,
-        environment=spec.environment,
-        region=spec.region,
-        account_id=spec.account_id,
-        production=spec.production,
-        stack_name=spec.prefix,
-        bootstrap_stack_name=names.bootstrap_stack_name(spec),
-        root_template=ROOT_FILE,
-        bootstrap_template=names.BOOTSTRAP_FILE,
-        nested_stacks={stack.logical_id: stack.file_name for stack in root.all_stacks(stacks)},
-        parameters=values,
-        required_parameters=missing,
-        services=services,
-        hosted_zone=spec.load_balancer.dns.zone_name if spec.load_balancer and spec.load_balancer.dns else None,
-        packed_parameters={name: entries for group in groups for name, entries in group.packed.items()} or None,
-        certificate_arn=spec.load_balancer.certificate_arn if spec.load_balancer else None,
-        jobs={
-            name: JobEntry(
-                stack=names.job_stack(name),
-                container=name,
-                log_group=job.log_group_name(spec, name),
-                log_stream_prefix=name,
-                image_parameter=names.image_parameter(name),
-                compute=entry.compute,
-                schedule=entry.schedule,
-            )
-            for name, entry in sorted(spec.jobs.items())
-        }
-        or None,
-    )
-
-
 def as_dict(manifest: Manifest) -> dict:
     return msgspec.to_builtins(manifest)
 
@@ -189,9 +138,9 @@ def pack_overrides(
     result = {key: value for key, value in overrides.items() if key not in own and key not in packed}
     for name, entries in packed.items():
         layers = [
-            root.unpack(manifest.parameters.get(name, "")),
-            root.unpack((current or {}).get(name, "")),
-            root.unpack(overrides.get(name, "")),
+            names.unpack(manifest.parameters.get(name, "")),
+            names.unpack((current or {}).get(name, "")),
+            names.unpack(overrides.get(name, "")),
         ]
         merged = {}
         for service_name, parameter in entries.items():
@@ -200,5 +149,5 @@ def pack_overrides(
                 if value is None:
                     value = layer.get(service_name)
             merged[service_name] = value
-        result[name] = root.pack(merged)
+        result[name] = names.pack(merged)
     return result

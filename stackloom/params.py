@@ -15,7 +15,7 @@ import msgspec
 import yaml
 
 from stackloom import addons, layers
-from stackloom.errors import display
+from stackloom.errors import SpecError, display  # noqa: F401 - SpecError is re-exported for callers
 from templates.spec import EnvironmentSpec, SpecInvalid, parse
 from templates.validation import FieldError, dotted, shown
 
@@ -23,10 +23,6 @@ MAX_BYTES = 1_000_000
 # CloudFormation would act on these inside a plain value: a dynamic reference resolves a secret into the
 # template's plain text (e.g. a task definition's environment), a pseudo parameter looks substituted but is not
 CLOUDFORMATION_SYNTAX = re.compile(r"\{\{resolve:|\$\{AWS::", re.IGNORECASE)
-
-
-class SpecError(Exception):
-    """A user error in a params file or on the command line: printed as one paragraph, exit code 2."""
 
 
 try:  # libyaml tokenizes and parses in C (7x faster); composing stays in Python, where the checks below live

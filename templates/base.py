@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from troposphere import Export, Join, Output, Parameter, Sub, Tags, Template, logs
 
+from .errors import WiringError  # noqa: F401 - raised here and re-exported for templates.addons and root
 from .spec import EnvironmentSpec
 
 
@@ -29,11 +30,6 @@ class Constant:
     the parent's nested stack resource, so the child's template stays as its author wrote it."""
 
     value: str
-
-
-class WiringError(Exception):
-    """A nested stack parameter is unwired or wired to something that does not exist (a compiler bug), or an
-    addon's outputs collide with what the compiler already wires (templates/addons.py)."""
 
 
 @dataclass(frozen=True)

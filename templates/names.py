@@ -14,8 +14,12 @@ no longer line up): add names, never rename them.
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
-from .spec import EnvironmentSpec, pascal
+from .spec_common import pascal
+
+if TYPE_CHECKING:  # only in annotations: reading a manifest (lint, status) needs the names, not the spec
+    from .spec import EnvironmentSpec
 
 # ------------------------------------------------------------------------------------------ files
 
@@ -293,3 +297,21 @@ def addon_file(owner: str | None, name: str) -> str:
 def addon_parameter(stack_id: str, output: str) -> str:
     """The parameter of a service or job stack fed from output `output` of its addon `stack_id`."""
     return f"{stack_id}{output}"
+
+
+PACK_SEPARATOR = ","
+
+
+def pack(values: dict[str, str]) -> str:
+    """{"api": "v1", "worker": "v2"} -> "api=v1,worker=v2" (the value of a group's list parameter)."""
+    return PACK_SEPARATOR.join(f"{name}={value}" for name, value in values.items())
+
+
+def unpack(text: str) -> dict[str, str]:
+    """The inverse of `pack`; entries without a `=` are ignored."""
+    found = {}
+    for item in (text or "").split(PACK_SEPARATOR):
+        name, sep, value = item.strip().partition("=")
+        if sep:
+            found[name] = value
+    return found

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import troposphere
 from troposphere import Template
 
+from .errors import QuotaError  # noqa: F401 - raised here, re-exported
+
 LIMITS = {
     "resources": 500,
     "parameters": 200,
@@ -26,10 +28,6 @@ PARAMETER_VALUE_BYTES = 4_096  # one parameter value
 WARN_AT = 0.8
 
 _TROPOSPHERE_LIMITS = ("MAX_MAPPINGS", "MAX_OUTPUTS", "MAX_PARAMETERS", "MAX_RESOURCES")
-
-
-class QuotaError(Exception):
-    """A template exceeds a CloudFormation quota: it would be rejected at deploy time."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ from .spec import EnvironmentSpec
 
 GROUPS = names.GROUPS
 GROUP_PREFIX = names.GROUP_PREFIX
-PACK_SEPARATOR = ","
 SPLIT_BUCKETS = (2, 4, 8, 16, 32, 64)
 # resources that belong with another one: kept in the same part of a split stack (key: the property naming it)
 OWNER_PROPERTY = {"AWS::EC2::SecurityGroupIngress": "GroupId", "AWS::EC2::SecurityGroupEgress": "GroupId"}
@@ -274,21 +273,8 @@ def _forward_outputs(template: Template, spec: EnvironmentSpec, known: dict) -> 
 # the tool and the tests name groups through these; the names live in names.py
 group_id = names.group_id
 group_file = names.group_file
-
-
-def pack(values: dict[str, str]) -> str:
-    """{"api": "v1", "worker": "v2"} -> "api=v1,worker=v2" (the value of a group's list parameter)."""
-    return PACK_SEPARATOR.join(f"{name}={value}" for name, value in values.items())
-
-
-def unpack(text: str) -> dict[str, str]:
-    """The inverse of `pack`; entries without a `=` are ignored."""
-    found = {}
-    for item in (text or "").split(PACK_SEPARATOR):
-        name, sep, value = item.strip().partition("=")
-        if sep:
-            found[name] = value
-    return found
+pack = names.pack  # the value format of a group's list parameters, kept with the names
+unpack = names.unpack
 
 
 def group_services(spec: EnvironmentSpec, stacks: list[NestedStack]) -> list[NestedStack]:

@@ -15,6 +15,7 @@ not in the cache are linted in worker processes, one per core, when there are en
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -177,5 +178,15 @@ def _finding(match: Match) -> dict:
 
 @functools.cache
 def _rules():
-    """cfn-lint's rule collection, as `cfnlint.api.lint` builds it for every call (its Runner's rules)."""
-    return Runner(ConfigMixIn()).rules
+    """cfn-lint's rule collection, as its Runner builds it. Loaded with the cyclic collector paused (the ~300
+    rule objects and their data live as long as the process; collecting while they are made is ~30 % of the
+    0.4 s it takes), then frozen out of later collections."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rules = Runner(ConfigMixIn()).rules
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+    return rules

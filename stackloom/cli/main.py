@@ -9,74 +9,15 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from pathlib import Path
 
-from stackloom import build as compiler
-from stackloom.cli.common import DEFAULT_OUTPUT, DEFAULT_PARAMS, EXIT_USAGE, add_common  # noqa: F401
-from stackloom.errors import UserError, os_problem
-from stackloom.output import write_all
-from stackloom.params import SpecError, select
-from templates.quotas import QuotaError
-from templates.root import WiringError
+from stackloom.cli.common import DEFAULT_OUTPUT, DEFAULT_PARAMS, EXIT_USAGE  # noqa: F401
+from stackloom.errors import SpecError, UserError, os_problem
+from templates.errors import QuotaError, WiringError
 
-
-def build_command(args: argparse.Namespace) -> int:
-    builds = compiler.compile_all(select(args.params, args.targets))
-    write_all(builds, args.output, args.params)
-    if not args.quiet:
-        print_summary(builds, args.output)
-    print_notes(builds)
-    return 0
-
-
-def print_notes(builds: list[compiler.Build]) -> None:
-    """On stderr, every command that builds: each override applied, then the warnings."""
-    for build in builds:
-        for line in build.overrides:
-            print(f"override applied: {line}", file=sys.stderr)
-        for warning in build.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-
-
-def schema_command(args: argparse.Namespace) -> int:
-    import json
-
-    from stackloom.params import schema
-
-    print(json.dumps(schema(), indent=2, sort_keys=True))
-    return 0
-
-
-def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
-    rows = [("environment", "template", "resources", "params", "outputs", "bytes")]
-    for build in builds:
-        for usage in build.usages:
-            rows.append(
-                (
-                    build.target,
-                    usage.file_name,
-                    str(usage.resources),
-                    str(usage.parameters),
-                    str(usage.outputs),
-                    f"{usage.bytes:,}",
-                )
-            )
-    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        print(
-            "  ".join(
-                cell.ljust(width) if index < 2 else cell.rjust(width)
-                for index, (cell, width) in enumerate(zip(row, widths))
-            )
-        )
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
-    stacks = sum(len(build.usages) for build in builds)
-    print(f"\n{len(builds)} environment(s), {stacks} templates written to {output_dir}/")
-
-
-# Subcommands beyond `build` and `schema` -> the module that registers and runs them.
+# Subcommand -> the module that registers and runs it (only the one a command needs is imported).
 COMMAND_MODULES = {
+    "build": "stackloom.cli.build",
+    "schema": "stackloom.cli.build",
     "audit": "stackloom.cli.audit",
     "cost": "stackloom.cli.report",
     "deploy": "stackloom.cli.deploy",
@@ -96,13 +37,6 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with `command`, only that command's module is imported (`build` must stay fast)."""
     main = argparse.ArgumentParser(prog="build.py", description="Compile platform specs into CloudFormation templates.")
     commands = main.add_subparsers(dest="command", metavar="COMMAND")
-    build = commands.add_parser("build", help="build environments (default command; all when no TARGET is given)")
-    build.add_argument("targets", nargs="*", metavar="TARGET", help="system/env (e.g. vanity-market/preprod) or system")
-    build.add_argument("-q", "--quiet", action="store_true", help="print no summary table")
-    add_common(build)
-    build.set_defaults(handler=build_command)
-    schema = commands.add_parser("schema", help="print the JSON Schema of params files (for editor validation)")
-    schema.set_defaults(handler=schema_command)
     for module in _command_modules(command):
         module.add_parser(commands)
     return main
@@ -112,9 +46,10 @@ def _command_modules(command: str | None = None) -> list:
     """The modules of the other subcommands: all of them (for help), or only the one `command` needs."""
     import importlib
 
-    if command in BUILT_IN:
-        return []
-    names = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else sorted(set(COMMAND_MODULES.values()))
+    if command in COMMAND_MODULES:
+        names = [COMMAND_MODULES[command]]
+    else:  # `build` and `schema` first, as in `--help` before
+        names = sorted(set(COMMAND_MODULES.values()), key=lambda name: (name != COMMAND_MODULES["build"], name))
     return [importlib.import_module(name) for name in names]
 
 
@@ -137,9 +72,13 @@ def _command_first(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = _command_first(list(sys.argv[1:] if argv is None else argv))
-    if argv[0] not in BUILT_IN:
-        gc.enable()  # build.py turns it off for the short build; deploy & co. run long enough to need it
     args = parser(argv[0]).parse_args(argv)
+    if argv[0] not in BUILT_IN and not gc.isenabled():
+        # build.py turns the collector off for the short build; deploy & co. run long enough to need it. Back on
+        # only after the command's imports (cfn-lint, boto3), which it would walk again and again for nothing:
+        # those modules live as long as the process, so they are frozen out of every later collection.
+        gc.freeze()
+        gc.enable()
     try:
         return args.handler(args)
     except OSError as error:  # an output folder that is a file, a read-only disk: the user's to fix

@@ -48,6 +48,20 @@ def test_the_build_path_imports_neither_boto3_nor_cfn_lint(tmp_path):
     assert result.stdout.strip() == "[]"
 
 
+def test_the_lint_command_does_not_import_the_compiler(built):
+    # GIVEN a fresh interpreter WHEN `lint` runs over built output THEN neither troposphere nor the templates
+    # package was imported: a command that never builds does not pay for the compiler (it is ~0.2 s)
+    code = (
+        "import sys; from stackloom.cli.main import main; code = main(['lint', '--output', sys.argv[1]]);"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('troposphere', 'awacs')"
+        " or m in ('templates.spec', 'templates.root', 'stackloom.build', 'stackloom.params')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(built)], cwd=PROJECT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "0 []"
+
+
 def test_bench_run_writes_results_with_every_figure(tmp_path):
     # GIVEN a quick benchmark (1 run, one small system) WHEN run THEN it exits 0 and writes every figure
     results = tmp_path / "results.json"

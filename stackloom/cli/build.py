@@ -1,0 +1,78 @@
+"""`build [TARGET ...]` (the default command) and `schema`: compile params files into output/.
+
+Kept apart from stackloom/cli/main.py so that the commands that never build (lint, status, ...) do not import
+the compiler and troposphere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from stackloom import build as compiler
+from stackloom.cli.common import add_common
+from stackloom.output import write_all
+from stackloom.params import schema, select
+
+
+def add_parser(commands) -> None:
+    build = commands.add_parser("build", help="build environments (default command; all when no TARGET is given)")
+    build.add_argument("targets", nargs="*", metavar="TARGET", help="system/env (e.g. vanity-market/preprod) or system")
+    build.add_argument("-q", "--quiet", action="store_true", help="print no summary table")
+    add_common(build)
+    build.set_defaults(handler=build_command)
+    schema_parser = commands.add_parser("schema", help="print the JSON Schema of params files (for editor validation)")
+    schema_parser.set_defaults(handler=schema_command)
+
+
+def build_command(args: argparse.Namespace) -> int:
+    builds = compiler.compile_all(select(args.params, args.targets))
+    write_all(builds, args.output, args.params)
+    if not args.quiet:
+        print_summary(builds, args.output)
+    print_notes(builds)
+    return 0
+
+
+def print_notes(builds: list[compiler.Build]) -> None:
+    """On stderr, every command that builds: each override applied, then the warnings."""
+    for build in builds:
+        for line in build.overrides:
+            print(f"override applied: {line}", file=sys.stderr)
+        for warning in build.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+
+
+def schema_command(args: argparse.Namespace) -> int:
+    print(json.dumps(schema(), indent=2, sort_keys=True))
+    return 0
+
+
+def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:
+    rows = [("environment", "template", "resources", "params", "outputs", "bytes")]
+    for build in builds:
+        for usage in build.usages:
+            rows.append(
+                (
+                    build.target,
+                    usage.file_name,
+                    str(usage.resources),
+                    str(usage.parameters),
+                    str(usage.outputs),
+                    f"{usage.bytes:,}",
+                )
+            )
+    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print(
+            "  ".join(
+                cell.ljust(width) if index < 2 else cell.rjust(width)
+                for index, (cell, width) in enumerate(zip(row, widths))
+            )
+        )
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+    stacks = sum(len(build.usages) for build in builds)
+    print(f"\n{len(builds)} environment(s), {stacks} templates written to {output_dir}/")
