@@ -9,6 +9,7 @@ from stackloom.audit import lint
 from stackloom.audit.accepted import Environment, accept, accepted_table
 from stackloom.audit.audit import SECURITY_FILE, AuditToolMissing, audit, summary_table, write_figures
 from stackloom.build import compile_all
+from stackloom.cli.build import print_notes
 from stackloom.cli.common import EXIT_USAGE, add_common
 from stackloom.errors import UserError, display
 from stackloom.output import write_all
@@ -28,8 +29,6 @@ def add_parser(subparsers) -> None:
 
 
 def command(args) -> int:
-    from stackloom.cli.main import print_notes
-
     paths = select(args.params, args.targets)
     builds = compile_all(paths)
     print_notes(builds)
