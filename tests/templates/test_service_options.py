@@ -8,11 +8,10 @@ import copy
 
 import msgspec
 import pytest
-from cfnlint.api import ManualArgs, lint
 
 from stackloom import build as compiler
 from stackloom.audit import audit
-from stackloom.audit.lint import IGNORE_CHECKS, INCLUDE_CHECKS, MANDATORY_CHECKS
+from stackloom.audit.lint import lint_files
 from stackloom.cfn.evaluate import Built
 from stackloom.output import write
 from stackloom.report import cost
@@ -307,23 +306,17 @@ def test_capacity_cannot_mix_with_an_ec2_capacity_provider():
 # ------------------------------------------------------------------------------------------ lint, schema, pricing
 
 
-def test_every_emitted_template_with_all_options_is_lint_clean():
-    """GIVEN every option WHEN the templates are linted with cfn-lint's API (the project's settings) THEN clean."""
+def test_every_emitted_template_with_all_options_is_lint_clean(tmp_path):
+    """GIVEN every option WHEN the templates are linted with cfn-lint's API (the project's settings, through the
+    run's shared result cache) THEN clean."""
     build = compiler.compile_environment(parse(options_spec()))
-    config = ManualArgs(
-        regions=["eu-central-1"],
-        include_checks=list(INCLUDE_CHECKS),
-        mandatory_checks=list(MANDATORY_CHECKS),
-        ignore_checks=list(IGNORE_CHECKS),
-    )
     templates = [name for name in build.files if name not in ("parameters.json", "overrides.json", "manifest.json")]
     assert "service-api.json" in templates and "security.json" in templates
-    findings = [
-        f"{name}: {match.rule.id} {match.message}"
-        for name in sorted(templates)
-        for match in lint(build.files[name], config=config)
-    ]
-    assert findings == []
+    paths = []
+    for name in sorted(templates):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(build.files[name], encoding="utf-8")
+    assert {path.name: found for path, found in lint_files(paths, "eu-central-1").items() if found} == {}
 
 
 CERTIFICATE = "arn:aws:acm:eu-central-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
