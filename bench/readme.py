@@ -17,6 +17,19 @@ PROJECT = Path(__file__).resolve().parent.parent
 README = PROJECT / "README.md"
 RESULTS = PROJECT / "bench" / "results.json"
 BLOCK = re.compile(r"(<!-- bench:figures -->\n)(.*?)(<!-- /bench:figures -->)", re.DOTALL)
+LINT_RESULTS = PROJECT / "bench" / "lint-results.json"
+LINT_BLOCK = re.compile(r"(<!-- bench:lint -->\n)(.*?)(<!-- /bench:lint -->)", re.DOTALL)
+LINT_CASES = {  # bench/lint.py's cases, in the order and the words of the table
+    "build": "`build.py` (every environment)",
+    "bare_cfn_lint": "bare `cfn-lint` over every template (one process)",
+    "lint_cold": "`build.py lint`, empty cache",
+    "build_one": "`build.py SYSTEM/ENV` after one service changed",
+    "lint_warm_one_changed": "`build.py lint`, warm cache, that environment changed",
+    "import_cfn_lint": "`python -c 'import cfnlint.api'`",
+    "audit_cold": "`build.py audit`, empty cache",
+    "audit_warm_one_changed": "`build.py audit`, warm cache, that environment changed",
+    "audit_warm": "`build.py audit`, warm cache, nothing changed",
+}
 NAMES = {
     "interpreter": "`python -c pass`",
     "floor": "floor: `import troposphere, awacs`",
@@ -74,6 +87,36 @@ def figures(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def lint_figures(results: dict) -> str:
+    """The Markdown block of bench/lint.py's results: the cases of both params folders side by side, the targets."""
+    packages = ", ".join(f"{name} {version}" for name, version in sorted(results["packages"].items()))
+    machine = results["machine"]
+    folders = list(results["cases"])
+    heads = [
+        f"{name} ({results['templates'][name]['environments']} env., {results['templates'][name]['templates']} templates)"
+        for name in folders
+    ]
+    lines = [
+        f"Latest figures (`.venv/bin/{results['command']}`, {results['measured_on']}; {machine['cpus']} CPUs, "
+        f"{machine['cpu']}, Python {results['python']}, {packages}; medians of "
+        f"{results['cases'][folders[0]]['build']['runs']} rounds, whole processes):",
+        "",
+        "| case | " + " | ".join(f"{head} s" for head in heads) + " |",
+        "|---|" + "---:|" * len(folders),
+    ]
+    for case, words in LINT_CASES.items():
+        cells = [
+            f"{results['cases'][name][case]['seconds']:.2f}" if case in results["cases"][name] else ""
+            for name in folders
+        ]
+        if any(cells):
+            lines.append(f"| {words} | " + " | ".join(cells) + " |")
+    lines += ["", "Targets:", ""]
+    for name, target in results["targets"].items():
+        lines.append(f"- {'met' if target['met'] else '**missed**'}: {name}: {target['value']}")
+    return "\n".join(lines) + "\n"
+
+
 def _row(name: str, case: dict, bare: str = "", build: str = "") -> str:
     if "failed" in case:
         return f"| {name} | failed | | | |"
@@ -90,8 +133,12 @@ def main() -> int:
         print(f"error: {README}: no <!-- bench:figures --> ... <!-- /bench:figures --> block", file=sys.stderr)
         return 2
     block = figures(json.loads(RESULTS.read_text(encoding="utf-8")))
-    README.write_text(BLOCK.sub(lambda match: match[1] + block + match[3], text), encoding="utf-8")
-    print(f"{README}: benchmark figures written from {RESULTS.relative_to(PROJECT)}")
+    text = BLOCK.sub(lambda match: match[1] + block + match[3], text)
+    if LINT_RESULTS.is_file() and LINT_BLOCK.search(text):
+        lint_block = lint_figures(json.loads(LINT_RESULTS.read_text(encoding="utf-8")))
+        text = LINT_BLOCK.sub(lambda match: match[1] + lint_block + match[3], text)
+    README.write_text(text, encoding="utf-8")
+    print(f"{README}: benchmark figures written from {RESULTS.relative_to(PROJECT)} and {LINT_RESULTS.name}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -204,3 +205,48 @@ def test_each_environment_and_the_whole_build_are_checked_against_both_floors():
     assert targets[f"{together} within 2.5x of {build_imports}"] == {"value": 3.0, "met": False}
     assert targets[f"{together} < 0.5 s"] == {"value": 0.6, "met": False}
     assert targets[f"{every} < 0.5 s"] == {"value": 0.3, "met": True}
+
+
+# ------------------------------------------------------------------------------------------ bench/lint.py
+
+
+def test_the_lint_benchmark_fleet_builds_and_its_change_touches_one_template_of_one_environment(tmp_path):
+    from bench import lint as lint_bench
+    from stackloom.output import write_all
+
+    # GIVEN the benchmark's fleet of 3 environments, built
+    params, target, service = lint_bench.fleet(tmp_path / "params", 3)
+    assert sorted(path.stem for path in (params / "synth").glob("*.yaml")) == ["e01", "e02", "e03"]
+    output = tmp_path / "output"
+    write_all(compiler.compile_all(select(params, [])), output, params)
+    before = {path: path.read_bytes() for path in map(Path, lint_bench.templates(output))}
+    # WHEN one service's variable changes and its environment is built again
+    lint_bench.change(params, target, service, "round-1")
+    write_all(compiler.compile_all(select(params, [target])), output, params)
+    after = {path: path.read_bytes() for path in map(Path, lint_bench.templates(output))}
+    # THEN exactly that service's template differs: the warm case lints one template, as a one-service change does
+    changed = [path.relative_to(output).as_posix() for path in before if before[path] != after[path]]
+    assert changed == [f"{target}/service-{service}.json"]
+    assert len(before) == len(after) > 3 * 8
+
+
+def test_the_lint_benchmark_targets_are_the_issue_s_ratios():
+    from bench import lint as lint_bench
+
+    def cases(bare, cold, build_one, warm, floor):
+        return {
+            "bare_cfn_lint": {"seconds": bare},
+            "lint_cold": {"seconds": cold},
+            "build_one": {"seconds": build_one},
+            "lint_warm_one_changed": {"seconds": warm},
+            "import_cfn_lint": {"seconds": floor},
+        }
+
+    examples = {**cases(10, 6, 0.2, 0.8, 0.5), "audit_warm": {"seconds": 2.9}}
+    met = lint_bench._targets({"examples": examples, "fleet": cases(100, 60, 0.2, 0.9, 0.5)})
+    assert [target["met"] for target in met.values()] == [True, True, True, True]
+    missed = lint_bench._targets(
+        {"examples": {**examples, "audit_warm": {"seconds": 3.0}}, "fleet": cases(100, 61, 0.2, 1.3, 0.5)}
+    )
+    assert [target["met"] for target in missed.values()] == [False, True, False, False]
+    assert "0.61x" in next(iter(missed.values()))["value"]

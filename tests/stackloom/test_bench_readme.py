@@ -28,3 +28,14 @@ def test_the_block_names_every_case_and_each_target_as_met_or_missed():
         assert f"`build.py build {target}`" in block or target == "all"
     assert f"- **missed**: {name}:" in block
     assert sum(line.startswith("- met: ") for line in block.splitlines()) == len(results["targets"]) - 1
+
+
+def test_the_readme_lint_figures_are_those_of_the_committed_lint_results():
+    # GIVEN the committed bench/lint-results.json WHEN its README block is rendered THEN the README holds exactly it
+    results = json.loads(readme.LINT_RESULTS.read_text(encoding="utf-8"))
+    block = readme.LINT_BLOCK.search((PROJECT / "README.md").read_text(encoding="utf-8"))
+    assert block, "README.md has no <!-- bench:lint --> block"
+    assert block[2] == readme.lint_figures(results)
+    for folder in results["cases"].values():  # every case measured has its row
+        assert len(folder) >= 6
+    assert block[2].count("\n- ") == len(results["targets"]) == 4
