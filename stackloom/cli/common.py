@@ -7,6 +7,8 @@ from pathlib import Path
 
 from stackloom.errors import UserError
 
+# Relative to the current directory, as Terraform reads *.tf and Sceptre config/ there: `stackloom` in a project
+# folder reads its params/ and writes its output/ (and the repository's build.py run from its root, the same).
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
 EXIT_USAGE = 2
@@ -19,7 +21,7 @@ def add_params(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_PARAMS,
         metavar="DIR",
-        help="folder of <system>/<env>.yaml spec files (default: params)",
+        help="folder of <system>/<env>.yaml spec files (default: params/ in the current directory)",
     )
 
 
@@ -31,7 +33,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_OUTPUT,
         metavar="DIR",
-        help="folder to write output/<system>/<env>/ into (default: output)",
+        help="folder to write output/<system>/<env>/ into (default: output/ in the current directory)",
     )
 
 
