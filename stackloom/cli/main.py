@@ -133,7 +133,7 @@ def add_no_color(parser: argparse.ArgumentParser, default=False) -> None:
         "--no-color",
         action="store_true",
         default=default,
-        help="no colour (nor with NO_COLOR set; colour is only ever used on a terminal)",
+        help="no ANSI colour, the same as setting NO_COLOR",
     )
 
 
