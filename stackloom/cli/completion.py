@@ -12,7 +12,7 @@ from stackloom.cli import main as dispatcher
 SHELLS = ("bash", "zsh", "fish")
 INSTALL = {
     "bash": "stackloom completion bash > ~/.local/share/bash-completion/completions/stackloom",
-    "zsh": "stackloom completion zsh > ~/.zfunc/_stackloom  (with fpath+=~/.zfunc before compinit in ~/.zshrc)",
+    "zsh": "stackloom completion zsh > ~/.zfunc/_stackloom      # with fpath+=~/.zfunc before compinit in ~/.zshrc",
     "fish": "stackloom completion fish > ~/.config/fish/completions/stackloom.fish",
 }
 

@@ -85,7 +85,7 @@ SUMMARIES = {
     ),
     "completion": (
         "print the shell completion script (bash, zsh, fish)",
-        "completion bash > ~/.bash_completion.d/stackloom",
+        "completion bash > ~/.local/share/bash-completion/completions/stackloom",
     ),
 }
 PROGS = ("stackloom", "build.py")  # the console script and its equivalent at the project's root

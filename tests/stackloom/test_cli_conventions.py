@@ -169,6 +169,17 @@ def test_bash_completion_completes_commands_options_and_folders(tmp_path, capsys
     )
 
 
+def test_the_readme_install_lines_are_those_completion_help_prints(capsys):
+    # GIVEN the README's completion block WHEN compared with `completion --help` THEN the same three lines
+    readme = (PROJECT / "README.md").read_text()
+    block = readme.partition("Shell completion of every command")[2].partition("```bash\n")[2].partition("```")[0]
+    assert block.splitlines() == list(completion.INSTALL.values())
+    assert all(
+        line in " ".join(_help(capsys, "completion").split())
+        for line in [" ".join(v.split()) for v in completion.INSTALL.values()]
+    )
+
+
 def test_an_unknown_shell_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["completion", "powershell"])
@@ -225,6 +236,16 @@ def test_no_color_is_accepted_by_every_command():
     commands = next(action for action in whole._actions if action.dest == "command").choices
     for name, sub in commands.items():
         assert any("--no-color" in action.option_strings for action in sub._actions), name
+
+
+def test_every_json_option_has_its_shape_in_the_readme():
+    # GIVEN every command that takes --json (or prints JSON: manifest, schema, lint --format json) WHEN the
+    # README's "JSON output" table is read THEN each has its row, the one place its shape is written down
+    commands = next(action for action in dispatcher.parser()._actions if action.dest == "command").choices
+    with_json = {name for name, sub in commands.items() for action in sub._actions if "--json" in action.option_strings}
+    table = (PROJECT / "README.md").read_text().partition("### JSON output")[2].partition("\n## ")[0]
+    rows = {line.split("`")[1].split()[0] for line in table.splitlines() if line.startswith("| `")}
+    assert with_json and with_json | {"lint", "manifest", "schema"} <= rows
 
 
 def test_cost_json_is_a_list_of_environments_for_a_system_or_one_environment(project, capsys):
