@@ -128,6 +128,8 @@ def test_every_example_is_a_valid_command_line(command):
 def test_help_texts_say_the_right_verb(capsys):
     # GIVEN destroy, which shares the endpoint options with deploy WHEN its help is printed THEN no "deploy to"
     assert "deploy to" not in _help(capsys, "destroy")
+    # AND no other command's help says it deploys
+    assert [name for name in COMMAND_MODULES if name != "deploy" and "deploy to" in _help(capsys, name)] == []
     assert "delete through this CloudFormation-compatible endpoint" in _help(capsys, "destroy")
     assert "deploy to this CloudFormation-compatible endpoint" in _help(capsys, "deploy")
 
