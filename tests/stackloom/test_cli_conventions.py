@@ -171,6 +171,36 @@ def test_bash_completion_completes_commands_options_and_folders(tmp_path, capsys
     )
 
 
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (apt-get install fish)")
+def test_fish_completion_completes_commands_and_options(tmp_path, capsys):
+    # GIVEN the fish script, sourced by fish WHEN fish completes command lines (`complete -C`) THEN it offers
+    # what the parser takes
+    assert main(["completion", "fish"]) == 0
+    script = tmp_path / "stackloom.fish"
+    script.write_text(capsys.readouterr().out)
+
+    def complete(line: str) -> list[str]:
+        probe = f"source {shlex.quote(str(script))}; complete -C {shlex.quote(line)}"
+        done = subprocess.run(["fish", "--no-config", "-c", probe], capture_output=True, text=True, check=True)
+        return sorted(entry.split("\t")[0] for entry in done.stdout.splitlines())
+
+    assert complete("stackloom dep") == ["deploy"]
+    assert complete("stackloom deploy --allow") == ["--allow-replace"]
+    assert complete("stackloom completion ") == ["bash", "fish", "zsh"]
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed (apt-get install zsh)")
+def test_zsh_completion_parses_and_registers_from_fpath(tmp_path, capsys):
+    # GIVEN the zsh script installed as the README says (a _stackloom file in a folder on fpath)
+    assert main(["completion", "zsh"]) == 0
+    (tmp_path / "_stackloom").write_text(capsys.readouterr().out)
+    # WHEN zsh checks its syntax, and compinit reads the folder THEN it parses and `stackloom` completes with it
+    subprocess.run(["zsh", "-n", str(tmp_path / "_stackloom")], check=True)
+    probe = f"fpath=({tmp_path} $fpath); autoload -U compinit; compinit -u -d {tmp_path}/dump; print -r -- $_comps[stackloom]"
+    done = subprocess.run(["zsh", "-f", "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "_stackloom"
+
+
 def test_the_readme_install_lines_are_those_completion_help_prints(capsys):
     # GIVEN the README's completion block WHEN compared with `completion --help` THEN the same three lines
     readme = (PROJECT / "README.md").read_text()
