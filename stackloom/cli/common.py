@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import sys
 from pathlib import Path
 
-from stackloom.errors import UserError
+from stackloom.errors import UserError, os_problem
+from stackloom.params import SpecError
+from templates.quotas import QuotaError
+from templates.root import WiringError
 
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
 EXIT_USAGE = 2
+EXIT_COMPARE_ERROR = 1  # commands that compare (diff, plan) keep 2 and 3 for "changes" (stackloom.diff)
 
 
 def add_params(parser: argparse.ArgumentParser) -> None:
@@ -41,3 +47,26 @@ def one_target(target: str, command: str) -> str:
     if cleaned.count("/") != 1:
         raise UserError(f"{command} takes one environment as SYSTEM/ENV, got {target!r}")
     return cleaned
+
+
+def comparing(parser: argparse.ArgumentParser, handler):
+    """A command that compares (diff, plan): every error is exit 1 (a usage error too, which argparse would
+    make 2), since 2 and 3 mean "changes" there. Returns the wrapped handler for `set_defaults`."""
+
+    def usage_error(message: str):
+        parser.print_usage(sys.stderr)
+        parser.exit(EXIT_COMPARE_ERROR, f"{parser.prog}: error: {message}\n")
+
+    parser.error = usage_error
+
+    @functools.wraps(handler)
+    def run(args) -> int:
+        try:
+            return handler(args)
+        except OSError as error:
+            print(f"error: {os_problem(error)}", file=sys.stderr)
+        except (SpecError, QuotaError, UserError, WiringError) as error:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_COMPARE_ERROR
+
+    return run

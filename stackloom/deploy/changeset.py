@@ -61,7 +61,7 @@ class Change:
     @property
     def dangerous(self) -> bool:
         """Replacing or removing a resource that holds data (a template change or a condition turned off, such
-        as EnableDatabase=false): the deploy gate stops on these, as `build.py diff` exits 2 on them."""
+        as EnableDatabase=false): the deploy gate stops on these, as `build.py diff` exits 3 on them."""
         return self.stateful and (self.replaces or self.action == "Remove")
 
     def properties(self) -> list[str]:
