@@ -58,6 +58,11 @@ def comparing(parser: argparse.ArgumentParser, handler):
         parser.exit(EXIT_COMPARE_ERROR, f"{parser.prog}: error: {message}\n")
 
     parser.error = usage_error
+    return comparing_errors(handler)
+
+
+def comparing_errors(handler):
+    """The handler of a comparing command, with every error it meets as exit 1."""
 
     @functools.wraps(handler)
     def run(args) -> int:

@@ -64,6 +64,18 @@ class Change:
         as EnableDatabase=false): the deploy gate stops on these, as `build.py diff` exits 3 on them."""
         return self.stateful and (self.replaces or self.action == "Remove")
 
+    def values(self) -> list[tuple[str, str | None, str | None]]:
+        """(property, before, after) of each changed property whose values DescribeChangeSet gave
+        (IncludePropertyValues), in the order of the details, each property once."""
+        found: dict[str, tuple[str, str | None, str | None]] = {}
+        for detail in self.details:
+            target = detail.get("Target", {})
+            if "BeforeValue" not in target and "AfterValue" not in target:
+                continue
+            name = target.get("Path") or target.get("Name") or target.get("Attribute", "")
+            found.setdefault(name, (name, target.get("BeforeValue"), target.get("AfterValue")))
+        return list(found.values())
+
     def properties(self) -> list[str]:
         names = []
         for detail in self.details:
@@ -208,7 +220,7 @@ def create(cloudformation, request: StackRequest, existing: dict | None, poll: f
 def describe(cloudformation, change_set_id: str, stack_name: str | None = None, prefix: str = ""):
     """Every resource change, nested change sets flattened in place under their stack ("Stack/Resource")."""
     paginator = cloudformation.get_paginator("describe_change_set")
-    arguments = {"ChangeSetName": change_set_id}
+    arguments = {"ChangeSetName": change_set_id, "IncludePropertyValues": True}  # before -> after values
     if stack_name:
         arguments["StackName"] = stack_name
     for page in paginator.paginate(**arguments):
