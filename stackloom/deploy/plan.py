@@ -255,10 +255,7 @@ def _plan_stack(cloudformation, request, existing, template_hash, role, poll, re
 
 def _render(planned: Planned, console: Console) -> None:
     if planned.plan:
-        changeset.render(planned.plan, console)
-        for change in planned.changes:
-            for name, before, after in change.values():
-                console(f"      {change.path} {name}: {_short(before)} -> {_short(after)}")
+        changeset.render(planned.plan, console, values=True)
     elif planned.deferred:
         console(
             console.bold(f"{planned.name} (new stack): {len(planned.deferred)} to add")
@@ -270,12 +267,6 @@ def _render(planned: Planned, console: Console) -> None:
         console(f"{planned.name}: no changes")
     for item in planned.stateful:
         console(console.red(f"  stateful resource replaced or removed: {item}"))
-
-
-def _short(value: str | None, limit: int = 120) -> str:
-    if value is None:
-        return "(none)"
-    return value if len(value) <= limit else value[: limit - 3] + "..."
 
 
 def _cost_change(environment: deploy.Environment, planned: Planned, values: dict, console: Console) -> dict:

@@ -172,7 +172,7 @@ def test_a_redis_node_type_change_is_shown_before_and_after_and_exits_2(run, aws
     code, out = run("plan", "bet2wealth/dev", "--out", str(plan_file), params=params_copy)
     # THEN the replication group is modified in place, with the value before and after: exit 2
     assert code == 2, out
-    assert "Data/CacheReplicationGroup /Properties/CacheNodeType: cache.t4g.micro -> cache.t4g.small" in out
+    assert re.search(r"~ CacheReplicationGroup .*\n +CacheNodeType: cache\.t4g\.micro -> cache\.t4g\.small\n", out), out
     assert "cost change: $" in out
     (environment,) = [entry for entry in read(plan_file)["stacks"] if entry["role"] == "environment"]
     assert {"path": "Data/CacheReplicationGroup", "action": "Modify", "type": CACHE, "stateful": True} in (
