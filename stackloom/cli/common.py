@@ -49,6 +49,24 @@ def one_target(target: str, command: str) -> str:
     return cleaned
 
 
+def comparing_with(parser: argparse.ArgumentParser, flag: str) -> None:
+    """A command that compares only with `flag` (deploy --plan): its usage errors exit 1 then, 2 otherwise."""
+    parse = parser.parse_known_args
+    seen = {"flag": False}
+
+    def parse_known_args(args=None, namespace=None):
+        seen["flag"] = flag in (args or [])
+        return parse(args, namespace)
+
+    def usage_error(message: str):
+        parser.print_usage(sys.stderr)
+        code = EXIT_COMPARE_ERROR if seen["flag"] else EXIT_USAGE
+        parser.exit(code, f"{parser.prog}: error: {message}\n")
+
+    parser.parse_known_args = parse_known_args
+    parser.error = usage_error
+
+
 def comparing(parser: argparse.ArgumentParser, handler):
     """A command that compares (diff, plan): every error is exit 1 (a usage error too, which argparse would
     make 2), since 2 and 3 mean "changes" there. Returns the wrapped handler for `set_defaults`."""

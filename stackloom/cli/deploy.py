@@ -11,7 +11,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stackloom.cli.common import add_common, add_params, comparing, comparing_errors
+from stackloom.cli.common import add_common, add_params, comparing, comparing_errors, comparing_with
 from stackloom.deploy import plan as plans
 from stackloom.deploy import stack_policy
 from stackloom.deploy.aws import check_account, check_endpoint, connect, is_loopback, local_account, target_region
@@ -76,6 +76,7 @@ def add_parser(subparsers) -> None:
     )
     _add_target_options(deploy)
     add_common(deploy)
+    comparing_with(deploy, "--plan")
     deploy.set_defaults(handler=deploy_command)
 
     plan = subparsers.add_parser(

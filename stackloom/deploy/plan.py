@@ -102,6 +102,11 @@ class Planned:
         found |= {f"{risk.path} ({risk.resource_type}, {risk.action})" for risk in self.risks}
         return sorted(found)
 
+    @property
+    def replaced(self) -> list[str]:
+        """Every resource the change set replaces (a new physical ID), stateful or not."""
+        return sorted(f"{change.path} ({change.resource_type})" for change in self.changes if change.replaces)
+
     def document(self) -> dict:
         plan = self.plan
         return {
@@ -122,6 +127,7 @@ class Planned:
                 {"path": c.path, "action": "Add", "type": c.resource_type, "stateful": c.stateful}
                 for c in self.deferred
             ],
+            "replaced": self.replaced,
             "stateful_replace_or_remove": self.stateful,
         }
 
@@ -185,7 +191,7 @@ def make_plan(
             )
         )
     else:
-        if changeset.describe_stack(cloudformation, manifest.stack_name):
+        if _plannable(cloudformation, manifest.stack_name):
             raise DeployError(
                 f"{manifest.stack_name} exists but its bootstrap stack {manifest.bootstrap_stack_name} has no "
                 "artifacts bucket: deploy --bootstrap-only first"
@@ -265,6 +271,8 @@ def _render(planned: Planned, console: Console) -> None:
             console(f"  + {change.path:<40} {change.resource_type}")
     else:
         console(f"{planned.name}: no changes")
+    if planned.replaced:
+        console(f"  replaced (new physical ID): {', '.join(planned.replaced)}")
     for item in planned.stateful:
         console(console.red(f"  stateful resource replaced or removed: {item}"))
 

@@ -546,3 +546,33 @@ def test_command_reports_an_unreadable_baseline_file(capsys, params, tmp_path):
     (env / "root.json").write_text("{ not json", encoding="utf-8")
     code, _, err = run(capsys, "bet2wealth/dev", "--baseline", str(tmp_path / "base"), "--params", str(params))
     assert code == 1 and "root.json: cannot read the baseline template" in err
+
+
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (["plan"], 1),  # no SYSTEM/ENV
+        (["plan", "bet2wealth/dev", "--poll", "x"], 1),
+        (["deploy", "bet2wealth/dev", "--plan", "--poll", "x"], 1),  # deploy --plan compares: exit 1
+        (["deploy", "bet2wealth/dev", "--poll", "x"], 2),  # a plain deploy keeps its usage exit 2
+    ],
+)
+def test_every_comparing_command_exits_1_on_a_usage_error(capsys, argv, code):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == code and "error:" in capsys.readouterr().err
+
+
+def test_plan_help_states_the_exit_code_convention(capsys):
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 no changes, 1 error" in text and "3 changes that replace or remove a stateful resource" in text
+    assert "plan-<system>-<env>.json" in text
+
+
+def test_the_exit_code_convention():
+    assert diff.exit_code(changed=False, risky=False) == 0
+    assert diff.exit_code(changed=True, risky=False) == 2
+    assert diff.exit_code(changed=True, risky=True) == 3
+    assert diff.EXIT_ERROR == 1
