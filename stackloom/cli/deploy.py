@@ -257,9 +257,12 @@ def plan_command(args) -> int:
         check_account(aws, manifest)
         document, code = plans.make_plan(aws, environment, overrides, console, _poll(args, aws))
     out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    console(
-        f"plan written to {out}" + ("" if code == 0 else f": execute it with deploy {args.target} --plan-file {out}")
-    )
+    if args.local:
+        console(f"plan written to {out} (of the embedded --local endpoint, gone now: for reading, not deploying)")
+    elif code:
+        console(f"plan written to {out}: execute it with deploy {args.target} --plan-file {out}")
+    else:
+        console(f"plan written to {out}")
     return code
 
 

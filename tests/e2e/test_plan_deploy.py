@@ -264,3 +264,24 @@ def _deployed_cache(aws) -> dict:
     template = cloudformation.get_template(StackName=data["StackResourceDetail"]["PhysicalResourceId"])["TemplateBody"]
     template = json.loads(template) if isinstance(template, str) else template
     return template["Resources"].get("CacheReplicationGroup", {}).get("Properties", {})
+
+
+def test_plan_after_bootstrap_only_creates_the_environment_change_set_and_deploys_it(run, aws, hosted_zone, tmp_path):
+    # GIVEN only the bootstrap stack (artifacts bucket, repositories) deployed
+    assert run("deploy", "bet2wealth/dev", "--yes", "--bootstrap-only")[0] == 0
+    plan_file = tmp_path / "plan.json"
+    # WHEN planned
+    code, out = run("plan", "bet2wealth/dev", "--out", str(plan_file))
+    # THEN the environment's own CREATE change set is made now (nothing deferred), waiting unexecuted
+    assert code == 2, out
+    bootstrap, environment = read(plan_file)["stacks"]
+    assert bootstrap["change_set_id"] is None and bootstrap["stack"]["status"] == "CREATE_COMPLETE"
+    assert environment["change_set_type"] == "CREATE" and not environment["deferred"]
+    assert environment["stack"]["status"] == "REVIEW_IN_PROGRESS"
+    # AND deploying the plan creates the environment from exactly that change set
+    code, out = run("deploy", "bet2wealth/dev", "--plan-file", str(plan_file))
+    assert code == 0, out
+    assert stack(aws, "bet2wealth-dev")["StackStatus"] == "CREATE_COMPLETE"
+    # AND the same plan file again is stale: its change set was executed
+    code, out = run("deploy", "bet2wealth/dev", "--plan-file", str(plan_file))
+    assert code == 1 and "bet2wealth-dev changed since the plan" in out, out
