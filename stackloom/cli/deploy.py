@@ -255,6 +255,7 @@ def plan_command(args) -> int:
     console = Console()
     with connect(target_region(args.region, manifest), args.endpoint_url, args.local, local_account(manifest)) as aws:
         check_account(aws, manifest)
+        _seed_local(aws, manifest, console)
         document, code = plans.make_plan(aws, environment, overrides, console, _poll(args, aws))
     out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if args.local:
@@ -314,11 +315,16 @@ def _run_deploy(args) -> int:
             confirm=_ask,
             cancel_on_interrupt=args.cancel_on_interrupt,
         )
-        if aws.local and manifest.hosted_zone:
-            seed_hosted_zone(aws, manifest.hosted_zone, console)
-        if aws.local and manifest.certificate_arn:
-            seed_certificate(aws, manifest.certificate_arn, console)
+        _seed_local(aws, manifest, console)
         return deploy(aws, environment, overrides, options, console)
+
+
+def _seed_local(aws, manifest, console: Console) -> None:
+    """An embedded endpoint gets what the account would have: the spec's hosted zone and certificate."""
+    if aws.local and manifest.hosted_zone:
+        seed_hosted_zone(aws, manifest.hosted_zone, console)
+    if aws.local and manifest.certificate_arn:
+        seed_certificate(aws, manifest.certificate_arn, console)
 
 
 @_reported

@@ -285,3 +285,14 @@ def test_plan_after_bootstrap_only_creates_the_environment_change_set_and_deploy
     # AND the same plan file again is stale: its change set was executed
     code, out = run("deploy", "bet2wealth/dev", "--plan-file", str(plan_file))
     assert code == 1 and "bet2wealth-dev changed since the plan" in out, out
+
+
+def test_plan_on_an_embedded_local_endpoint(local_endpoint, tmp_path, capsys):
+    # GIVEN no endpoint but the one --local starts WHEN vanity-market/preprod is planned on it
+    plan_file = tmp_path / "plan.json"
+    argv = ["plan", "vanity-market/preprod", "--local", "--poll", "0.05", "--out", str(plan_file)]
+    code = main(argv + ["--output", str(tmp_path / "output")])
+    out = capsys.readouterr().out
+    # THEN everything is added (exit 2), and the plan file says where it was made
+    assert code == 2, out
+    assert read(plan_file)["endpoint"] == "local" and "for reading, not deploying" in out
