@@ -332,7 +332,7 @@ def _through_change_set(
     if plan is None:
         console(f"{request.name}: no changes")
         if policies:
-            _protect(cloudformation, request.name, policies, console)
+            protect(cloudformation, request.name, policies, console)
         return 0
     changeset.render(plan, console, nested_sizes)
     protected = protected_removals(plan, deployed, templates[1]) if deployed else []
@@ -373,16 +373,16 @@ def _through_change_set(
         console("cancelled: change set deleted, nothing changed")
         return EXIT_FAILED
     if policies and plan.kind == "UPDATE":
-        _protect(cloudformation, request.name, policies, console)  # in force before the update runs
+        protect(cloudformation, request.name, policies, console)  # in force before the update runs
     expected = request.expected_resources if plan.kind == "CREATE" else 0
     state["executing"] = True
     outcome = changeset.execute(cloudformation, plan, console, options.poll, expected)
     if not outcome.ok:
-        _report_failure(console, request.name, outcome, templates)
+        report_failure(console, request.name, outcome, templates)
         return EXIT_FAILED
     console(console.green(f"{request.name}: {outcome.status}"))
     if policies:
-        _protect(cloudformation, request.name, policies, console)
+        protect(cloudformation, request.name, policies, console)
     return 0
 
 
@@ -424,7 +424,7 @@ def _cancel(cloudformation, stack_name: str, console: Console) -> None:
     console(console.yellow(f"cancel requested: {stack_name} rolls back to where it was (UPDATE_ROLLBACK_IN_PROGRESS)"))
 
 
-def _report_failure(
+def report_failure(
     console: Console, stack_name: str, outcome: changeset.Outcome, templates: tuple[dict[str, dict], str] | None = None
 ) -> None:
     failure = outcome.failure
@@ -472,7 +472,7 @@ def _already_exists(failure, templates: tuple[dict[str, dict], str] | None) -> s
     )
 
 
-def _protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:
+def protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:
     """Production: termination protection on the root, a stack policy on the root and each nested stack."""
     cloudformation.update_termination_protection(EnableTerminationProtection=True, StackName=stack_name)
     nested = nested_stacks(cloudformation, stack_name)

@@ -143,53 +143,13 @@ def make_plan(
 ) -> tuple[dict, int]:
     """Create (and keep) the change sets of a deploy, print them; returns (plan document, exit code)."""
     manifest = environment.manifest
-    folder = environment.folder
     cloudformation = aws.client("cloudformation")
     console(console.bold(f"plan {environment.target} -> {aws.describe()}"))
-    tags = deploy.stack_tags(manifest)
-    stacks: list[Planned] = []
-
-    bootstrap_body = (folder / manifest.bootstrap_template).read_text()
-    existing = _plannable(cloudformation, manifest.bootstrap_stack_name)
-    request = StackRequest(name=manifest.bootstrap_stack_name, template_body=bootstrap_body, tags=tags)
-    bootstrap = _plan_stack(
-        cloudformation,
-        request,
-        existing,
-        sha256(bootstrap_body),
-        BOOTSTRAP,
-        poll,
-        aws.region,
-        manifest.bootstrap_template,
-        {manifest.bootstrap_template: json.loads(bootstrap_body)},
-    )
-    stacks.append(bootstrap)
-    values: dict[str, str] = {}
-    bucket = (
-        changeset.outputs(cloudformation, manifest.bootstrap_stack_name).get("ArtifactsBucketName")
-        if existing
-        else None
-    )
+    bootstrap, bucket = _plan_bootstrap(aws, environment, poll)
     if bucket:
-        packaged = package(aws.client("s3"), bucket, manifest.stack_name, folder, manifest.root_template)
+        packaged = package(aws.client("s3"), bucket, manifest.stack_name, environment.folder, manifest.root_template)
         values, keep = deploy.stack_parameters(aws, environment, overrides, packaged, console)
-        request, _ = deploy.environment_request(manifest, packaged, values, keep, tags)
-        existing = _plannable(cloudformation, manifest.stack_name)
-        files = [manifest.root_template, *manifest.nested_stacks.values()]
-        built = {name: json.loads((folder / name).read_text()) for name in files}
-        stacks.append(
-            _plan_stack(
-                cloudformation,
-                request,
-                existing,
-                sha256(template_body(packaged.root)),
-                ENVIRONMENT,
-                poll,
-                aws.region,
-                manifest.root_template,
-                built,
-            )
-        )
+        environment_plan = _plan_environment(aws, environment, packaged, values, keep, poll)
     else:
         if _plannable(cloudformation, manifest.stack_name):
             raise DeployError(
@@ -199,15 +159,13 @@ def make_plan(
         templates = diff.build_templates(environment.build)
         templates.pop(manifest.bootstrap_template, None)  # its own stack, planned above
         added = diff.compare({}, templates, aws.region)
-        stacks.append(Planned(ENVIRONMENT, manifest.stack_name, built_hash(environment), None, deferred=added))
+        environment_plan = Planned(ENVIRONMENT, manifest.stack_name, built_hash(environment), None, deferred=added)
         values = {**manifest.parameters, **overrides}
-
+    stacks = [bootstrap, environment_plan]
     for planned in stacks:
         _render(planned, console)
-    costs = _cost_change(environment, stacks[-1], values, console)
-    changed = any(planned.changed for planned in stacks)
-    risky = any(planned.stateful for planned in stacks)
-    code = diff.exit_code(changed, risky)
+    costs = _cost_change(environment, environment_plan, values, console)
+    code = diff.exit_code(any(item.changed for item in stacks), any(item.stateful for item in stacks))
     console(console.bold(f"plan: {VERDICTS[code]} (exit {code})"))
     document = {
         "format": FORMAT,
@@ -223,6 +181,33 @@ def make_plan(
         "exit_code": code,
     }
     return document, code
+
+
+def _plan_bootstrap(aws: Aws, environment: deploy.Environment, poll: float) -> tuple[Planned, str | None]:
+    """The bootstrap stack's plan, and its artifacts bucket when it is deployed (None: not yet)."""
+    manifest = environment.manifest
+    cloudformation = aws.client("cloudformation")
+    body = (environment.folder / manifest.bootstrap_template).read_text()
+    existing = _plannable(cloudformation, manifest.bootstrap_stack_name)
+    request = StackRequest(name=manifest.bootstrap_stack_name, template_body=body, tags=deploy.stack_tags(manifest))
+    built = {manifest.bootstrap_template: json.loads(body)}
+    planned = _plan_stack(
+        cloudformation, request, existing, sha256(body), BOOTSTRAP, poll, aws.region, manifest.bootstrap_template, built
+    )
+    outputs = changeset.outputs(cloudformation, manifest.bootstrap_stack_name) if existing else {}
+    return planned, outputs.get("ArtifactsBucketName")
+
+
+def _plan_environment(aws: Aws, environment: deploy.Environment, packaged, values, keep, poll: float) -> Planned:
+    manifest = environment.manifest
+    cloudformation = aws.client("cloudformation")
+    request, _ = deploy.environment_request(manifest, packaged, values, keep, deploy.stack_tags(manifest))
+    existing = _plannable(cloudformation, manifest.stack_name)
+    files = [manifest.root_template, *manifest.nested_stacks.values()]
+    built = {name: json.loads((environment.folder / name).read_text()) for name in files}
+    template_hash = sha256(template_body(packaged.root))
+    top = manifest.root_template
+    return _plan_stack(cloudformation, request, existing, template_hash, ENVIRONMENT, poll, aws.region, top, built)
 
 
 def endpoint_kind(aws: Aws) -> str:
@@ -444,14 +429,14 @@ def _execute(cloudformation, entry: dict, environment, options, console: Console
         else:
             policies = stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest.root_template)
     if policies and kind == "UPDATE":
-        deploy._protect(cloudformation, plan.stack_name, policies, console)
+        deploy.protect(cloudformation, plan.stack_name, policies, console)
     outcome = changeset.execute(cloudformation, plan, console, options.poll)
     if not outcome.ok:
-        deploy._report_failure(console, plan.stack_name, outcome)
+        deploy.report_failure(console, plan.stack_name, outcome)
         return deploy.EXIT_FAILED
     console(console.green(f"{plan.stack_name}: {outcome.status}"))
     if policies:
-        deploy._protect(cloudformation, plan.stack_name, policies, console)
+        deploy.protect(cloudformation, plan.stack_name, policies, console)
     return 0
 
 
