@@ -296,3 +296,19 @@ def test_plan_on_an_embedded_local_endpoint(local_endpoint, tmp_path, capsys):
     # THEN everything is added (exit 2), and the plan file says where it was made
     assert code == 2, out
     assert read(plan_file)["endpoint"] == "local" and "for reading, not deploying" in out
+
+
+def test_a_production_plan_file_deploy_protects_every_stack(run, aws, hosted_zone, tmp_path):
+    # GIVEN an empty account and a plan of bet2wealth/production (a plan itself changes nothing)
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "bet2wealth/production", "--out", str(plan_file))[0] == 2
+    # WHEN the plan file is deployed
+    code, out = run("deploy", "bet2wealth/production", "--plan-file", str(plan_file))
+    # THEN as a production deploy: termination protection and a stack policy on the root and the bootstrap stack
+    assert code == 0, out
+    cloudformation = aws("cloudformation")
+    for name in ("bet2wealth-production", "bet2wealth-production-bootstrap"):
+        described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+        assert described["EnableTerminationProtection"] is True
+        policy = json.loads(cloudformation.get_stack_policy(StackName=name)["StackPolicyBody"])
+        assert any(item["Effect"] == "Deny" for item in policy["Statement"])
