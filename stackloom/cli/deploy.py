@@ -42,7 +42,8 @@ def add_parser(subparsers) -> None:
         "deploy",
         help="build, package and deploy one environment through a change set",
         description="Build SYSTEM/ENV, ensure its bootstrap stack, upload its templates, show the change set, "
-        "execute it with live events and print the outputs.",
+        "execute it with live events and print the outputs. With --plan: only plan (as `plan`, and its exit codes); "
+        "with --plan-file: execute exactly a plan's change sets.",
     )
     deploy.add_argument("target", metavar="SYSTEM/ENV", help="the environment, e.g. bet2wealth/dev")
     _add_values(deploy)
