@@ -421,6 +421,7 @@ def _execute(cloudformation, entry: dict, environment, options, console: Console
     stack_id = (entry["stack"] or {}).get("stack_id", "")
     changes = list(changeset.describe(cloudformation, entry["change_set_id"], entry["stack_name"]))
     plan = changeset.Plan(entry["stack_name"], entry["change_set_id"], kind, changes, stack_id=stack_id)
+    changeset.render(plan, console)  # what is executed now, as planned
     policies = None
     if production:
         folder = environment.folder
@@ -472,7 +473,6 @@ def _execute_deferred(aws: Aws, environment, document: dict, entry: dict, option
             f"{', '.join(path for path, _ in missing) or 'none'}; now also: {', '.join(path for path, _ in extra) or 'none'}"
             "); nothing of it was executed. Make a new plan."
         )
-    changeset.render(plan, console)
     code = _execute(
         cloudformation,
         {**entry, "change_set_id": plan.change_set_id, "stack": {"stack_id": plan.stack_id}},
