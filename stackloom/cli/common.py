@@ -7,10 +7,8 @@ import functools
 import sys
 from pathlib import Path
 
-from stackloom.errors import UserError, os_problem
-from stackloom.params import SpecError
-from templates.quotas import QuotaError
-from templates.root import WiringError
+from stackloom.errors import SpecError, UserError, os_problem
+from templates.errors import QuotaError, WiringError
 
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
