@@ -2,8 +2,9 @@
 add / modify / replace / remove, and whether a stateful resource would be replaced or removed.
 
 `python build.py diff SYSTEM/ENV --baseline DIR` compiles the spec in memory and compares it with
-`DIR/<system>/<env>/` (or DIR itself when it is an environment folder), prints a table and exits 2 when
-a resource `stackloom.kinds` marks stateful would be replaced or removed, 0 otherwise.
+`DIR/<system>/<env>/` (or DIR itself when it is an environment folder), prints a table and exits by the
+comparing commands' convention (EXIT_CONVENTION): 0 no changes, 1 error, 2 changes, 3 when a resource
+`stackloom.kinds` marks stateful would be replaced or removed.
 
 How a replacement is decided (offline, from the templates alone):
 - a changed `Type` replaces;
@@ -57,7 +58,13 @@ RESOURCE_ATTRIBUTES = (
     "UpdatePolicy",
     "UpdateReplacePolicy",
 )
-EXIT_RISK = 2
+# The exit codes of every command that compares (diff, plan): 0 no changes, 1 error (bad input, unreachable
+# endpoint, missing baseline), 2 changes, 3 changes that replace or remove a stateful resource.
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES, EXIT_RISK = 0, 1, 2, 3
+EXIT_CONVENTION = (
+    "Exit codes: 0 no changes, 1 error (bad input, unreachable endpoint, missing baseline), 2 changes, "
+    "3 changes that replace or remove a stateful resource."
+)
 _MISSING = model.MISSING
 
 
@@ -91,6 +98,11 @@ class Change:
 
 def stateful_risks(changes: list[Change]) -> list[Change]:
     return [change for change in changes if change.risky]
+
+
+def exit_code(changed: bool, risky: bool) -> int:
+    """The comparing commands' convention: 0 no changes, 2 changes, 3 stateful replace/remove (1 is an error)."""
+    return EXIT_RISK if risky else EXIT_CHANGES if changed else EXIT_NO_CHANGES
 
 
 # ---- comparison ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`deploy`, `destroy` and `stack-policy`: options, confirmation on the terminal, exit codes.
+"""`deploy`, `plan`, `destroy` and `stack-policy`: options, confirmation on the terminal, exit codes.
 The engines are stackloom.deploy.*; this module only parses, asks and prints."""
 
 from __future__ import annotations
@@ -7,10 +7,12 @@ import argparse
 import functools
 import json
 import sys
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from stackloom.cli.common import add_common, add_params
+from stackloom.cli.common import add_common, add_params, comparing, comparing_errors, comparing_with
+from stackloom.deploy import plan as plans
 from stackloom.deploy import stack_policy
 from stackloom.deploy.aws import check_account, check_endpoint, connect, is_loopback, local_account, target_region
 from stackloom.deploy.changeset import Console, DeployError, last_seen, policy_json
@@ -26,7 +28,13 @@ from stackloom.deploy.deploy import (
     seed_hosted_zone,
 )
 from stackloom.deploy.destroy import destroy
+from stackloom.diff import EXIT_CONVENTION
 from stackloom.errors import UserError
+
+PLAN_HELP = (
+    "build, package and create the change sets of a deploy without executing them; print every change with "
+    "before -> after values, the stateful verdicts and the cost change; write the plan file"
+)
 
 
 def add_parser(subparsers) -> None:
@@ -34,24 +42,22 @@ def add_parser(subparsers) -> None:
         "deploy",
         help="build, package and deploy one environment through a change set",
         description="Build SYSTEM/ENV, ensure its bootstrap stack, upload its templates, show the change set, "
-        "execute it with live events and print the outputs.",
+        "execute it with live events and print the outputs. With --plan: only plan (as `plan`, and its exit codes); "
+        "with --plan-file: execute exactly a plan's change sets.",
     )
     deploy.add_argument("target", metavar="SYSTEM/ENV", help="the environment, e.g. bet2wealth/dev")
-    deploy.add_argument(
-        "--image",
-        action="append",
-        default=[],
-        metavar="SERVICE=IMAGE",
-        help="deploy this image for a service: a tag, or a full URI of the service's repository " "(repeatable)",
-    )
-    deploy.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a deploy-time parameter, e.g. BackendDesiredCount=3 (repeatable)",
-    )
+    _add_values(deploy)
     deploy.add_argument("-y", "--yes", action="store_true", help="execute without asking (CI)")
+    plan_modes = deploy.add_mutually_exclusive_group()
+    plan_modes.add_argument("--plan", action="store_true", help=f"only plan, as `build.py plan` ({EXIT_CONVENTION})")
+    plan_modes.add_argument(
+        "--plan-file",
+        type=Path,
+        metavar="FILE",
+        help="execute exactly the change sets of this plan (no question asked: the plan is the approval); "
+        "refused, with nothing executed, when the templates or the deployed stacks changed since the plan",
+    )
+    _add_out(deploy)
     deploy.add_argument(
         "--allow-replace",
         action="store_true",
@@ -71,7 +77,18 @@ def add_parser(subparsers) -> None:
     )
     _add_target_options(deploy)
     add_common(deploy)
+    comparing_with(deploy, "--plan")
     deploy.set_defaults(handler=deploy_command)
+
+    plan = subparsers.add_parser(
+        "plan", help=PLAN_HELP, description=PLAN_HELP[0].upper() + PLAN_HELP[1:] + ". " + EXIT_CONVENTION
+    )
+    plan.add_argument("target", metavar="SYSTEM/ENV", help="the environment, e.g. bet2wealth/dev")
+    _add_values(plan)
+    _add_out(plan)
+    _add_target_options(plan)
+    add_common(plan)
+    plan.set_defaults(handler=comparing(plan, plan_command))
 
     destroy = subparsers.add_parser(
         "destroy",
@@ -107,6 +124,33 @@ def add_parser(subparsers) -> None:
     )
     add_params(policy)
     policy.set_defaults(handler=stack_policy_command)
+
+
+def _add_values(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="SERVICE=IMAGE",
+        help="deploy this image for a service: a tag, or a full URI of the service's repository " "(repeatable)",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a deploy-time parameter, e.g. BackendDesiredCount=3 (repeatable)",
+    )
+
+
+def _add_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="where the plan is written (default: plan-<system>-<env>.json in the current folder, outside "
+        "output/, which is committed)",
+    )
 
 
 def _seconds(text: str) -> float:
@@ -193,8 +237,65 @@ def _poll(args, aws) -> float:
     return LOCAL_POLL if aws.endpoint_url and is_loopback(aws.endpoint_url) else DEFAULT_POLL
 
 
-@_reported
 def deploy_command(args) -> int:
+    if args.plan:
+        return comparing_errors(plan_command)(args)
+    return _deploy_command(args)
+
+
+@_reported
+def plan_command(args) -> int:
+    if args.endpoint_url:
+        check_endpoint(args.endpoint_url)
+    environment = load_environment(args.params, args.target, args.output)
+    for line in environment.build.overrides:
+        print(f"override applied: {line}", file=sys.stderr)
+    overrides = parameter_overrides(environment.manifest, args.image, args.param)
+    manifest = environment.manifest
+    out = args.out or Path(f"plan-{manifest.system}-{manifest.environment}.json")
+    console = Console()
+    with connect(target_region(args.region, manifest), args.endpoint_url, args.local, local_account(manifest)) as aws:
+        check_account(aws, manifest)
+        _seed_local(aws, manifest, console)
+        document, code = plans.make_plan(aws, environment, overrides, console, _poll(args, aws))
+    out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if args.local:
+        console(f"plan written to {out} (of the embedded --local endpoint, gone now: for reading, not deploying)")
+    elif code:
+        console(f"plan written to {out}: execute it with deploy {args.target} --plan-file {out}")
+    else:
+        console(f"plan written to {out}")
+    return code
+
+
+@_reported
+def _apply_command(args) -> int:
+    document = plans.read_plan(args.plan_file)
+    if args.image or args.param or args.bootstrap_only:
+        raise UserError("--plan-file executes the plan as made: give --image/--param to `plan`, not with --plan-file")
+    if args.local:
+        raise UserError("--plan-file with --local: an embedded endpoint ends with its process, and its change sets too")
+    if args.endpoint_url:
+        check_endpoint(args.endpoint_url)
+    environment = load_environment(args.params, args.target, args.output)
+    manifest = environment.manifest
+    console = Console()
+    with connect(target_region(args.region, manifest), args.endpoint_url, args.local, local_account(manifest)) as aws:
+        check_account(aws, manifest)
+        options = DeployOptions(yes=True, allow_replace=args.allow_replace, poll=_poll(args, aws))
+        return plans.apply_plan(aws, environment, document, options, console)
+
+
+def _deploy_command(args) -> int:
+    if args.plan_file:
+        return _apply_command(args)
+    if args.out:
+        raise UserError("--out is where --plan writes the plan: give it with --plan (or use `build.py plan`)")
+    return _run_deploy(args)
+
+
+@_reported
+def _run_deploy(args) -> int:
     if args.endpoint_url:
         check_endpoint(args.endpoint_url)
     _need_yes_or_terminal(args)
@@ -215,11 +316,16 @@ def deploy_command(args) -> int:
             confirm=_ask,
             cancel_on_interrupt=args.cancel_on_interrupt,
         )
-        if aws.local and manifest.hosted_zone:
-            seed_hosted_zone(aws, manifest.hosted_zone, console)
-        if aws.local and manifest.certificate_arn:
-            seed_certificate(aws, manifest.certificate_arn, console)
+        _seed_local(aws, manifest, console)
         return deploy(aws, environment, overrides, options, console)
+
+
+def _seed_local(aws, manifest, console: Console) -> None:
+    """An embedded endpoint gets what the account would have: the spec's hosted zone and certificate."""
+    if aws.local and manifest.hosted_zone:
+        seed_hosted_zone(aws, manifest.hosted_zone, console)
+    if aws.local and manifest.certificate_arn:
+        seed_certificate(aws, manifest.certificate_arn, console)
 
 
 @_reported

@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 from stackloom.build import compile_file
-from stackloom.cli.common import add_params, one_target
+from stackloom.cli.common import add_params, comparing, one_target
 from stackloom.diff import (
-    EXIT_RISK,
+    EXIT_CONVENTION,
     baseline_folder,
     build_templates,
     compare,
+    exit_code,
     load_environment,
     render,
     stateful_risks,
@@ -22,12 +23,11 @@ from stackloom.params import select
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "diff",
-        help="compare a fresh build with an earlier output/ tree; exit 2 if stateful resources would be "
-        "replaced or removed",
+        help="compare a fresh build with an earlier output/ tree; exit 0 no changes, 1 error, 2 changes, "
+        "3 stateful resources replaced or removed",
         description="List per resource what deploying a fresh build over an earlier one would add, modify, replace "
         "or remove (createOnly properties from cfn-lint's resource schemas, replacements followed through "
-        "Ref/GetAtt/Sub and nested stack outputs). Exit 2 when a stateful resource would be replaced or "
-        "removed, 0 otherwise.",
+        "Ref/GetAtt/Sub and nested stack outputs). " + EXIT_CONVENTION,
     )
     parser.add_argument("target", metavar="SYSTEM/ENV", help="one environment, e.g. vanity-market/preprod")
     parser.add_argument(
@@ -38,7 +38,7 @@ def add_parser(subparsers) -> None:
         help="earlier output folder (DIR/<system>/<env>/root.json) or that environment's folder",
     )
     add_params(parser)
-    parser.set_defaults(handler=command)
+    parser.set_defaults(handler=comparing(parser, command))
 
 
 def command(args) -> int:
@@ -52,4 +52,4 @@ def command(args) -> int:
     changes = compare(load_environment(folder), build_templates(build), spec.region)
     print(f"{spec.system}/{spec.environment}: fresh build of {path} against {folder}")
     print(render(changes))
-    return EXIT_RISK if stateful_risks(changes) else 0
+    return exit_code(bool(changes), bool(stateful_risks(changes)))

@@ -34,6 +34,7 @@ COMMAND_MODULES = {
     "diff": "stackloom.cli.diff",
     "lint": "stackloom.cli.lint",
     "manifest": "stackloom.cli.manifest",
+    "plan": "stackloom.cli.deploy",
     "run": "stackloom.cli.run",
     "spec": "stackloom.cli.spec",
     "stack-policy": "stackloom.cli.deploy",

@@ -62,8 +62,20 @@ class Change:
     @property
     def dangerous(self) -> bool:
         """Replacing or removing a resource that holds data (a template change or a condition turned off, such
-        as EnableDatabase=false): the deploy gate stops on these, as `build.py diff` exits 2 on them."""
+        as EnableDatabase=false): the deploy gate stops on these, as `build.py diff` exits 3 on them."""
         return self.stateful and (self.replaces or self.action == "Remove")
+
+    def values(self) -> list[tuple[str, str | None, str | None]]:
+        """(property, before, after) of each changed property whose values DescribeChangeSet gave
+        (IncludePropertyValues), in the order of the details, each property once."""
+        found: dict[str, tuple[str, str | None, str | None]] = {}
+        for detail in self.details:
+            target = detail.get("Target", {})
+            if "BeforeValue" not in target and "AfterValue" not in target:
+                continue
+            name = target.get("Path") or target.get("Name") or target.get("Attribute", "")
+            found.setdefault(name, (name, target.get("BeforeValue"), target.get("AfterValue")))
+        return list(found.values())
 
     def properties(self) -> list[str]:
         names = []
@@ -209,7 +221,7 @@ def create(cloudformation, request: StackRequest, existing: dict | None, poll: f
 def describe(cloudformation, change_set_id: str, stack_name: str | None = None, prefix: str = ""):
     """Every resource change, nested change sets flattened in place under their stack ("Stack/Resource")."""
     paginator = cloudformation.get_paginator("describe_change_set")
-    arguments = {"ChangeSetName": change_set_id}
+    arguments = {"ChangeSetName": change_set_id, "IncludePropertyValues": True}  # before -> after values
     if stack_name:
         arguments["StackName"] = stack_name
     for page in paginator.paginate(**arguments):
@@ -229,8 +241,62 @@ def describe(cloudformation, change_set_id: str, stack_name: str | None = None, 
                 yield from describe(cloudformation, nested_id, None, f"{path}/")
 
 
-def render(plan: Plan, console: Console, nested_sizes: dict[str, int] | None = None) -> None:
-    """Print the plan: one line per change, replacements of stateful resources highlighted."""
+VALUE_LINES = 12  # per property: the first differing leaves, then a count of the others
+VALUE_WIDTH = 100
+
+
+def value_lines(name: str, before: str | None, after: str | None) -> list[str]:
+    """`Name: before -> after`, for structured (JSON) values per differing leaf (`Name[0].Image: a -> b`)."""
+    if before is not None and before == after:
+        return [f"{name}: {_clip(before)} (unchanged expression: its value changes on deploy)"]
+    old, new = _parsed(before), _parsed(after)
+    if isinstance(old, (dict, list)) and isinstance(new, (dict, list)):
+        leaves = list(_leaf_changes(name, old, new))
+    else:
+        leaves = [(name, before, after)]
+    lines = [f"{where}: {_clip(was)} -> {_clip(now)}" for where, was, now in leaves[:VALUE_LINES]]
+    if len(leaves) > VALUE_LINES:
+        lines.append(f"{name}: ... and {len(leaves) - VALUE_LINES} more changed values")
+    return lines
+
+
+def _parsed(value: str | None):
+    if value is None or value[:1] not in "[{":
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _leaf_changes(where: str, old, new):
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                yield from _leaf_changes(f"{where}.{key}", old.get(key), new.get(key))
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (was, now) in enumerate(zip(old, new)):
+            if was != now:
+                yield from _leaf_changes(f"{where}[{index}]", was, now)
+    else:
+        yield where, _text(old), _text(new)
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _clip(value: str | None) -> str:
+    if value is None:
+        return "(none)"
+    return value if len(value) <= VALUE_WIDTH else value[: VALUE_WIDTH - 3] + "..."
+
+
+def render(plan: Plan, console: Console, nested_sizes: dict[str, int] | None = None, values: bool = False) -> None:
+    """Print the plan: one line per change, replacements of stateful resources highlighted; with `values`,
+    each changed property's value before -> after under its change (IncludePropertyValues)."""
     counts = plan.counts()
     summary = ", ".join(
         f"{counts[key]} to {verb}"
@@ -257,6 +323,10 @@ def render(plan: Plan, console: Console, nested_sizes: dict[str, int] | None = N
         elif change.replaces:
             line = console.yellow(line)
         console(line)
+        if values and not change.nested:
+            for name, before, after in change.values():
+                for text in value_lines(name.removeprefix("/Properties/"), before, after):
+                    console(f"  {'  ' * depth}      {text}")
     if any(change.properties() for change in plan.changes):
         console("  (* = changing this property replaces the resource)")
 

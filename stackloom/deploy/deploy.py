@@ -167,7 +167,7 @@ def deploy(
         console.bold(f"deploy {environment.target} -> {aws.describe()}")
         + (console.red("  [production]") if production else "")
     )
-    tags = {"System": manifest.system, "Environment": manifest.environment, "ManagedBy": "stackforge"}
+    tags = stack_tags(manifest)
 
     # 1. bootstrap: artifacts bucket and ECR repositories, before anything that needs them
     bootstrap_body = (folder / manifest.bootstrap_template).read_text()
@@ -200,39 +200,10 @@ def deploy(
     )
 
     # 3. parameters: given ones; for an existing stack the others keep their current values
-    existing = changeset.describe_stack(cloudformation, manifest.stack_name)
-    current = {item["ParameterKey"]: item.get("ParameterValue") for item in (existing or {}).get("Parameters") or []}
-    if existing and existing["StackStatus"] in changeset.RECREATE_STATES:
-        current = {}
-    values = pack_overrides(manifest, overrides, current)  # unchanged unless services are grouped
-    for name in manifest.required_parameters:
-        if name not in values:
-            if name == "HostedZoneId" and manifest.hosted_zone:
-                values[name] = hosted_zone_id(aws, manifest.hosted_zone)
-                console(f"HostedZoneId: {values[name]} ({manifest.hosted_zone})")
-            elif name not in current:
-                raise UserError(f"{environment.target}: parameter {name} has no default: pass --param {name}=...")
-    keep = sorted(name for name in current if name not in values and name in packaged.root.get("Parameters", {}))
-    for name, default in manifest.parameters.items():
-        if name not in values and name not in keep:
-            values[name] = default
-    _print_parameters(console, values, keep, current)
+    values, keep = stack_parameters(aws, environment, overrides, packaged, console)
 
     # 4. the environment stack
-    sizes = {
-        logical_id: len(packaged.templates[file_name].get("Resources", {}))
-        for logical_id, file_name in manifest.nested_stacks.items()
-        if file_name in packaged.templates
-    }
-    request = StackRequest(
-        name=manifest.stack_name,
-        template_url=packaged.root_url,
-        parameters=values,
-        keep=keep,
-        tags=tags,
-        nested=True,
-        expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()),
-    )
+    request, sizes = environment_request(manifest, packaged, values, keep, tags)
     policies = (
         stack_policy.environment_policies(stack_policy.folder_reader(folder), manifest.root_template)
         if production
@@ -253,6 +224,58 @@ def deploy(
         return code
     print_outputs(console, changeset.outputs(cloudformation, request.name), bootstrap_outputs)
     return 0
+
+
+def stack_tags(manifest: Manifest) -> dict[str, str]:
+    return {"System": manifest.system, "Environment": manifest.environment, "ManagedBy": "stackforge"}
+
+
+def stack_parameters(
+    aws: Aws, environment: Environment, overrides: dict[str, str], packaged, console: Console
+) -> tuple[dict[str, str], list[str]]:
+    """The root parameters: given ones; for an existing stack the others keep their current values (`keep`),
+    a new stack takes the defaults; HostedZoneId looked up by name. Printed, as a change set will use them."""
+    manifest = environment.manifest
+    cloudformation = aws.client("cloudformation")
+    existing = changeset.describe_stack(cloudformation, manifest.stack_name)
+    current = {item["ParameterKey"]: item.get("ParameterValue") for item in (existing or {}).get("Parameters") or []}
+    if existing and existing["StackStatus"] in changeset.RECREATE_STATES:
+        current = {}
+    values = pack_overrides(manifest, overrides, current)  # unchanged unless services are grouped
+    for name in manifest.required_parameters:
+        if name not in values:
+            if name == "HostedZoneId" and manifest.hosted_zone:
+                values[name] = hosted_zone_id(aws, manifest.hosted_zone)
+                console(f"HostedZoneId: {values[name]} ({manifest.hosted_zone})")
+            elif name not in current:
+                raise UserError(f"{environment.target}: parameter {name} has no default: pass --param {name}=...")
+    keep = sorted(name for name in current if name not in values and name in packaged.root.get("Parameters", {}))
+    for name, default in manifest.parameters.items():
+        if name not in values and name not in keep:
+            values[name] = default
+    _print_parameters(console, values, keep, current)
+    return values, keep
+
+
+def environment_request(
+    manifest: Manifest, packaged, values: dict[str, str], keep: list[str], tags: dict[str, str]
+) -> tuple[StackRequest, dict[str, int]]:
+    """The environment stack's change set request (by the packaged root's URL) and its nested stacks' sizes."""
+    sizes = {
+        logical_id: len(packaged.templates[file_name].get("Resources", {}))
+        for logical_id, file_name in manifest.nested_stacks.items()
+        if file_name in packaged.templates
+    }
+    request = StackRequest(
+        name=manifest.stack_name,
+        template_url=packaged.root_url,
+        parameters=values,
+        keep=keep,
+        tags=tags,
+        nested=True,
+        expected_resources=len(packaged.root.get("Resources", {})) + sum(sizes.values()),
+    )
+    return request, sizes
 
 
 def deploy_stack(
@@ -309,7 +332,7 @@ def _through_change_set(
     if plan is None:
         console(f"{request.name}: no changes")
         if policies:
-            _protect(cloudformation, request.name, policies, console)
+            protect(cloudformation, request.name, policies, console)
         return 0
     changeset.render(plan, console, nested_sizes)
     protected = protected_removals(plan, deployed, templates[1]) if deployed else []
@@ -350,16 +373,16 @@ def _through_change_set(
         console("cancelled: change set deleted, nothing changed")
         return EXIT_FAILED
     if policies and plan.kind == "UPDATE":
-        _protect(cloudformation, request.name, policies, console)  # in force before the update runs
+        protect(cloudformation, request.name, policies, console)  # in force before the update runs
     expected = request.expected_resources if plan.kind == "CREATE" else 0
     state["executing"] = True
     outcome = changeset.execute(cloudformation, plan, console, options.poll, expected)
     if not outcome.ok:
-        _report_failure(console, request.name, outcome, templates)
+        report_failure(console, request.name, outcome, templates)
         return EXIT_FAILED
     console(console.green(f"{request.name}: {outcome.status}"))
     if policies:
-        _protect(cloudformation, request.name, policies, console)
+        protect(cloudformation, request.name, policies, console)
     return 0
 
 
@@ -401,7 +424,7 @@ def _cancel(cloudformation, stack_name: str, console: Console) -> None:
     console(console.yellow(f"cancel requested: {stack_name} rolls back to where it was (UPDATE_ROLLBACK_IN_PROGRESS)"))
 
 
-def _report_failure(
+def report_failure(
     console: Console, stack_name: str, outcome: changeset.Outcome, templates: tuple[dict[str, dict], str] | None = None
 ) -> None:
     failure = outcome.failure
@@ -449,7 +472,7 @@ def _already_exists(failure, templates: tuple[dict[str, dict], str] | None) -> s
     )
 
 
-def _protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:
+def protect(cloudformation, stack_name: str, policies: dict, console: Console) -> None:
     """Production: termination protection on the root, a stack policy on the root and each nested stack."""
     cloudformation.update_termination_protection(EnableTerminationProtection=True, StackName=stack_name)
     nested = nested_stacks(cloudformation, stack_name)

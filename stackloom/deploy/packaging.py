@@ -30,6 +30,11 @@ class Packaged:
     templates: dict[str, dict] = field(default_factory=dict)  # file name -> template as deployed
 
 
+def template_body(template: dict) -> bytes:
+    """The bytes uploaded for a (packaged) template; its sha256 names the object."""
+    return (json.dumps(template, indent=2, sort_keys=True) + "\n").encode()
+
+
 def content_key(prefix: str, body: bytes) -> str:
     return f"{prefix.strip('/')}/{hashlib.sha256(body).hexdigest()}.template"
 
@@ -58,7 +63,7 @@ def package(s3, bucket: str, prefix: str, folder: Path, root_file: str) -> Packa
             properties = resource.get("Properties") or {}
             if resource.get("Type") == STACK_TYPE and is_relative(properties.get("TemplateURL")):
                 properties["TemplateURL"] = upload(properties["TemplateURL"], seen + (file_name,))
-        body = (json.dumps(template, indent=2, sort_keys=True) + "\n").encode()
+        body = template_body(template)
         key = content_key(prefix, body)
         if not _exists(s3, bucket, key):
             s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")

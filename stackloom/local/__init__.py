@@ -29,8 +29,9 @@ What the patches add to moto 5.2 (see ../shared/DESIGN.md, "Local CloudFormation
 * `Fn::GetAtt Nested.Outputs.X` on nested stacks.
 * Change sets that behave like CloudFormation's: parameter constraints checked on create, changes with
   `Replacement`/`Details` (from the resource schemas' createOnlyProperties, the same data cfn-lint ships),
-  parameter-only changes, nested change sets (`IncludeNestedStacks`), and executing one refreshes the
-  stack's template, parameters and Outputs.
+  parameter-only changes, nested change sets (`IncludeNestedStacks`), before/after values with
+  `DescribeChangeSet --include-property-values`, and executing one refreshes the stack's template,
+  parameters, Outputs and LastUpdatedTime.
 * A small update engine: dependency order, in-place update or replacement, cascades through Ref/GetAtt,
   cleanup of removed and replaced resources afterwards; nested stacks are updated in place.
 * Per-resource stack events, a failed resource with its reason, and rollback (ROLLBACK_COMPLETE after a

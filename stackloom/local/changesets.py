@@ -2,12 +2,15 @@
 
 Parameter constraints are checked on create; changes carry `Replacement`/`Details` (from the resource
 schemas' createOnly properties, the data cfn-lint ships); parameter-only changes count; nested change sets
-(`IncludeNestedStacks`) are made for modified nested stacks; executing one runs the update engine and
+(`IncludeNestedStacks`) are made for modified nested stacks; DescribeChangeSet with `IncludePropertyValues`
+adds each Target's Path, BeforeValue, AfterValue and AttributeChangeType (and Before/AfterContext); executing one
+runs the update engine (which sets LastUpdatedTime) and
 refreshes the stack's template, parameters and Outputs. Also `DeleteStack` refusing a protected stack.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from typing import Any
@@ -244,6 +247,9 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
     def change(action: str, name: str, resource_type: str, **extra) -> None:
         item = Change(action=action, logical_resource_id=name, resource_type=resource_type)
         item.physical_resource_id = physical_id(live[name]) if live.get(name) is not None else None
+        before, after = old_resources.get(name), new_resources.get(name)
+        item.before_context = _context(before, old_values) if action != "Add" else None
+        item.after_context = _context(after, new_values) if action != "Remove" else None
         item.replacement = extra.get("replacement")
         item.scope = extra.get("scope", [])
         item.details = extra.get("details", [])
@@ -277,8 +283,10 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
             for source, causing in sources:
                 dynamic = source == "ResourceAttribute" or (source == "ParameterReference" and causing in unknown)
                 recreation = "Never" if prop not in create_only else "Conditional" if dynamic else "Always"
+                target = {"Attribute": "Properties", "Name": prop, "RequiresRecreation": recreation}
+                target.update(_values(prop, before, after, old_values, new_values))
                 detail = {
-                    "Target": {"Attribute": "Properties", "Name": prop, "RequiresRecreation": recreation},
+                    "Target": target,
                     "Evaluation": "Dynamic" if dynamic else "Static",
                     "ChangeSource": source,
                 }
@@ -316,6 +324,60 @@ def _changes(stack, new_dict: dict, new_values: dict[str, str], unknown: set[str
         if live.get(name) is not None and (resource is None or inactive):
             change("Remove", name, old["Type"])
     return changes, modified, replaced
+
+
+VALUE_KEYS = ("Path", "BeforeValue", "AfterValue", "AttributeChangeType")
+
+
+def _resolved(value: Any, values: dict[str, str]) -> Any:
+    """A property value with its parameter references replaced by their values (what CloudFormation shows)."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in values:
+            return values[value["Ref"]]
+        return {key: _resolved(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolved(item, values) for item in value]
+    return value
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _values(prop: str, before: Any, after: Any, old_values: dict, new_values: dict) -> dict:
+    """A detail's Target members that DescribeChangeSet adds with IncludePropertyValues: the property's Path,
+    BeforeValue / AfterValue (strings; JSON for structures) and AttributeChangeType (Add | Remove | Modify)."""
+    found: dict[str, str] = {"Path": f"/Properties/{prop}"}
+    if before is not None:
+        found["BeforeValue"] = _shown(_resolved(before, old_values))
+    if after is not None:
+        found["AfterValue"] = _shown(_resolved(after, new_values))
+    found["AttributeChangeType"] = "Add" if before is None else "Remove" if after is None else "Modify"
+    return found
+
+
+def _context(resource: dict | None, values: dict) -> str | None:
+    """BeforeContext / AfterContext: the resource's properties as JSON (IncludePropertyValues only)."""
+    if resource is None:
+        return None
+    return json.dumps({"Properties": _resolved(resource.get("Properties") or {}, values)}, sort_keys=True)
+
+
+def shown(change_set, include_values: bool):
+    """The change set as DescribeChangeSet answers: without IncludePropertyValues, no before/after values
+    (the Target's Path, BeforeValue, AfterValue, AttributeChangeType; the change's Before/AfterContext)."""
+    answer = copy.copy(change_set)
+    answer.changes = []
+    for change in change_set.changes or []:
+        item = copy.copy(change)
+        if not include_values:
+            item.before_context = item.after_context = None
+            item.details = [
+                {**detail, "Target": {k: v for k, v in detail["Target"].items() if k not in VALUE_KEYS}}
+                for detail in getattr(change, "details", None) or []
+            ]
+        answer.changes.append(item)
+    return answer
 
 
 def _add_nested_change_sets(root, parent, stack, new_dict, new_values, changes) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Stack
+from moto.core.utils import utcnow
 
 from stackloom.cfn.model import STACK_TYPE, dependency_order
 from stackloom.cfn.schemas import create_only_top
@@ -118,6 +119,7 @@ def update_stack(stack, template: str, parameters: dict[str, str]) -> None:
         json_map=resource_map._resource_json_map,
         input=resource_map.input_parameters,
     )
+    stack.last_updated_time = utcnow()  # DescribeStacks' LastUpdatedTime: when the last update began
     stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
     added: list[str] = []
     replaced: dict[str, Any] = {}

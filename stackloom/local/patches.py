@@ -33,7 +33,7 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
 from stackloom.local import tasks
-from stackloom.local.changesets import patch_backend, request
+from stackloom.local.changesets import patch_backend, request, shown
 from stackloom.local.common import (
     ResourceFailed,
     backend,
@@ -558,6 +558,12 @@ def _patch_responses() -> None:
         return original_validate(self, incoming_params, stack_body, old_stack)
 
     Response._validate_different_update = _validate_different_update
+
+    def describe_change_set(self):
+        change_set = self.cloudformation_backend.describe_change_set(change_set_name=self._get_param("ChangeSetName"))
+        return ActionResult(shown(change_set, self._get_bool_param("IncludePropertyValues", False)))
+
+    Response.describe_change_set = describe_change_set
 
     def update_termination_protection(self):
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))

@@ -11,7 +11,7 @@ import pytest
 from stackloom.cli.main import UserError
 from stackloom.deploy import stack_policy
 from stackloom.deploy.aws import Aws
-from stackloom.deploy.changeset import Change, Plan
+from stackloom.deploy.changeset import Change, Plan, value_lines
 from stackloom.deploy.deploy import image_tag, parameter_overrides, protected_removals
 from stackloom.deploy.events import Event, first_failure
 from stackloom.manifest import ServiceEntry, from_dict
@@ -294,3 +294,29 @@ def test_a_bad_poll_interval_is_a_usage_error(value, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["deploy", "bet2wealth/dev", "--yes", "--poll", value])
     assert stopped.value.code == 2 and "--poll" in capsys.readouterr().err
+
+
+def test_values_of_a_change_come_from_its_details_each_property_once():
+    # GIVEN a change whose details carry IncludePropertyValues' Path / BeforeValue / AfterValue
+    target = {"Attribute": "Properties", "Name": "CacheNodeType", "Path": "/Properties/CacheNodeType"}
+    details = [
+        {"Target": {**target, "BeforeValue": "cache.t4g.micro", "AfterValue": "cache.t4g.small"}},
+        {"Target": {**target, "BeforeValue": "cache.t4g.micro", "AfterValue": "cache.t4g.small"}},
+        {"Target": {"Attribute": "Properties", "Name": "Port"}},  # described without values
+    ]
+    change = Change("Data/Cache", "Modify", "AWS::ElastiCache::ReplicationGroup", "False", details)
+    # THEN one (path, before, after) per property that has values
+    assert change.values() == [("/Properties/CacheNodeType", "cache.t4g.micro", "cache.t4g.small")]
+
+
+def test_structured_values_are_shown_per_changed_leaf():
+    before = json.dumps([{"Image": {"Fn::Join": [":", ["repo", "latest"]]}, "Cpu": 256, "Name": "app"}])
+    after = json.dumps([{"Image": {"Fn::Join": [":", ["repo", "v7"]]}, "Cpu": 512, "Name": "app"}])
+    assert value_lines("ContainerDefinitions", before, after) == [
+        "ContainerDefinitions[0].Cpu: 256 -> 512",
+        "ContainerDefinitions[0].Image.Fn::Join[1][1]: latest -> v7",
+    ]
+    assert value_lines("CacheNodeType", "cache.t4g.micro", None) == ["CacheNodeType: cache.t4g.micro -> (none)"]
+    assert value_lines("TaskDefinition", '{"Ref":"T"}', '{"Ref":"T"}') == [
+        'TaskDefinition: {"Ref":"T"} (unchanged expression: its value changes on deploy)'
+    ]

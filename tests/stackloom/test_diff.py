@@ -1,5 +1,5 @@
 """`build.py diff`: per resource add / modify / replace / remove from createOnly properties, replacements
-followed through Ref / GetAtt / Sub and across nested stacks; exit 2 only when stateful resources are at risk."""
+followed through Ref / GetAtt / Sub and across nested stacks; exit 0 no changes, 1 error, 2 changes, 3 stateful resources at risk."""
 
 from __future__ import annotations
 
@@ -405,52 +405,70 @@ def test_command_accepts_the_environment_folder_as_baseline(capsys, params, base
     assert code == 0 and "no changes" in out
 
 
-def test_command_exits_0_for_a_safe_change(capsys, params, baseline):
-    # GIVEN a new default image tag WHEN diffed THEN the task definition is replaced, the service modified: exit 0
+def test_command_exits_2_for_a_safe_change(capsys, params, baseline):
+    # GIVEN a new default image tag WHEN diffed THEN the task definition is replaced, the service modified: exit 2
+    # (changes, none of them to a stateful resource)
     edit(params, "bet2wealth/_defaults", "tag: latest", "tag: v2")  # the shared layer under dev
     code, out, _ = run(capsys, "bet2wealth/dev", "--baseline", str(baseline), "--params", str(params))
-    assert code == 0
+    assert code == 2
     rows = {tuple(line.split()[:3]) for line in out.splitlines()}
     assert ("replace", "service-backend.json", "TaskDefinition") in rows
     assert ("modify", "service-backend.json", "Service") in rows
     assert "stateful" not in out
 
 
-def test_command_exits_2_when_the_database_would_be_replaced(capsys, params, baseline):
+def test_command_exits_3_when_the_database_would_be_replaced(capsys, params, baseline):
     # GIVEN a new initial database name (createOnly on the Aurora cluster)
     edit(params, "vanity-market/preprod", "database_name: vanity", "database_name: vanity2")
     code, out, _ = run(capsys, "vanity-market/preprod", "--baseline", str(baseline), "--params", str(params))
-    # THEN the cluster (and its instance, by reference) is replaced and the command exits 2
-    assert code == 2
+    # THEN the cluster (and its instance, by reference) is replaced and the command exits 3
+    assert code == 3
     assert "replace data.json DatabaseCluster (AWS::RDS::DBCluster, UpdateReplacePolicy Snapshot)" in out
     rows = {tuple(line.split()[:3]) for line in out.splitlines()}
     assert ("replace", "data.json", "DatabaseInstance1") in rows
 
 
-def test_command_exits_2_when_the_cache_would_be_removed(capsys, params, baseline):
+def test_command_exits_3_when_the_cache_would_be_removed(capsys, params, baseline):
     # GIVEN dev removing the shared layer's cache (an explicit null) and its service's connection to it
     edit(params, "bet2wealth/dev", "cache:\n  node_type: cache.t4g.micro\n", "cache: null\n")
     edit(params, "bet2wealth/dev", "    log_retention_days: 14\n", "    log_retention_days: 14\n    connects_to: []\n")
     code, out, _ = run(capsys, "bet2wealth/dev", "--baseline", str(baseline), "--params", str(params))
-    assert code == 2
+    assert code == 3
     assert "remove data.json CacheReplicationGroup" in out
 
 
 def test_command_without_a_baseline_build_is_a_clear_error(capsys, params, tmp_path):
     code, out, err = run(capsys, "bet2wealth/dev", "--baseline", str(tmp_path / "nothing"), "--params", str(params))
-    assert code == 2 and "no earlier build of bet2wealth/dev" in err and "Traceback" not in err
+    assert code == 1 and "no earlier build of bet2wealth/dev" in err and "Traceback" not in err
+
+
+def test_command_usage_errors_exit_1_not_2_which_means_changes(capsys, params, baseline):
+    # GIVEN diff without its required --baseline, or with two environments
+    with pytest.raises(SystemExit) as raised:
+        main(["diff", "bet2wealth/dev", "--params", str(params)])
+    # THEN argparse's usage error is exit 1 (2 would read as "changes")
+    assert raised.value.code == 1 and "--baseline" in capsys.readouterr().err
+    code, _, err = run(capsys, "bet2wealth", "--baseline", str(baseline), "--params", str(params))
+    assert code == 1 and "one environment as SYSTEM/ENV" in err
+
+
+def test_command_help_states_the_exit_code_convention(capsys):
+    with pytest.raises(SystemExit):
+        main(["diff", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 no changes, 1 error" in text and "2 changes, 3 changes that replace or remove a stateful" in text
 
 
 def test_command_refuses_another_environments_folder(capsys, params, baseline):
     code, _, err = run(
         capsys, "bet2wealth/dev", "--baseline", str(baseline / "bet2wealth" / "production"), "--params", str(params)
     )
-    assert code == 2 and "baseline is bet2wealth/production, not bet2wealth/dev" in err
+    assert code == 1 and "baseline is bet2wealth/production, not bet2wealth/dev" in err
 
 
 def test_command_needs_one_environment(capsys, params, baseline):
     code, _, err = run(capsys, "bet2wealth", "--baseline", str(baseline), "--params", str(params))
-    assert code == 2 and "SYSTEM/ENV" in err
+    assert code == 1 and "SYSTEM/ENV" in err
 
 
 # ---- what is deployed -----------------------------------------------------------------------------
@@ -527,4 +545,34 @@ def test_command_reports_an_unreadable_baseline_file(capsys, params, tmp_path):
     env.mkdir(parents=True)
     (env / "root.json").write_text("{ not json", encoding="utf-8")
     code, _, err = run(capsys, "bet2wealth/dev", "--baseline", str(tmp_path / "base"), "--params", str(params))
-    assert code == 2 and "root.json: cannot read the baseline template" in err
+    assert code == 1 and "root.json: cannot read the baseline template" in err
+
+
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (["plan"], 1),  # no SYSTEM/ENV
+        (["plan", "bet2wealth/dev", "--poll", "x"], 1),
+        (["deploy", "bet2wealth/dev", "--plan", "--poll", "x"], 1),  # deploy --plan compares: exit 1
+        (["deploy", "bet2wealth/dev", "--poll", "x"], 2),  # a plain deploy keeps its usage exit 2
+    ],
+)
+def test_every_comparing_command_exits_1_on_a_usage_error(capsys, argv, code):
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == code and "error:" in capsys.readouterr().err
+
+
+def test_plan_help_states_the_exit_code_convention(capsys):
+    with pytest.raises(SystemExit):
+        main(["plan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "0 no changes, 1 error" in text and "3 changes that replace or remove a stateful resource" in text
+    assert "plan-<system>-<env>.json" in text
+
+
+def test_the_exit_code_convention():
+    assert diff.exit_code(changed=False, risky=False) == 0
+    assert diff.exit_code(changed=True, risky=False) == 2
+    assert diff.exit_code(changed=True, risky=True) == 3
+    assert diff.EXIT_ERROR == 1

@@ -218,7 +218,7 @@ def test_diff_sees_the_patched_template(tmp_path, capsys):
     code = main(["diff", "acme/dev", "--baseline", str(baseline), "--params", str(params)])
     out, err = capsys.readouterr()
     # THEN the change is the override's, and diff printed it applied
-    assert code == 0
+    assert code == 2  # changes (none stateful)
     assert "EnableExecuteCommand" in out and "Service" in out
     assert "override applied: acme/dev: service-api.json: overrides.0: replace" in err
 
