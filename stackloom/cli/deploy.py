@@ -86,7 +86,7 @@ def add_parser(subparsers) -> None:
     plan.add_argument("target", metavar="SYSTEM/ENV", help="the environment, e.g. bet2wealth/dev")
     _add_values(plan)
     _add_out(plan)
-    _add_target_options(plan)
+    _add_target_options(plan, verb="create the change sets on")
     add_common(plan)
     plan.set_defaults(handler=comparing(plan, plan_command))
 

@@ -69,6 +69,7 @@ SUMMARIES = {
     "lint": ("cfn-lint the emitted templates (cached, in parallel)", "lint bet2wealth --format sarif"),
     "audit": ("cfn-lint, checkov and cfn-guard over the templates", "audit bet2wealth/dev"),
     "diff": ("compare a fresh build with an earlier output/ tree", "diff bet2wealth/dev --baseline old-output"),
+    "plan": ("preview a deploy: its change sets, not executed", "plan bet2wealth/dev --out plan.json"),
     "deploy": ("deploy one environment through a change set", "deploy bet2wealth/dev --image backend=v1.4.2"),
     "run": ("run a job once on a deployed environment", "run ledger/staging statements"),
     "destroy": ("delete one environment's stack", "destroy bet2wealth/dev"),

@@ -142,7 +142,7 @@ def test_completion_script_is_generated_from_the_parser(shell, capsys):
     assert all(command in script for command in COMMAND_MODULES)
     option = "-l {}" if shell == "fish" else "--{}"
     assert all(option.format(name) in script for name in ("no-color", "version", "allow-replace", "params"))
-    assert "stackloom" in script and "build.py" not in script
+    assert "_shtab_stackloom" in script and "_shtab_build" not in script  # named for the installed command
 
 
 def test_bash_completion_completes_commands_options_and_folders(tmp_path, capsys):
