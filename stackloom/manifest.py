@@ -93,7 +93,7 @@ def decode(text: str | bytes, where: str = FILE_NAME) -> Manifest:
     except msgspec.DecodeError as error:  # ValidationError is a DecodeError
         raise UserError(
             f"{display(where)}: not a manifest of this version of stackloom ({error}); "
-            "rebuild with `python build.py`"
+            "rebuild with `stackloom build`"
         ) from None
 
 
@@ -108,7 +108,7 @@ def load(folder: Path) -> Manifest:
     try:
         return decode(path.read_bytes(), str(path))
     except OSError as error:
-        raise UserError(f"{display(path)}: cannot read ({error.strerror}); run `python build.py` first") from None
+        raise UserError(f"{display(path)}: cannot read ({error.strerror}); run `stackloom build` first") from None
 
 
 def field(manifest: Manifest, dotted: str):

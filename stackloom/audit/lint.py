@@ -55,7 +55,7 @@ def environments(output: Path, targets: list[str]) -> list[Path]:
     """The built environment folders under `output` that `targets` name (`system/env` or `system`; none: all)."""
     built = sorted(path.parent for path in output.glob(f"*/*/{manifests.FILE_NAME}"))
     if not built:
-        raise UserError(f"{output}/ holds no built environment; run `python build.py` first")
+        raise UserError(f"{output}/ holds no built environment; run `stackloom build` first, or pass --output DIR")
     if not targets:
         return built
     chosen = []
@@ -64,7 +64,7 @@ def environments(output: Path, targets: list[str]) -> list[Path]:
         found = [path for path in built if f"{path.parent.name}/{path.name}" == name or path.parent.name == name]
         if not found:
             known = ", ".join(f"{path.parent.name}/{path.name}" for path in built)
-            raise UserError(f"{target!r} is not built under {output}/ (built: {known}); run `python build.py` first")
+            raise UserError(f"{target!r} is not built under {output}/ (built: {known}); run `stackloom build` first")
         chosen += [path for path in found if path not in chosen]
     return chosen
 

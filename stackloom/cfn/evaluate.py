@@ -454,7 +454,7 @@ class Built:
             try:
                 self._cache[file] = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as error:
-                raise UserError(f"{display(path)}: cannot read ({error}); run `python build.py` first") from None
+                raise UserError(f"{display(path)}: cannot read ({error}); run `stackloom build` first") from None
         return self._cache[file]
 
     def pseudo(self, name: str):

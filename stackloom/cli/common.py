@@ -10,6 +10,8 @@ from pathlib import Path
 from stackloom.errors import SpecError, UserError, os_problem
 from templates.errors import QuotaError, WiringError
 
+# Relative to the current directory, as Terraform reads *.tf and Sceptre config/ there: `stackloom` in a project
+# folder reads its params/ and writes its output/ (and the repository's build.py run from its root, the same).
 DEFAULT_PARAMS = Path("params")
 DEFAULT_OUTPUT = Path("output")
 EXIT_USAGE = 2
@@ -23,7 +25,7 @@ def add_params(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_PARAMS,
         metavar="DIR",
-        help="folder of <system>/<env>.yaml spec files (default: params)",
+        help="folder of <system>/<env>.yaml spec files (default: params/ in the current directory)",
     )
 
 
@@ -35,7 +37,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=DEFAULT_OUTPUT,
         metavar="DIR",
-        help="folder to write output/<system>/<env>/ into (default: output)",
+        help="folder to write output/<system>/<env>/ into (default: output/ in the current directory)",
     )
 
 

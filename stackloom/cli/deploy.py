@@ -86,7 +86,7 @@ def add_parser(subparsers) -> None:
     plan.add_argument("target", metavar="SYSTEM/ENV", help="the environment, e.g. bet2wealth/dev")
     _add_values(plan)
     _add_out(plan)
-    _add_target_options(plan)
+    _add_target_options(plan, verb="create the change sets on")
     add_common(plan)
     plan.set_defaults(handler=comparing(plan, plan_command))
 
@@ -108,7 +108,7 @@ def add_parser(subparsers) -> None:
         help="also delete the bootstrap stack (its bucket and repositories are retained)",
     )
     destroy.add_argument("-y", "--yes", action="store_true", help="do not ask")
-    _add_target_options(destroy)
+    _add_target_options(destroy, verb="delete through")
     add_params(destroy)
     destroy.set_defaults(handler=destroy_command)
 
@@ -164,12 +164,12 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _add_target_options(parser: argparse.ArgumentParser) -> None:
+def _add_target_options(parser: argparse.ArgumentParser, verb: str = "deploy to") -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--endpoint-url",
         metavar="URL",
-        help="deploy to this CloudFormation-compatible endpoint only (e.g. http://127.0.0.1:5000)",
+        help=f"{verb} this CloudFormation-compatible endpoint only (e.g. http://127.0.0.1:5000)",
     )
     where.add_argument(
         "--local",

@@ -61,7 +61,7 @@ def command(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as error:  # a template the manifest names is missing or unreadable
-        print(f"error: {os_problem(error)}; run `python build.py` again", file=sys.stderr)
+        print(f"error: {os_problem(error)}; run `stackloom build` again", file=sys.stderr)
         return EXIT_ERROR
     matches = lint.matches(found)
     rules = {match.rule.id: match.rule for match in matches}

@@ -157,7 +157,11 @@ def add_cost_parser(subparsers) -> None:
         default=[],
         help="change an assumption (repeatable), e.g. nat_gb_per_month=200; see the report for names",
     )
-    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the estimates as a JSON list, one object per environment (even for one)",
+    )
     parser.set_defaults(handler=cost_command)
 
 
@@ -171,9 +175,7 @@ def cost_command(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                [cost_text.as_json(result) for result in results]
-                if len(results) > 1
-                else cost_text.as_json(results[0]),
+                [cost_text.as_json(result) for result in results],  # a list, even of one (README)
                 indent=2,
                 sort_keys=True,
             )

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from stackloom.cfn.model import STACK_TYPE, is_stateful
 from stackloom.deploy import events as stack_events
+from stackloom.terminal import color_enabled
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed")
@@ -123,11 +124,11 @@ class StackRequest:
 
 
 class Console:
-    """Plain lines for logs and CI; colour only on a terminal."""
+    """Plain lines for logs and CI; colour only on a terminal, never with NO_COLOR or --no-color."""
 
     def __init__(self, stream=None, color: bool | None = None):
         self.stream = stream or sys.stdout
-        self.color = self.stream.isatty() if color is None else color
+        self.color = color_enabled(self.stream) if color is None else color
 
     def __call__(self, line: str = "") -> None:
         print(line, file=self.stream, flush=True)

@@ -20,6 +20,7 @@ FORBIDDEN_IN_TEMPLATES = {"boto3", "botocore", "argparse", "moto", "subprocess",
 CORE = (
     "stackloom",
     "stackloom.errors",
+    "stackloom.terminal",
     "stackloom.kinds",
     "stackloom.render",
     "stackloom.manifest",

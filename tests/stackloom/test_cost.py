@@ -773,7 +773,8 @@ def test_cost_command_prints_lines_assumptions_sources_date_and_the_nat_tradeoff
 
 
 def test_cost_command_json_and_param_override(capsys, tmp_path):
-    """GIVEN --json and --param BackendDesiredCount=4 WHEN `build.py cost` runs THEN the JSON shows 4 tasks."""
+    """GIVEN --json and --param BackendDesiredCount=4 WHEN `build.py cost` runs for one environment THEN the JSON
+    is a list of that one environment (the shape for any number, README), showing 4 tasks."""
     code = main(
         [
             "cost",
@@ -787,8 +788,10 @@ def test_cost_command_json_and_param_override(capsys, tmp_path):
             "BackendDesiredCount=4",
         ]
     )
-    data = json.loads(capsys.readouterr().out)
-    assert code == 0 and data["parameters"]["BackendDesiredCount"] == "4"
+    listed = json.loads(capsys.readouterr().out)
+    assert code == 0 and [item["target"] for item in listed] == ["vanity-market/preprod"]
+    data = listed[0]
+    assert data["parameters"]["BackendDesiredCount"] == "4"
     backend = next(item for item in data["lines"] if item["component"] == "Fargate backend")
     assert backend["quantity"].startswith("4 tasks")
     assert data["total_monthly"] == pytest.approx(sum(item["monthly"] for item in data["lines"]))
