@@ -125,6 +125,32 @@ def add_service_alarms(template: Template, spec: EnvironmentSpec, name: str, tak
     return rollback
 
 
+def add_job_alarms(template: Template, spec: EnvironmentSpec, name: str, take, cluster_name, family: str) -> None:
+    """CPU and memory alarms of job `name`'s tasks (no service, so no AWS/ECS service metrics): Container Insights'
+    used over reserved per task definition family, in percent. Reads spec.alarms (.cpu_percent, .memory_percent).
+    Wired inputs: names.ALARM_TOPIC_ARN from names.NETWORK; `cluster_name` is the stack's names.CLUSTER_NAME."""
+    limits = spec.alarms
+    alarm = _Alarms(template, spec, limits, Ref(topic_parameter(take)))
+    tasks = {"ClusterName": Ref(cluster_name), "TaskDefinitionFamily": family}
+    for logical_id, what, resource, threshold in (
+        ("CpuHighAlarm", "cpu-high", "Cpu", limits.cpu_percent),
+        ("MemoryHighAlarm", "memory-high", "Memory", limits.memory_percent),
+    ):
+        alarm.add(
+            logical_id,
+            ("job", name),
+            what,
+            f"{resource.upper() if resource == 'Cpu' else resource} of job {name} above {threshold}%",
+            {
+                "used": Metric("ECS/ContainerInsights", f"{resource}Utilized", tasks, "Maximum"),
+                "reserved": Metric("ECS/ContainerInsights", f"{resource}Reserved", tasks, "Maximum"),
+            },
+            ">",
+            threshold,
+            expression="100 * used / reserved",
+        )
+
+
 def add_cache_alarms(template: Template, spec: EnvironmentSpec, group, topic) -> None:
     """Redis alarms over the nodes of replication group `group` (`<id>-001` …, the worst node counts): engine CPU,
     memory, connections and, with 2 or more nodes, replication lag. Reads spec.cache.nodes, spec.alarms.cache."""

@@ -16,7 +16,7 @@ from .spec_common import Model
 from .validation import FieldError, worded
 
 EMAIL_PATTERN = worded(
-    r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
+    r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$",
     "an e-mail address such as ops@example.com",
 )
 Email = Annotated[str, Meta(pattern=EMAIL_PATTERN, max_length=254)]
@@ -94,11 +94,11 @@ class AlarmsSpec(Model):
     )
 
     def __post_init__(self) -> None:
-        seen = set()
+        seen: dict[str, int] = {}
         for index, address in enumerate(self.email):
             if address.lower() in seen:
-                raise FieldError(f"email[{index}]", f"{address!r} is listed twice")
-            seen.add(address.lower())
+                raise FieldError("email", f"{address!r} is listed twice (entries {seen[address.lower()]} and {index})")
+            seen[address.lower()] = index
 
 
 def service_thresholds(alarms: AlarmsSpec, own: ServiceAlarmsSpec | None) -> AlarmsSpec:
