@@ -368,3 +368,20 @@ def test_bad_alarm_settings_name_the_file_and_the_field(tmp_path: Path, capsys, 
     err = capsys.readouterr().err
     assert code == 2
     assert str(params / "dev.yaml") in err and expected in err and "Traceback" not in err
+
+
+def test_the_readme_example_builds_with_the_thresholds_it_shows():
+    # GIVEN the README's Alarms example merged into the base spec
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Alarms") :]
+    example = yaml.safe_load(section[section.index("```yaml") + 7 : section.index("```", section.index("```yaml") + 7)])
+    spec = base_spec(alarms=example["alarms"], cache={"nodes": 2, "multi_az": True})
+    spec["services"]["api"].update(example["services"]["api"], connects_to=["cache"])
+    # WHEN compiled
+    built = compile_dict(spec)
+    service, data = _alarms(built["service-api.json"]), _alarms(built["data.json"])
+    # THEN the environment's CPU, the cache's connections and the service's own 5xx threshold hold, and the
+    # address is subscribed
+    assert service["CpuHighAlarm"]["Threshold"] == 85 and service["Http5xxAlarm"]["Threshold"] == 50
+    assert data["CacheConnectionsAlarm"]["Threshold"] == 5000
+    assert only(built["network.json"], "AWS::SNS::Subscription")["Properties"]["Endpoint"] == "ops@example.com"
