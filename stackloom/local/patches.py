@@ -2,7 +2,7 @@
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
 CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups, ELBv2's
-CertificateNotFound and its load balancers' Type and attribute lists, IAM roles' ManagedPolicyArns, and the ECS
+CertificateNotFound, its load balancers' Type and attribute lists and its target groups' return values, IAM roles' ManagedPolicyArns, and the ECS
 properties moto's CloudFormation models drop (task definition, service)."""
 
 from __future__ import annotations
@@ -304,8 +304,24 @@ def _patch_elbv2_properties() -> None:
             elbv2_models.elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
         return group
 
+    def group_attribute(self, attribute_name: str) -> Any:
+        """The target group's CloudFormation return values (AWS::ElasticLoadBalancingV2::TargetGroup): moto's model
+        has none, so `Fn::GetAtt` failed. TargetGroupFullName is the ARN's resource part, `targetgroup/<name>/<id>`,
+        the value the AWS/ApplicationELB `TargetGroup` dimension takes."""
+        resource = self.arn.split(":", 5)[5]
+        values = {
+            "TargetGroupArn": self.arn,
+            "TargetGroupFullName": resource,
+            "TargetGroupName": self.name,
+            "LoadBalancerArns": list(getattr(self, "load_balancer_arns", []) or []),
+        }
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
     balancer_model.create_from_cloudformation_json = classmethod(create_balancer)
     group_model.create_from_cloudformation_json = classmethod(create_group)
+    group_model.get_cfn_attribute = group_attribute
 
 
 def _attributes(items) -> dict[str, str]:
