@@ -132,15 +132,15 @@ def add_job_alarms(template: Template, spec: EnvironmentSpec, name: str, take, c
     limits = spec.alarms
     alarm = _Alarms(template, spec, limits, Ref(topic_parameter(take)))
     tasks = {"ClusterName": Ref(cluster_name), "TaskDefinitionFamily": family}
-    for logical_id, what, resource, threshold in (
-        ("CpuHighAlarm", "cpu-high", "Cpu", limits.cpu_percent),
-        ("MemoryHighAlarm", "memory-high", "Memory", limits.memory_percent),
+    for logical_id, what, resource, words, threshold in (
+        ("CpuHighAlarm", "cpu-high", "Cpu", "CPU", limits.cpu_percent),
+        ("MemoryHighAlarm", "memory-high", "Memory", "Memory", limits.memory_percent),
     ):
         alarm.add(
             logical_id,
             ("job", name),
             what,
-            f"{resource.upper() if resource == 'Cpu' else resource} of job {name} above {threshold}%",
+            f"{words} of job {name} above {threshold}%",
             {
                 "used": Metric("ECS/ContainerInsights", f"{resource}Utilized", tasks, "Maximum"),
                 "reserved": Metric("ECS/ContainerInsights", f"{resource}Reserved", tasks, "Maximum"),
