@@ -16,7 +16,7 @@ import awacs.sqs as sqs_actions
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import GetAtt, Join, Ref, Sub, iam, scheduler, sqs
 
-from . import addons, grants, names, service
+from . import addons, alarms, grants, names, service
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
@@ -53,7 +53,8 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     `build.py run` passes to RunTask. Wired inputs: names.image_parameter(name) from the root; names.CLUSTER_NAME,
     names.CLUSTER_ARN (and names.EC2_CAPACITY_PROVIDER_NAME) from names.CLUSTER; names.PRIVATE_SUBNET_IDS,
     names.ENVIRONMENT_KEY_ARN from names.NETWORK; the job's group from names.SECURITY; the stores it connects to
-    from names.DATA and the resources it is granted from names.STORAGE.
+    from names.DATA and the resources it is granted from names.STORAGE; names.ALARM_TOPIC_ARN from names.NETWORK
+    for its CPU and memory alarms (alarms.add_job_alarms: spec.alarms).
     """
     job = spec.jobs[name]
     template = new_template(spec, f"ECS job {name}")
@@ -87,6 +88,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
             spec, name, job, Ref(tag), logs, execution_role, task_role, environment, secrets, family(spec, name)
         )
     )
+    alarms.add_job_alarms(template, spec, name, wiring.take, cluster_name, family(spec, name))
     provider = service._capacity_provider(job, wiring)
     if job.schedule is not None:
         _add_schedule(

@@ -51,6 +51,7 @@ def key_policy(spec: EnvironmentSpec | None = None) -> PolicyDocument:
                 Resource=["*"],
                 Condition=Condition(ArnLike({"kms:EncryptionContext:aws:logs:arn": arn("logs", "log-group:*")})),
             ),
+            *_alarm_delivery(spec),
             *_sns_delivery(spec),
             Statement(
                 Sid="GrantsOnlyForAwsServices",
@@ -64,6 +65,29 @@ def key_policy(spec: EnvironmentSpec | None = None) -> PolicyDocument:
             ),
         ],
     )
+
+
+def _alarm_delivery(spec: EnvironmentSpec | None) -> list[Statement]:
+    """CloudWatch publishing this environment's alarms to the alarm topic the key encrypts (templates/alarms.py):
+    a data key and decrypting it (the SNS docs' "compatibility with AWS services"), for alarms of this account
+    named as the environment's (aws:SourceAccount, aws:SourceArn: no other account's or environment's alarm)."""
+    if spec is None:
+        return []
+    return [
+        Statement(
+            Sid="CloudWatchPublishesThisEnvironmentsAlarms",
+            Effect=Allow,
+            Principal=Principal("Service", ["cloudwatch.amazonaws.com"]),
+            Action=[kms.Decrypt, kms.GenerateDataKey],  # the docs' GenerateDataKey*: SNS asks for GenerateDataKey
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    ArnLike({"aws:SourceArn": arn("cloudwatch", f"alarm:{names.alarm_name_pattern(spec)}")}),
+                    StringEquals({"aws:SourceAccount": Sub("${AWS::AccountId}")}),
+                ]
+            ),
+        )
+    ]
 
 
 def _sns_delivery(spec: EnvironmentSpec | None) -> list[Statement]:

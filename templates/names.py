@@ -315,3 +315,25 @@ def unpack(text: str) -> dict[str, str]:
         if sep:
             found[name] = value
     return found
+
+
+# ------------------------------------------------------------------------------------------ alarms
+
+ALARM_TOPIC_ARN = "AlarmTopicArn"  # the environment's alarm topic lives in the network stack, beside its key
+
+
+def alarm_topic_name(spec: EnvironmentSpec) -> str:
+    """The SNS topic every alarm of the environment notifies: `<system>-<env>-alarms`."""
+    return f"{spec.prefix}-alarms"
+
+
+def alarm_name(spec: EnvironmentSpec, kind: str, what: str, name: str | None = None) -> str:
+    """A CloudWatch alarm's name: `<system>-<env>-<kind>[-<name>]-<what>` (`shop-prod-service-api-cpu-high`,
+    `shop-prod-cache-cpu-high`): the kind keeps a service named `cache` from taking the Redis alarm's name.
+    Services name their deployment alarms by it, so a service needs no reference to its alarms (nor they to it)."""
+    return "-".join([spec.prefix, kind, *([name] if name else []), what])
+
+
+def alarm_name_pattern(spec: EnvironmentSpec) -> str:
+    """The names of every alarm of the environment (the key policy's aws:SourceArn scope): `<system>-<env>-*`."""
+    return f"{spec.prefix}-*"

@@ -7,7 +7,7 @@ import hashlib
 
 from troposphere import GetAtt, GetAZs, Join, Ref, Select, Template, awslambda, cloudformation, ec2, iam
 
-from . import endpoints, keys, names
+from . import alarms, endpoints, keys, names
 from . import iam as policies
 from .base import NestedStack, OwnDefault, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec
@@ -28,11 +28,12 @@ def build(spec: EnvironmentSpec) -> NestedStack:
     (endpoints.gateway); spec.prefix (and, as every stack,
     spec.system, spec.environment, spec.tags for tags).
     Exports names.VPC_ID, names.VPC_CIDR, names.PUBLIC_SUBNET_IDS, names.PRIVATE_SUBNET_IDS,
-    names.ENVIRONMENT_KEY_ARN (keys.add). Wired inputs: names.AVAILABILITY_ZONES (own default) when the
+    names.ENVIRONMENT_KEY_ARN (keys.add), names.ALARM_TOPIC_ARN (alarms.add_topic: spec.alarms.email). Wired inputs: names.AVAILABILITY_ZONES (own default) when the
     spec lists the zones.
     """
     template = new_template(spec, "network (VPC, subnets, NAT, flow logs) and the environment KMS key")
     key = keys.add(template, spec)
+    alarms.add_topic(template, spec, key)
     vpc = template.add_resource(
         ec2.VPC(
             "Vpc",

@@ -12,12 +12,13 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Template,
 from troposphere import applicationautoscaling as scaling
 from troposphere import elasticloadbalancingv2 as elb
 
-from . import addons, cache, database, grants, loadbalancer, names, security, sidecars
+from . import addons, alarms, cache, database, grants, loadbalancer, names, security, sidecars
 from . import iam as policies
 from .base import FromRoot, FromStack, NestedStack, literal, log_group, new_template, output, parameter, tags
 from .spec import EnvironmentSpec, LoadBalancerRouteSpec, ServiceSpec, TaskSpec
 
 ECR_HOST = sidecars.ECR_HOST
+ALARM = "AWS::CloudWatch::Alarm"
 
 
 # the tool (stackloom.build's manifest) and root.py name services through these; the names live in names.py
@@ -50,7 +51,9 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
     names.PUBLIC_SUBNET_IDS) from names.NETWORK; the service's names.security_group_id (and with public_ports
     its names.nlb_group's) from names.SECURITY; names.LISTENER_ARN, names.BASE_URL from
     names.LOAD_BALANCER; the store outputs it connects to from names.DATA; the outputs of the resources it is
-    granted from names.STORAGE.
+    granted from names.STORAGE; for its alarms (alarms.add_service_alarms: spec.alarms, .alarms, the deployment
+    alarms that roll a deployment back) names.ALARM_TOPIC_ARN from names.NETWORK and, behind the ALB,
+    names.LOAD_BALANCER_FULL_NAME from names.LOAD_BALANCER.
     """
     service = spec.services[name]
     template = new_template(spec, f"ECS service {name}")
@@ -131,6 +134,12 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
         load_balancers += entries
         depends_on += listeners
 
+    rollback_alarms = alarms.add_service_alarms(template, spec, name, wiring.take, cluster_name)
+    depends_on += sorted(  # the deployment alarms exist before the service names them
+        title
+        for title, resource in template.resources.items()
+        if resource.resource_type == ALARM and resource.properties["AlarmName"] in rollback_alarms
+    )
     ecs_service = template.add_resource(
         ecs.Service(
             "Service",
@@ -144,6 +153,7 @@ def build(spec: EnvironmentSpec, name: str) -> NestedStack:
                 MinimumHealthyPercent=service.min_healthy_percent,
                 MaximumPercent=service.max_percent,
                 DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                Alarms=ecs.DeploymentAlarms(AlarmNames=rollback_alarms, Enable=True, Rollback=True),
             ),
             NetworkConfiguration=ecs.NetworkConfiguration(
                 AwsvpcConfiguration=ecs.AwsvpcConfiguration(

@@ -21,6 +21,7 @@ from msgspec import Meta, field
 from . import catalog
 from .spec_addons import ADDON_TEMPLATES_DESCRIPTION, ADDONS_DESCRIPTION, AddonPath
 from .spec_addons import check as check_addons
+from .spec_alarms import AlarmsSpec  # noqa: F401 - re-exported, as the service parts
 from .spec_common import (
     AZ_PATTERN,
     GATEWAY_ENDPOINTS,
@@ -382,6 +383,9 @@ class EnvironmentSpec(Model):
     ] = {}
     database: Annotated[DatabaseSpec | None, Meta(description="Aurora PostgreSQL Serverless v2.")] = None
     cache: Annotated[CacheSpec | None, Meta(description="ElastiCache Redis replication group.")] = None
+    alarms: Annotated[
+        AlarmsSpec, Meta(description="CloudWatch alarms: the alarm topic's e-mail subscribers and the thresholds.")
+    ] = field(default_factory=AlarmsSpec)
     buckets: Annotated[dict[StorageName, BucketSpec], Meta(description="S3 buckets (storage stack).")] = {}
     queues: Annotated[dict[StorageName, QueueSpec], Meta(description="SQS queues (storage stack).")] = {}
     topics: Annotated[dict[StorageName, TopicSpec], Meta(description="SNS topics (storage stack).")] = {}

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from msgspec import Meta, field
 
 from .spec_addons import ADDONS_DESCRIPTION, AddonPath
+from .spec_alarms import ServiceAlarmsSpec
 from .spec_common import (
     FARGATE_MEMORY,
     HEALTH_CHECK_PATH_PATTERN,
@@ -321,6 +322,10 @@ class ServiceSpec(TaskSpec):
     ] = None
     health_check_command: Annotated[
         list[str] | None, Meta(description=("Container health check command (CMD-SHELL form)."))
+    ] = None
+    alarms: Annotated[
+        ServiceAlarmsSpec | None,
+        Meta(description="This service's alarm thresholds over the environment's `alarms`. Default: those."),
     ] = None
     min_healthy_percent: Annotated[int, Meta(ge=0, le=100, description="Deployment minimum healthy percent.")] = 100
     max_percent: Annotated[int, Meta(ge=100, le=400, description="Deployment maximum percent.")] = 200

@@ -2,7 +2,7 @@
 process): resource creation (dependency order, events, stand-ins, custom resources, `Fn::GetAZs`, nested
 stack outputs), nested stacks through the update engine, the change-set backend (changesets.py), the
 CloudFormation API responses (IncludeNestedStacks, termination protection), EC2's default groups, ELBv2's
-CertificateNotFound and its load balancers' Type and attribute lists, IAM roles' ManagedPolicyArns, and the ECS
+CertificateNotFound, its load balancers' Type and attribute lists and its target groups' return values, IAM roles' ManagedPolicyArns, and the ECS
 properties moto's CloudFormation models drop (task definition, service)."""
 
 from __future__ import annotations
@@ -213,11 +213,21 @@ def _flag(value) -> bool:
     return str(value).lower() == "true"
 
 
+def _keep_service_properties(service, properties: dict) -> None:
+    """What moto's AWS::ECS::Service drops and DescribeServices returns: enableExecuteCommand and the
+    deploymentConfiguration (circuit breaker, deployment alarms, percents), in the API's camelCase shapes."""
+    service.enable_execute_command = _flag(properties.get("EnableExecuteCommand"))
+    configuration = properties.get("DeploymentConfiguration")
+    if isinstance(configuration, dict):
+        service.deployment_configuration = remap_nested_keys(configuration, pascal_to_camelcase)
+
+
 def _patch_ecs() -> None:
     """moto's AWS::ECS::TaskDefinition registers only the family, containers, volumes and memory, and its
-    AWS::ECS::Service drops EnableExecuteCommand: register the task definition with every property the template
-    gives (CPU, network mode, roles, RuntimePlatform, EphemeralStorage, ...) and keep the service's
-    EnableExecuteCommand (DescribeServices' enableExecuteCommand), as CloudFormation does."""
+    AWS::ECS::Service drops EnableExecuteCommand and DeploymentConfiguration: register the task definition with every
+    property the template gives (CPU, network mode, roles, RuntimePlatform, EphemeralStorage, ...) and keep the
+    service's EnableExecuteCommand and DeploymentConfiguration (DescribeServices' enableExecuteCommand,
+    deploymentConfiguration with its alarms), as CloudFormation does."""
     TaskDefinition, Service = ecs_models.TaskDefinition, ecs_models.Service
 
     @classmethod
@@ -246,7 +256,7 @@ def _patch_ecs() -> None:
     @classmethod
     def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         service = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        service.enable_execute_command = _flag(cloudformation_json["Properties"].get("EnableExecuteCommand"))
+        _keep_service_properties(service, cloudformation_json["Properties"])
         return service
 
     @classmethod
@@ -254,7 +264,7 @@ def _patch_ecs() -> None:
         service = original_update(
             cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
-        service.enable_execute_command = _flag(cloudformation_json["Properties"].get("EnableExecuteCommand"))
+        _keep_service_properties(service, cloudformation_json["Properties"])
         return service
 
     Service.create_from_cloudformation_json = create_service
@@ -304,8 +314,24 @@ def _patch_elbv2_properties() -> None:
             elbv2_models.elbv2_backends[account_id][region_name].modify_target_group_attributes(group.arn, attributes)
         return group
 
+    def group_attribute(self, attribute_name: str) -> Any:
+        """The target group's CloudFormation return values (AWS::ElasticLoadBalancingV2::TargetGroup): moto's model
+        has none, so `Fn::GetAtt` failed. TargetGroupFullName is the ARN's resource part, `targetgroup/<name>/<id>`,
+        the value the AWS/ApplicationELB `TargetGroup` dimension takes."""
+        resource = self.arn.split(":", 5)[5]
+        values = {
+            "TargetGroupArn": self.arn,
+            "TargetGroupFullName": resource,
+            "TargetGroupName": self.name,
+            "LoadBalancerArns": list(getattr(self, "load_balancer_arns", []) or []),
+        }
+        if attribute_name not in values:
+            raise UnformattedGetAttTemplateException()
+        return values[attribute_name]
+
     balancer_model.create_from_cloudformation_json = classmethod(create_balancer)
     group_model.create_from_cloudformation_json = classmethod(create_group)
+    group_model.get_cfn_attribute = group_attribute
 
 
 def _attributes(items) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from moto.acm.models import CertBundle, acm_backends
 from moto.cloudformation import parsing
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.ecs.models import ecs_backends
 from moto.moto_api._internal import mock_random
@@ -61,9 +62,70 @@ def existing_certificate(arn: str, domain_name: str = "stand-in.invalid") -> boo
     return True
 
 
-# Types whose stand-in also creates the real thing in moto, because other moto models look it up.
+def _dimensions(items) -> list:
+    return [{"Name": str(item["Name"]), "Value": str(item["Value"])} for item in items or []]
+
+
+def _query(query: dict) -> MetricDataQuery:
+    """One entry of an alarm's `Metrics` (the PutMetricAlarm MetricDataQuery shape, as the template writes it)."""
+    stat = query.get("MetricStat")
+    metric_stat = None
+    if isinstance(stat, dict):
+        metric = stat.get("Metric", {})
+        dimensions = [Dimension(item["Name"], item["Value"]) for item in _dimensions(metric.get("Dimensions"))]
+        metric_stat = MetricStat(
+            metric=Metric(
+                metric_name=metric.get("MetricName"), namespace=metric.get("Namespace"), dimensions=dimensions
+            ),
+            period=stat.get("Period"),
+            stat=stat.get("Stat"),
+            unit=stat.get("Unit"),
+        )
+    return MetricDataQuery(
+        query_id=query.get("Id"),
+        label=query.get("Label"),
+        period=query.get("Period"),
+        return_data=query.get("ReturnData"),
+        expression=query.get("Expression"),
+        metric_stat=metric_stat,
+    )
+
+
+def _alarm(properties: dict, account_id: str, region: str) -> str:
+    """An AWS::CloudWatch::Alarm put into moto's CloudWatch backend (PutMetricAlarm, which moto implements but its
+    CloudFormation does not), so DescribeAlarms lists it as it would after a real deploy; returns its ARN."""
+    alarm = cloudwatch_backends[account_id][region].put_metric_alarm(
+        name=properties["AlarmName"],
+        namespace=properties.get("Namespace"),
+        metric_name=properties.get("MetricName"),
+        metric_data_queries=[_query(query) for query in properties.get("Metrics") or []] or None,
+        comparison_operator=properties["ComparisonOperator"],
+        evaluation_periods=int(properties["EvaluationPeriods"]),
+        period=properties.get("Period"),
+        threshold=float(properties["Threshold"]),
+        statistic=properties.get("Statistic"),
+        description=properties.get("AlarmDescription", ""),
+        dimensions=_dimensions(properties.get("Dimensions")),
+        alarm_actions=list(properties.get("AlarmActions") or []),
+        ok_actions=list(properties.get("OKActions") or []),
+        insufficient_data_actions=list(properties.get("InsufficientDataActions") or []),
+        treat_missing_data=properties.get("TreatMissingData"),
+        datapoints_to_alarm=properties.get("DatapointsToAlarm"),
+    )
+    return alarm.alarm_arn
+
+
+def _delete_alarm(instance: Any) -> None:
+    cloudwatch_backends[instance.account_id][instance.region].delete_alarms([instance.properties["AlarmName"]])
+
+
+# Types whose stand-in also creates the real thing in moto, because other moto models look it up (or a client
+# does); an update makes it again from the new properties, a delete removes what `_UNBACKING` names.
 # (Not S3 bucket policies: moto enforces them ignoring Conditions, so a TLS-only Deny would deny everything.)
-_BACKING = {"AWS::CertificateManager::Certificate": _certificate}
+_BACKING = {"AWS::CertificateManager::Certificate": _certificate, "AWS::CloudWatch::Alarm": _alarm}
+_UNBACKING = {"AWS::CloudWatch::Alarm": _delete_alarm}
+# Types whose Ref is a property of theirs (CloudFormation: an alarm's Ref is its name)
+_NAME_REF = {"AWS::CloudWatch::Alarm": "AlarmName"}
 
 
 def _bucket_settings(instance: Any, properties: dict) -> None:
@@ -174,6 +236,8 @@ def stand_in_class(resource_type: str) -> type:
 
         @property
         def physical_resource_id(self) -> str:
+            if resource_type in _NAME_REF and self.properties.get(_NAME_REF[resource_type]):
+                return str(self.properties[_NAME_REF[resource_type]])
             return self.arn if resource_type in _ARN_REF else self.name
 
         def get_cfn_attribute(self, attribute: str) -> Any:
@@ -201,6 +265,10 @@ def stand_in_class(resource_type: str) -> type:
             cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
         ):
             original_resource.properties = cloudformation_json.get("Properties", {})
+            if resource_type in _BACKING:
+                original_resource.backing_arn = _BACKING[resource_type](
+                    original_resource.properties, account_id, region_name
+                )
             return original_resource
 
         @classmethod
@@ -208,7 +276,8 @@ def stand_in_class(resource_type: str) -> type:
             return None
 
         def delete(self, account_id: str, region_name: str) -> None:
-            return None
+            if resource_type in _UNBACKING:
+                _UNBACKING[resource_type](self)
 
         def is_created(self) -> bool:
             return True

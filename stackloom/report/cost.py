@@ -52,7 +52,7 @@ def estimate(found: Inventory, prices: dict | None = None, assumptions: dict[str
         "data transfer out to the internet (first 100 GB/month free, then per GB)",
         "CloudWatch Container Insights metrics" if found.container_insights else "",
         "ECR image storage and S3 (ALB access logs, artifacts)",
-        "CloudWatch metrics, alarms and API requests; Secrets Manager and KMS API requests",
+        "CloudWatch metrics and API requests (the alarms are a line of their own); Secrets Manager and KMS API requests",
     ]
     result.unpriced = [item for item in result.unpriced if item]
     result.nat_options = nat_tradeoff(found, pricer)

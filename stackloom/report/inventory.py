@@ -16,6 +16,7 @@ from stackloom import kinds
 from stackloom.cfn.evaluate import Built, Joined, Pointer, Unknown, as_list, number, pointers, text
 from stackloom.report import (
     addons,  # noqa: F401 - registers the addon stacks' handlers with these
+    alarms,  # noqa: F401 - registers the alarms' (and their topic's) handlers with these
     jobs,  # noqa: F401 - registers the jobs' handlers with these
     storage,  # noqa: F401 - registers the storage kinds' handlers with these
 )

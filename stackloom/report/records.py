@@ -223,6 +223,27 @@ class Store:
 
 
 @dataclass
+class Alarm:
+    """A CloudWatch alarm of any stack; `metrics` is what CloudWatch bills it for (each metric of a metric-math
+    alarm)."""
+
+    file: str
+    logical_id: str
+    name: str
+    metrics: int = 1
+    active: bool = True
+
+
+@dataclass
+class AlarmTopic:
+    """The environment's alarm topic (network stack) and the e-mail addresses subscribed to it."""
+
+    name: str
+    subscribers: int = 0
+    active: bool = True
+
+
+@dataclass
 class Job:
     """A job's task definition (a `job-<name>.json` stack) and, when scheduled, its schedule expression."""
 
@@ -287,6 +308,8 @@ class Inventory:
     stores: list[Store] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    alarm_topic: AlarmTopic | None = None
 
     @property
     def zones(self) -> list[str]:

@@ -45,6 +45,7 @@ INVENTORIED = {
     "AWS::Lambda::Function",
     "AWS::CloudFormation::CustomResource",
     "AWS::Logs::LogGroup",
+    "AWS::CloudWatch::Alarm",  # the alarms and their topic (report/alarms.py)
     "AWS::ECR::Repository",
     "AWS::KMS::Key",
     "AWS::SecretsManager::Secret",
@@ -79,6 +80,7 @@ PRICED = {
     "AWS::SNS::Topic",
     "AWS::DynamoDB::Table",
     "AWS::CloudFormation::Stack",  # an addon's stack: its resources listed as not priced (report/addons.py)
+    "AWS::CloudWatch::Alarm",  # alarms per alarm metric-month (report/alarms.py)
 }
 
 # The data-store types the diagram draws through the registry (a new stateful kind adds its node here).
@@ -94,6 +96,7 @@ DRAWN = {
     "AWS::SNS::Topic",
     "AWS::DynamoDB::Table",
     "AWS::CloudFormation::Stack",  # an addon's stack (report/addons.py)
+    "AWS::CloudWatch::Alarm",  # one "Alarms topic" node for all of them (report/alarms.py)
 }
 
 
@@ -103,8 +106,8 @@ def test_registry_lists_the_handlers_of_the_types_the_reports_cover():
     assert set(kinds.covered("inventory")) == INVENTORIED
     assert set(kinds.covered("cost")) == PRICED
     # the storage kinds' handlers of every role live together in stackloom/report/storage.py, the jobs' in jobs.py,
-    # the addon stacks' in addons.py
-    shared = (storage.__name__, "stackloom.report.jobs", "stackloom.report.addons")
+    # the addon stacks' in addons.py, the alarms' (and their topic's) in alarms.py
+    shared = (storage.__name__, "stackloom.report.jobs", "stackloom.report.addons", "stackloom.report.alarms")
     for role, module in (("inventory", inventory), ("cost", cost), ("diagram", mermaid)):
         assert kinds.handlers(role) and all(
             handler.__module__ in (module.__name__, *shared) for handler in kinds.handlers(role)

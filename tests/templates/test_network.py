@@ -106,6 +106,7 @@ def test_outputs_for_the_other_stacks():
         "PublicSubnetIds",
         "PrivateSubnetIds",
         "EnvironmentKeyArn",
+        "AlarmTopicArn",
     }
 
 

@@ -156,7 +156,10 @@ def test_vanity_aurora_serverless_present_but_switched_off(vanity):
         name: "DatabaseEnabled"
         for name in (
             "DatabaseCluster",
+            "DatabaseConnectionsAlarm",
+            "DatabaseCpuAlarm",
             "DatabaseInstance1",
+            "DatabaseMemoryAlarm",
             "DatabaseMonitoringRole",
             "DatabaseParameterGroup",
             "DatabaseSubnetGroup",

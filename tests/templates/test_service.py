@@ -147,8 +147,8 @@ def test_service_registers_its_container_in_the_target_group_after_the_rule_exis
     # GIVEN the base api service behind the load balancer
     # WHEN the environment is compiled
     service = only(_service()["service-api.json"], "AWS::ECS::Service")
-    # THEN the ECS service depends on exactly the listener rule
-    assert service["DependsOn"] == ["ListenerRule"]
+    # THEN the ECS service depends on exactly the listener rule and the deployment alarms it names
+    assert service["DependsOn"] == ["ListenerRule", "CpuHighAlarm", "Http5xxAlarm", "MemoryHighAlarm"]
     # AND registers container api on port 8080 in the target group, and nothing else
     assert service["Properties"]["LoadBalancers"] == [
         {"ContainerName": "api", "ContainerPort": 8080, "TargetGroupArn": {"Ref": "TargetGroup"}}
