@@ -24,11 +24,14 @@ COMMAND_MODULES = {
     "destroy": "stackloom.cli.deploy",
     "diagram": "stackloom.cli.report",
     "diff": "stackloom.cli.diff",
+    "drift": "stackloom.cli.operate",
     "lint": "stackloom.cli.lint",
+    "logs": "stackloom.cli.operate",
     "manifest": "stackloom.cli.manifest",
     "run": "stackloom.cli.run",
     "spec": "stackloom.cli.spec",
     "stack-policy": "stackloom.cli.deploy",
+    "status": "stackloom.cli.operate",
 }
 BUILT_IN = ("build", "schema")
 

@@ -32,7 +32,7 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
-from stackloom.local import tasks
+from stackloom.local import drift, rollouts, tasks
 from stackloom.local.changesets import patch_backend, request
 from stackloom.local.common import (
     ResourceFailed,
@@ -71,6 +71,7 @@ def apply_patches() -> None:
         _patch_iam()
         _patch_ecs()
         tasks.patch()
+        drift.patch()
         _patched = True
 
 
@@ -217,7 +218,8 @@ def _patch_ecs() -> None:
     """moto's AWS::ECS::TaskDefinition registers only the family, containers, volumes and memory, and its
     AWS::ECS::Service drops EnableExecuteCommand: register the task definition with every property the template
     gives (CPU, network mode, roles, RuntimePlatform, EphemeralStorage, ...) and keep the service's
-    EnableExecuteCommand (DescribeServices' enableExecuteCommand), as CloudFormation does."""
+    EnableExecuteCommand (DescribeServices' enableExecuteCommand), as CloudFormation does; a rollout whose tasks
+    keep failing trips the circuit breaker (rollouts.py)."""
     TaskDefinition, Service = ecs_models.TaskDefinition, ecs_models.Service
 
     @classmethod
@@ -247,6 +249,11 @@ def _patch_ecs() -> None:
     def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         service = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         service.enable_execute_command = _flag(cloudformation_json["Properties"].get("EnableExecuteCommand"))
+        try:
+            rollouts.roll_out(service, cloudformation_json["Properties"], account_id, region_name)
+        except rollouts.CircuitBreakerTriggered:  # the resource failed: CloudFormation deletes it on rollback
+            ecs_models.ecs_backends[account_id][region_name].delete_service(service.cluster_name, service.name, True)
+            raise
         return service
 
     @classmethod
@@ -255,6 +262,7 @@ def _patch_ecs() -> None:
             cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
         service.enable_execute_command = _flag(cloudformation_json["Properties"].get("EnableExecuteCommand"))
+        rollouts.roll_out(service, cloudformation_json["Properties"], account_id, region_name)
         return service
 
     Service.create_from_cloudformation_json = create_service
