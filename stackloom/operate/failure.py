@@ -44,6 +44,8 @@ def explain(aws: Aws, manifest: Manifest, failed, console: Console) -> None:
             explain_service(aws, manifest, name, console, failed.physical_id)
         except (ClientError, BotoCoreError) as error:
             console(console.yellow(f"could not read why {name} failed: {error}"))
+        except Exception as error:  # noqa: BLE001 - a diagnostic must never hide the deploy's own failure report
+            console(console.yellow(f"could not read why {name} failed ({type(error).__name__}: {error})"))
 
 
 def explain_service(aws: Aws, manifest: Manifest, name: str, console: Console, service_arn: str = "") -> None:

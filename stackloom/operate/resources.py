@@ -20,6 +20,7 @@ from templates import names
 SERVICE_TYPE = "AWS::ECS::Service"
 TARGET_GROUP_TYPE = "AWS::ElasticLoadBalancingV2::TargetGroup"
 LOG_GROUP_TYPE = "AWS::Logs::LogGroup"
+EMPTY_STATES = ("ROLLBACK_COMPLETE", "DELETE_COMPLETE")  # a root stack whose resources are all deleted
 
 
 def manifests(params_dir: Path, output_dir: Path, targets: list[str]) -> list[Manifest]:
@@ -70,6 +71,8 @@ def stack_tree(cloudformation, manifest: Manifest) -> list[Stack]:
     if root is None:
         return []
     tree = [_stack("", root)]
+    if root["StackStatus"] in EMPTY_STATES:
+        return tree  # a failed first create rolled back: nothing of it is left to list
     pending = [("", root["StackId"])]
     while pending:  # depth first, every level (a grouped service's stack is inside its ServicesNN stack)
         prefix, parent = pending.pop()

@@ -310,3 +310,26 @@ def test_the_failure_report_shows_the_reason_of_the_services_stopped_task(deploy
     # THEN the stopped task's reason and stop code are there, and only that task
     assert f"task {task['taskArn'].rsplit('/', 1)[-1]} stopped: {reason} (UserInitiated)" in text
     assert "someone else's" not in text
+
+
+def test_a_first_deploy_whose_rollout_fails_says_what_is_left_to_read(cli, aws, tmp_path):
+    # GIVEN a first deploy whose service's container exits 1: the rollback deletes the cluster with the service
+    spec = acme_spec()
+    spec["services"]["api"]["environment"] = {"STACKLOOM_LOCAL_EXIT_CODE": "1"}
+    write_spec(tmp_path / "params", spec)
+    code, out, err = cli("deploy", "acme/dev", "--yes")
+    printed = out + err
+    # THEN the failure and the report's heading come before the rollback summary, and no traceback
+    assert code == 1, printed
+    assert "Traceback" not in printed
+    failed_at = printed.index("deploy failed at ServiceApi/Service (AWS::ECS::Service)")
+    why = printed.index(
+        "why api did not roll out:\n  its ECS service is gone (rolled back); see the stack events above"
+    )
+    assert failed_at < why < printed.index("acme-dev is ROLLBACK_COMPLETE")
+    assert "could not read" not in printed
+    # AND status says what is left: the root stack, rolled back, and no service
+    code, out, _ = cli("status", "acme/dev", "--json")
+    (environment,) = json.loads(out)
+    assert environment["status"] == "ROLLBACK_COMPLETE" and [stack["path"] for stack in environment["stacks"]] == [""]
+    assert [(service["name"], service["status"]) for service in environment["services"]] == [("api", "NOT_DEPLOYED")]
