@@ -333,3 +333,56 @@ def test_a_first_deploy_whose_rollout_fails_says_what_is_left_to_read(cli, aws, 
     (environment,) = json.loads(out)
     assert environment["status"] == "ROLLBACK_COMPLETE" and [stack["path"] for stack in environment["stacks"]] == [""]
     assert [(service["name"], service["status"]) for service in environment["services"]] == [("api", "NOT_DEPLOYED")]
+
+
+def test_the_local_drift_stand_in_answers_in_cloudformations_shapes(aws):
+    # GIVEN a stack with an SSM parameter, two log groups and a queue (a type the stand-in does not check)
+    template = {
+        "Resources": {
+            "Setting": {
+                "Type": "AWS::SSM::Parameter",
+                "Properties": {"Name": "/acme/flag", "Type": "String", "Value": "on"},
+            },
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/acme/a", "RetentionInDays": 7}},
+            "Gone": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "/acme/b", "RetentionInDays": 7}},
+            "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        }
+    }
+    cloudformation = aws("cloudformation")
+    stack_id = cloudformation.create_stack(StackName="drifty", TemplateBody=json.dumps(template))["StackId"]
+    # WHEN the parameter's value is changed and a log group deleted out of band
+    aws("ssm").put_parameter(Name="/acme/flag", Value="off", Type="String", Overwrite=True)
+    aws("logs").delete_log_group(logGroupName="/acme/b")
+    detection = cloudformation.detect_stack_drift(StackName="drifty")["StackDriftDetectionId"]
+    # THEN the detection runs (seen in progress once), then completes as DRIFTED with 2 resources
+    first = cloudformation.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+    assert first["DetectionStatus"] == "DETECTION_IN_PROGRESS"
+    done = cloudformation.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+    assert (done["DetectionStatus"], done["StackDriftStatus"], done["DriftedStackResourceCount"]) == (
+        "DETECTION_COMPLETE",
+        "DRIFTED",
+        2,
+    )
+    assert done["StackId"] == stack_id
+    # AND every resource has its status, one page at a time
+    pages = cloudformation.describe_stack_resource_drifts(StackName="drifty", MaxResults=3)
+    assert len(pages["StackResourceDrifts"]) == 3 and pages["NextToken"]
+    rest = cloudformation.describe_stack_resource_drifts(StackName="drifty", NextToken=pages["NextToken"])
+    drifts = {item["LogicalResourceId"]: item for item in pages["StackResourceDrifts"] + rest["StackResourceDrifts"]}
+    assert {name: item["StackResourceDriftStatus"] for name, item in drifts.items()} == {
+        "Setting": "MODIFIED",
+        "Logs": "IN_SYNC",
+        "Gone": "DELETED",
+        "Queue": "NOT_CHECKED",
+    }
+    assert drifts["Setting"]["PropertyDifferences"] == [
+        {"PropertyPath": "/Value", "ExpectedValue": "on", "ActualValue": "off", "DifferenceType": "NOT_EQUAL"}
+    ]
+    assert json.loads(drifts["Setting"]["ActualProperties"])["Value"] == "off"
+    assert json.loads(drifts["Setting"]["ExpectedProperties"]) == template["Resources"]["Setting"]["Properties"]
+    assert drifts["Setting"]["PhysicalResourceId"] == "/acme/flag"
+    # AND the filter returns only the drifted ones
+    drifted = cloudformation.describe_stack_resource_drifts(
+        StackName="drifty", StackResourceDriftStatusFilters=["MODIFIED", "DELETED"]
+    )["StackResourceDrifts"]
+    assert sorted(item["LogicalResourceId"] for item in drifted) == ["Gone", "Setting"]
