@@ -303,6 +303,19 @@ def test_the_failure_report_shows_the_reason_of_the_services_stopped_task(deploy
     # AND a task of another group that must not be shown
     (other,) = ecs.run_task(cluster=cluster, taskDefinition=outputs["TaskDefinitionArn"], **placement)["tasks"]
     ecs.stop_task(cluster=cluster, task=other["taskArn"], reason="someone else's")
+    # AND a target of the service's target group that ELB does not route to (an instance that was stopped)
+    ec2 = aws("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    (instance,) = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=subnet["SubnetId"])["Instances"]
+    (target_group,) = [
+        item["PhysicalResourceId"]
+        for item in aws("cloudformation").list_stack_resources(StackName=_service_stack(aws)["StackId"])[
+            "StackResourceSummaries"
+        ]
+        if item["ResourceType"] == "AWS::ElasticLoadBalancingV2::TargetGroup"
+    ]
+    aws("elbv2").register_targets(TargetGroupArn=target_group, Targets=[{"Id": instance["InstanceId"], "Port": 8080}])
+    ec2.stop_instances(InstanceIds=[instance["InstanceId"]])
     printed = io.StringIO()
     # WHEN the report is made for the service
     failure.explain_service(Aws(REGION, local_endpoint.url), deployed, "api", Console(printed, color=False))
@@ -310,6 +323,9 @@ def test_the_failure_report_shows_the_reason_of_the_services_stopped_task(deploy
     # THEN the stopped task's reason and stop code are there, and only that task
     assert f"task {task['taskArn'].rsplit('/', 1)[-1]} stopped: {reason} (UserInitiated)" in text
     assert "someone else's" not in text
+    # AND the target with ELB's state and reason
+    expected = f"target {instance['InstanceId']}:8080 unused: Target.InvalidState, Target is in the stopped state"
+    assert expected in text
 
 
 def test_a_first_deploy_whose_rollout_fails_says_what_is_left_to_read(cli, aws, tmp_path):
