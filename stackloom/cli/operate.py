@@ -107,8 +107,13 @@ def logs_command(args) -> int:
             print(json.dumps(record) if args.json else logs.as_line(record), flush=True)
 
         if not args.follow:
+            count = 0
             for event in logs.events(client, where, start, args.filter):
                 emit(event)
+                count += 1
+            if not count:  # say where it looked, so an empty answer is not mistaken for a broken command
+                matching = f" matching {args.filter!r}" if args.filter else ""
+                print(f"no events{matching} in {where.log_group} since {args.since}", file=sys.stderr)
             return 0
         if not args.json:
             print(f"following {where.log_group} ({where.kind} {where.name}); Ctrl-C to stop", file=sys.stderr)

@@ -177,6 +177,10 @@ def test_logs_reads_back_the_services_events_with_since_and_filter(cli, deployed
     assert set(records[0]) == {"time", "timestamp", "source", "log_group", "stream", "message", "event_id"}
     assert records[1]["source"] == "api" and records[1]["log_group"] == LOG_GROUP
     assert records[1]["timestamp"] == now - 60_000 + 1 and records[1]["time"].endswith("Z")
+    # AND nothing found says where it looked
+    code, out, err = cli("logs", "acme/dev", "api", "--filter", "PANIC")
+    assert (code, out) == (0, "")
+    assert err.strip() == "no events matching 'PANIC' in /ecs/acme-dev-api since 10m"
 
 
 def test_logs_of_a_job_reads_its_log_group_and_streams(cli, deployed, aws):

@@ -17,6 +17,7 @@ from stackloom.deploy.changeset import Console
 from stackloom.deploy.events import Event
 from stackloom.manifest import from_dict
 from stackloom.operate import drift, failure, logs, status
+from stackloom.operate.resources import Stack, cluster_of, find_stack
 
 from ..helpers import PROJECT
 
@@ -272,3 +273,17 @@ def test_the_logs_shown_are_the_container_that_exited_non_zero():
     assert failure.failing_container(task) == "app"
     assert failure.failing_container({"containers": [{"name": "app"}]}) == "app"
     assert failure.failing_container({"containers": []}) is None
+
+
+def test_a_grouped_services_stack_is_found_at_any_depth_and_the_cluster_from_the_root_or_the_arn():
+    tree = [
+        Stack("", "root-id", "acme-prod", "UPDATE_COMPLETE", "", None, {"ClusterName": "acme-prod"}),
+        Stack("Services01", "g-id", "g", "UPDATE_COMPLETE", "", None),
+        Stack("Services01/ServiceApi", "s-id", "s", "UPDATE_COMPLETE", "", None),
+    ]
+    assert find_stack(tree, "ServiceApi").stack_id == "s-id"
+    assert find_stack(tree, "ServiceWeb") is None
+    assert cluster_of(tree) == "acme-prod"
+    assert cluster_of(tree[1:], "arn:aws:ecs:eu-central-1:1:service/other/api") == "other"
+    grouped = _event("Services01/ServiceBackend/Service", "AWS::ECS::Service")
+    assert failure.failed_services(manifest(), grouped) == ["backend"]
