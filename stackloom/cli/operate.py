@@ -5,6 +5,7 @@ environment's manifest and its deployed stacks."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 
@@ -13,10 +14,11 @@ from stackloom.cli.deploy import _add_target_options, _poll, _reported
 from stackloom.deploy.aws import check_account, check_endpoint, connect, local_account, target_region
 from stackloom.deploy.changeset import Console
 from stackloom.deploy.deploy import EXIT_FAILED
-from stackloom.errors import UserError
+from stackloom.errors import UserError, os_problem
 from stackloom.operate import drift, logs, status
 from stackloom.operate.resources import manifests
 from stackloom.params import SpecError
+from templates.errors import QuotaError, WiringError
 
 
 def add_parser(subparsers) -> None:
@@ -65,6 +67,12 @@ def add_parser(subparsers) -> None:
     _add_target_options(parser)
     add_common(parser)
     parser.set_defaults(handler=drift_command)
+    parser.error = functools.partial(_usage_error, parser)  # exit 1, not argparse's 2: 2 means drifted
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str):
+    parser.print_usage(sys.stderr)
+    parser.exit(EXIT_FAILED, f"{parser.prog}: error: {message}\n")
 
 
 def _connect(args, manifest):
@@ -128,9 +136,11 @@ def drift_command(args: argparse.Namespace) -> int:
     """Exit 0/2/1; any error, bad input included, is 1 so that 2 always means drifted."""
     try:
         return _drift(args)
-    except (UserError, SpecError) as error:
+    except (UserError, SpecError, QuotaError, WiringError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+    except OSError as error:
+        print(f"error: {os_problem(error)}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 @_reported

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from stackloom.cli.main import main
 from stackloom.deploy.changeset import Console
 from stackloom.deploy.events import Event
 from stackloom.manifest import from_dict
@@ -287,3 +288,15 @@ def test_a_grouped_services_stack_is_found_at_any_depth_and_the_cluster_from_the
     assert cluster_of(tree[1:], "arn:aws:ecs:eu-central-1:1:service/other/api") == "other"
     grouped = _event("Services01/ServiceBackend/Service", "AWS::ECS::Service")
     assert failure.failed_services(manifest(), grouped) == ["backend"]
+
+
+def test_drift_usage_errors_exit_1_because_2_means_drifted(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["drift"])
+    assert stopped.value.code == 1
+    assert "drift: error: the following arguments are required: SYSTEM/ENV" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["drift", "bet2wealth/dev", "--poll", "0"])
+    assert stopped.value.code == 1
+    assert main(["drift", "bet2wealth"]) == 1
+    assert "drift takes one environment as SYSTEM/ENV, got 'bet2wealth'" in capsys.readouterr().err
