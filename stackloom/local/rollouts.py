@@ -41,8 +41,8 @@ def roll_out(service, properties: dict, account_id: str, region: str) -> None:
         if settings.get("essential", True) and tasks.exit_code(settings, {})
     ]
     breaker = (properties.get("DeploymentConfiguration") or {}).get("DeploymentCircuitBreaker") or {}
-    if not failing or str(breaker.get("Enable")).lower() != "true":
-        return
+    if not failing or str(breaker.get("Enable")).lower() != "true" or not service.desired_count:
+        return  # nothing fails, no breaker to trip (CloudFormation would wait for hours), or no task to start
     deployment = service.deployments[0]["id"] if service.deployments else f"ecs-svc/{uuid.uuid4().int % 10**19}"
     for _ in range(FAILED_TASKS):
         (task,) = backend.run_task(
