@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -33,6 +33,7 @@ from stackloom.deploy.changeset import Console, DeployError, StackRequest
 from stackloom.deploy.packaging import package
 from stackloom.errors import UserError
 from stackloom.manifest import Manifest, ServiceEntry, pack_overrides
+from stackloom.operate import failure as rollout_failure
 from stackloom.output import write
 from stackloom.params import select
 
@@ -154,6 +155,7 @@ class DeployOptions:
     cancel_on_interrupt: bool = False  # Ctrl-C during an update also asks CloudFormation to cancel it
     poll: float = DEFAULT_POLL
     bootstrap_only: bool = False
+    explain_failure: Callable | None = None  # called with the failed resource's event when a change set fails
 
 
 def deploy(
@@ -213,7 +215,7 @@ def deploy(
     code = deploy_stack(
         cloudformation,
         request,
-        options,
+        replace(options, explain_failure=lambda failed: rollout_failure.explain(aws, manifest, failed, console)),
         console,
         policies=policies,
         nested_sizes=sizes,
@@ -378,7 +380,7 @@ def _through_change_set(
     state["executing"] = True
     outcome = changeset.execute(cloudformation, plan, console, options.poll, expected)
     if not outcome.ok:
-        report_failure(console, request.name, outcome, templates)
+        report_failure(console, request.name, outcome, templates, options.explain_failure)
         return EXIT_FAILED
     console(console.green(f"{request.name}: {outcome.status}"))
     if policies:
@@ -425,11 +427,17 @@ def _cancel(cloudformation, stack_name: str, console: Console) -> None:
 
 
 def report_failure(
-    console: Console, stack_name: str, outcome: changeset.Outcome, templates: tuple[dict[str, dict], str] | None = None
+    console: Console,
+    stack_name: str,
+    outcome: changeset.Outcome,
+    templates: tuple[dict[str, dict], str] | None = None,
+    explain: Callable | None = None,
 ) -> None:
     failure = outcome.failure
     where = f"{failure.path} ({failure.resource_type}): {failure.reason}" if failure else "no failed resource reported"
     console(console.red(f"{stack_name}: deploy failed at {where}"))
+    if explain is not None:  # why a service did not roll out (stackloom/operate/failure.py)
+        explain(failure)
     if failure and "already exists" in failure.reason.lower():
         console(console.yellow(_already_exists(failure, templates)))
     console(

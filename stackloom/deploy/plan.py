@@ -25,7 +25,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -38,6 +38,7 @@ from stackloom.deploy.aws import Aws
 from stackloom.deploy.changeset import Console, DeployError, StackRequest
 from stackloom.deploy.packaging import package, template_body
 from stackloom.errors import UserError
+from stackloom.operate import failure as rollout_failure
 from stackloom.report import cost
 from stackloom.report.inventory import inventory
 
@@ -397,11 +398,15 @@ def apply_plan(
             "rerun with --allow-replace to execute it"
         )
     production = bool(manifest.production)
+    explained = replace(  # the environment's failed rollout explained as a plain deploy explains it
+        options, explain_failure=lambda failed: rollout_failure.explain(aws, manifest, failed, console)
+    )
     for entry in document["stacks"]:
+        chosen = explained if entry["role"] == ENVIRONMENT else options
         if entry["deferred"]:
-            code = _execute_deferred(aws, environment, document, entry, options, console)
+            code = _execute_deferred(aws, environment, document, entry, chosen, console)
         elif entry["change_set_id"]:
-            code = _execute(cloudformation, entry, environment, options, console, production)
+            code = _execute(cloudformation, entry, environment, chosen, console, production)
         else:
             console(f"{entry['stack_name']}: no changes")
             code = 0
@@ -433,7 +438,7 @@ def _execute(cloudformation, entry: dict, environment, options, console: Console
         deploy.protect(cloudformation, plan.stack_name, policies, console)
     outcome = changeset.execute(cloudformation, plan, console, options.poll)
     if not outcome.ok:
-        deploy.report_failure(console, plan.stack_name, outcome)
+        deploy.report_failure(console, plan.stack_name, outcome, explain=options.explain_failure)
         return deploy.EXIT_FAILED
     console(console.green(f"{plan.stack_name}: {outcome.status}"))
     if policies:

@@ -21,6 +21,8 @@ This package imports no moto (`require()` says how to install it when it is miss
 * `changesets`: change sets, their changes and nested change sets, parameter checks;
 * `standins`: stand-in models for types moto lacks, S3 bucket settings moto leaves out;
 * `custom`: custom resources run by their inline Python Lambda handler;
+* `tasks`, `rollouts`: tasks that stop after a moment, and ECS rollouts whose tasks fail (the circuit breaker);
+* `drift`: drift detection (DetectStackDrift, DescribeStackDriftDetectionStatus, DescribeStackResourceDrifts);
 * `common`: what those share (moto's backends, stack events, ResourceFailed).
 Templates are read through `stackloom.cfn` (dependencies, createOnly schemas, parameters, conditions).
 
@@ -54,6 +56,8 @@ What the patches add to moto 5.2 (see ../shared/DESIGN.md, "Local CloudFormation
 * An HTTPS listener whose certificate is not in the account and region fails with ELBv2's CertificateNotFound
   ("Certificate 'arn:...' not found"); `LocalEndpoint.add_certificate(arn)` makes one exist under an exact ARN.
 * Path-style `TemplateURL`s on 127.0.0.1 as well as localhost.
+* Drift detection of a stack's own resources (log group retention, SSM parameters; other types NOT_CHECKED),
+  and a service whose essential container exits non-zero tripping its deployment circuit breaker.
 """
 
 from __future__ import annotations

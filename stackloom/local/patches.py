@@ -32,7 +32,7 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 
 from stackloom.cfn.model import STACK_TYPE, dependencies
 from stackloom.cfn.parameters import as_value
-from stackloom.local import tasks
+from stackloom.local import drift, rollouts, tasks
 from stackloom.local.changesets import patch_backend, request, shown
 from stackloom.local.common import (
     ResourceFailed,
@@ -71,6 +71,7 @@ def apply_patches() -> None:
         _patch_iam()
         _patch_ecs()
         tasks.patch()
+        drift.patch()
         _patched = True
 
 
@@ -227,7 +228,8 @@ def _patch_ecs() -> None:
     AWS::ECS::Service drops EnableExecuteCommand and DeploymentConfiguration: register the task definition with every
     property the template gives (CPU, network mode, roles, RuntimePlatform, EphemeralStorage, ...) and keep the
     service's EnableExecuteCommand and DeploymentConfiguration (DescribeServices' enableExecuteCommand,
-    deploymentConfiguration with its alarms), as CloudFormation does."""
+    deploymentConfiguration with its alarms), as CloudFormation does.; a rollout whose tasks
+    keep failing trips the circuit breaker (rollouts.py)."""
     TaskDefinition, Service = ecs_models.TaskDefinition, ecs_models.Service
 
     @classmethod
@@ -257,6 +259,11 @@ def _patch_ecs() -> None:
     def create_service(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         service = original_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         _keep_service_properties(service, cloudformation_json["Properties"])
+        try:
+            rollouts.roll_out(service, cloudformation_json["Properties"], account_id, region_name)
+        except rollouts.CircuitBreakerTriggered:  # the resource failed: CloudFormation deletes it on rollback
+            ecs_models.ecs_backends[account_id][region_name].delete_service(service.cluster_name, service.name, True)
+            raise
         return service
 
     @classmethod
@@ -265,6 +272,7 @@ def _patch_ecs() -> None:
             cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
         _keep_service_properties(service, cloudformation_json["Properties"])
+        rollouts.roll_out(service, cloudformation_json["Properties"], account_id, region_name)
         return service
 
     Service.create_from_cloudformation_json = create_service

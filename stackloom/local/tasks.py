@@ -9,6 +9,11 @@ STOPPED with an exit code, and one log event in the stream the awslogs driver wo
 The exit code is 0, or the integer in the container's variable `STACKLOOM_LOCAL_EXIT_CODE` (from the task
 definition or the task's container overrides): a way for tests to see a failed job end to end. Nothing of this is
 known to the product code, which calls ECS and CloudWatch Logs as on AWS.
+
+Also as on AWS: StopTask with a `reason` stops the task for good (stoppedReason the reason, stopCode
+UserInitiated; moto's own StopTask would be overwritten by the stop above), and ListTasks with `serviceName`
+lists only that service's tasks (those of group `service:<name>`, as ECS groups a service's tasks; moto ignores
+the filter).
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ def patch() -> None:
             if started is None or getattr(task, "stackloom_stopped", False):
                 continue
             if time.monotonic() - started >= TASK_SECONDS:
-                _stop(self, task)
+                stop(self, task)
             else:
                 task.status = "RUNNING"  # moto moves a task on each time it is described; a real one runs a while
                 task._tick = 0
@@ -49,9 +54,42 @@ def patch() -> None:
 
     EC2ContainerServiceBackend.run_task = run_task
     EC2ContainerServiceBackend.describe_tasks = describe_tasks
+    _patch_stop_and_list()
 
 
-def _stop(backend, task) -> None:
+def _patch_stop_and_list() -> None:
+    original_stop = EC2ContainerServiceBackend.stop_task
+    original_list = EC2ContainerServiceBackend.list_tasks
+
+    def stop_task(self, cluster_str, task_str, reason):
+        task = original_stop(self, cluster_str, task_str, reason)
+        task.stackloom_stopped = True
+        task.status = "STOPPED"
+        task.stop_code = "UserInitiated"
+        for container in task.containers:
+            container.last_status = "STOPPED"
+        return task
+
+    def list_tasks(
+        self,
+        cluster_str=None,
+        container_instance=None,
+        family=None,
+        started_by=None,
+        service_name=None,
+        desiredStatus=None,
+    ):
+        found = original_list(self, cluster_str, container_instance, family, started_by, None, desiredStatus)
+        if service_name:
+            group = "service:" + service_name.rsplit("/", 1)[-1]
+            found = [task for task in found if getattr(task, "group", None) == group]
+        return found
+
+    EC2ContainerServiceBackend.stop_task = stop_task
+    EC2ContainerServiceBackend.list_tasks = list_tasks
+
+
+def stop(backend, task) -> None:
     definition = backend.describe_task_definition(task.task_definition_arn)
     overrides = {item.get("name"): item for item in task.overrides.get("containerOverrides", [])}
     task.stackloom_stopped = True

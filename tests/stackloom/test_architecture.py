@@ -32,7 +32,14 @@ CORE = (
     "stackloom.output",
     "stackloom.cfn",
 )
-ENGINES = ("stackloom.diff", "stackloom.deploy", "stackloom.audit", "stackloom.report", "stackloom.local")
+ENGINES = (
+    "stackloom.diff",
+    "stackloom.deploy",
+    "stackloom.audit",
+    "stackloom.report",
+    "stackloom.local",
+    "stackloom.operate",
+)
 MAX_LINES = 700
 # the one import deliberately inside a function outside the CLI, with why: cfn-lint costs more to import than a
 # whole build, and only a spec with addons needs its YAML decoder (test_bench keeps the build path free of it)
