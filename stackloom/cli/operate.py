@@ -63,7 +63,11 @@ def add_parser(subparsers) -> None:
         "1: an error (drift could not be detected).",
     )
     parser.add_argument("target", metavar="SYSTEM/ENV")
-    parser.add_argument("--json", action="store_true", help="print a JSON list of environments (one here) with their stacks and drifted resources")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of environments (one here) with their stacks and drifted resources",
+    )
     _add_target_options(parser)
     add_common(parser)
     parser.set_defaults(handler=drift_command)
