@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("targets", nargs="+", metavar="SYSTEM/ENV", help="environments, e.g. bet2wealth/dev")
     parser.add_argument("--json", action="store_true", help="print a JSON list of environments (for scripts)")
-    _add_target_options(parser)
+    _add_target_options(parser, verb="read the status from")
     add_common(parser)
     parser.set_defaults(handler=status_command)
 
@@ -51,7 +51,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--filter", default="", metavar="PATTERN", help="a CloudWatch Logs filter pattern")
     parser.add_argument("-f", "--follow", action="store_true", help="keep printing new events until Ctrl-C")
     parser.add_argument("--json", action="store_true", help="one JSON object per line and event")
-    _add_target_options(parser)
+    _add_target_options(parser, verb="read the logs from")
     add_common(parser)
     parser.set_defaults(handler=logs_command)
 
@@ -68,7 +68,7 @@ def add_parser(subparsers) -> None:
         action="store_true",
         help="print a JSON list of environments (one here) with their stacks and drifted resources",
     )
-    _add_target_options(parser)
+    _add_target_options(parser, verb="detect drift on")
     add_common(parser)
     parser.set_defaults(handler=drift_command)
     parser.error = functools.partial(_usage_error, parser)  # exit 1, not argparse's 2: 2 means drifted
