@@ -81,12 +81,69 @@ class _StrictLoader(yaml.composer.Composer, _Parser, yaml.constructor.SafeConstr
 LOADER_FIELDS = {"addon_templates": "addons:"}
 
 
+SCHEMA_FILE = Path("schema/spec.schema.json")  # committed, repository-relative; params files point at it
+FROM_FILE_PLACE = ("system", "environment")  # stackloom/layers.py defaults them to `<system>/<env>.yaml`
+SCHEMA_ID = "urn:stackloom:schema:spec"  # stable, names no host: editors resolve the file by its path
+
+
 def schema() -> dict:
-    """The JSON Schema of params files (`build.py schema`): the spec's, without the fields the loader fills in."""
-    found = msgspec.json.schema(EnvironmentSpec)
+    """The JSON Schema (draft 2020-12) of params files (`build.py schema`, `schema/spec.schema.json`).
+
+    The spec's own schema, without the fields the loader fills in, and with no `required`: each params file is one
+    layer (stackloom/layers.py), so a `_defaults.yaml` or an environment file that only overrides is a valid part
+    of a spec; the merged spec's required fields are named in each part's description and checked by the build.
+    Types, enums, patterns and unknown keys are checked in every file as they are after the merge, but for a
+    text with `${system}` or `${environment}` in it: its pattern and length apply once the names are substituted.
+    """
+    found = _with_placeholders(msgspec.json.schema(EnvironmentSpec))
     for key in LOADER_FIELDS:
         del found["$defs"]["EnvironmentSpec"]["properties"][key]
-    return found
+    for name, definition in found["$defs"].items():
+        defaulted = FROM_FILE_PLACE if name == "EnvironmentSpec" else ()
+        required = [field for field in definition.pop("required", ()) if field not in defaulted]
+        if required:
+            note = "Required once the layers are merged: " + ", ".join(f"`{name}`" for name in required) + "."
+            text = definition.get("description", "").rstrip()
+            definition["description"] = f"{text}\n\n{note}" if text else note
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "stackloom params file",
+        "description": (
+            "One layer of an environment's spec: params/_defaults.yaml, params/<system>/_defaults.yaml or "
+            "params/<system>/<env>.yaml, merged in that order (`build.py spec <system>/<env>` shows the result). "
+            "Written by `build.py schema --write` from templates/spec.py."
+        ),
+        **found,
+    }
+
+
+_STRING_CHECKS = ("pattern", "minLength", "maxLength", "format")
+_PLACEHOLDER = {
+    "type": "string",
+    "pattern": "|".join(re.escape(name) for name in layers.NAMES),
+    "description": "Checked once `${system}` and `${environment}` are substituted (stackloom/layers.py).",
+}
+
+
+def _with_placeholders(node):
+    """Every constrained text schema in `node` also accepts a text with a layer placeholder in it."""
+    if isinstance(node, list):
+        return [_with_placeholders(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _with_placeholders(value) for key, value in node.items()}
+    if node.get("type") == "string" and any(check in node for check in _STRING_CHECKS):
+        kept = {key: value for key, value in node.items() if key in ("title", "description", "default", "examples")}
+        checked = {key: value for key, value in node.items() if key not in kept}
+        return {**kept, "anyOf": [checked, _PLACEHOLDER]}
+    return node
+
+
+def modeline(params_file: Path, schema_file: Path) -> str:
+    """The first line of a params file that points the YAML language server at the committed schema."""
+    relative = os.path.relpath(schema_file.resolve(), params_file.resolve().parent)
+    return f"# yaml-language-server: $schema={Path(relative).as_posix()}"
 
 
 def load_spec(path: Path) -> EnvironmentSpec:

@@ -24,7 +24,7 @@ from cfnlint.api import lint as run_lint
 
 from stackloom import manifest as manifests
 from stackloom.audit import lint
-from stackloom.audit.audit import NOT_RECORDED, Finding, ToolReport, _label, run_checkov
+from stackloom.audit.audit import NOT_RECORDED, Finding, ToolReport, _label, resource_lines, run_checkov
 from templates.spec_escapes import AcceptedRiskSpec
 from templates.suppressions import CONTROL_ID, Suppression, built_in
 
@@ -160,6 +160,7 @@ def _ignored_by_metadata(environments: list[Environment]) -> list[Finding]:
                 mandatory_checks=list(lint.MANDATORY_CHECKS),
                 ignore_checks=list(lint.IGNORE_CHECKS),
             )
+            lines = resource_lines(path.read_text(encoding="utf-8"))
             for match in run_lint(json.dumps(document), config=config):
                 where = list(getattr(match, "path", None) or [])
                 resource = where[1] if len(where) > 1 and where[0] == "Resources" else ""
@@ -171,7 +172,9 @@ def _ignored_by_metadata(environments: list[Environment]) -> list[Finding]:
                                 match.rule.id,
                                 _label(path),
                                 resource,
-                                f"{match.message} (line {match.linenumber})",
+                                f"{match.message} (resource line {lines.get(resource)})",
+                                line=lines.get(resource),  # the relinted copy is not the file: its lines differ
+                                in_source=True,  # Metadata hid it
                             )  # unsuppressed: `accept` matches it to its risk next, which gives reason and origin
                         )
                         break

@@ -27,6 +27,8 @@ from templates.suppressions import built_in
 GUARD_PACKAGE = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_PATH = re.compile(r"/Resources/([A-Za-z0-9]+)")
 NOT_RECORDED = "NOT IN suppressions.yaml"
+RESOURCE_LINE = re.compile(r'"([A-Za-z0-9]+)": \{')
+CONTROL_TOWER_URL = "https://docs.aws.amazon.com/controltower/latest/controlreference/proactive-controls.html"
 
 
 @dataclass
@@ -37,6 +39,8 @@ class Finding:
     resource: str
     message: str
     suppressed_because: str | None = None
+    line: int | None = None  # 1-based, in the emitted template (the resource's line where the tool gives none)
+    in_source: bool = False  # the tool itself skipped it, for the template's Metadata (else accepted by the audit)
 
 
 @dataclass
@@ -46,6 +50,9 @@ class ToolReport:
     rules: int = 0
     passed: int = 0
     findings: list[Finding] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)  # each audited template: its label -> its file
+    rule_names: dict[str, str] = field(default_factory=dict)  # rule id -> its short description, where known
+    rule_urls: dict[str, str] = field(default_factory=dict)  # rule id -> its documentation, where known
 
     @property
     def failed(self) -> list[Finding]:
@@ -61,7 +68,7 @@ class ToolReport:
 
 def run_cfnlint(files: list[Path], region: str | dict[Path, str], cached: bool = True) -> ToolReport:
     """cfn-lint over the files, each for its environment's region (`region`: one for all, or per file)."""
-    report = ToolReport("cfn-lint", lint.CFN_LINT_VERSION)
+    report = ToolReport("cfn-lint", lint.CFN_LINT_VERSION, paths=_paths(files))
     report.rules = lint.rule_count(cached)
     regions = region if isinstance(region, dict) else dict.fromkeys(files, region)
     results = lint.findings({path: regions[path] for path in files}, cached=cached)
@@ -70,7 +77,10 @@ def run_cfnlint(files: list[Path], region: str | dict[Path, str], cached: bool =
             report.passed += 1
         for item in found:
             message = f"{item['message']} (line {item['line']})"
-            report.findings.append(Finding("cfn-lint", item["rule"], _label(path), "", message))
+            report.findings.append(Finding("cfn-lint", item["rule"], _label(path), "", message, line=item["line"]))
+            report.rule_names[item["rule"]] = item["shortdesc"]
+            if item["source_url"]:
+                report.rule_urls[item["rule"]] = item["source_url"]
     return report
 
 
@@ -87,7 +97,8 @@ def run_checkov(files: list[Path], cached: bool = True) -> ToolReport:
     version = tools.checkov_version(binary)
     store = cache.Cache(cache.folder(cached), "checkov", version, tools.CHECKOV_OPTIONS)
     runs = tools.checkov_runs(cache.per_file(store, files, lambda todo: tools.run_checkov(binary, todo)))
-    report = ToolReport("checkov", version)
+    report = ToolReport("checkov", version, paths=_paths(files))
+    lines = _ResourceLines()
     rules = set()
     for run in runs:
         if "results" not in run:  # "no resources found" summary
@@ -98,6 +109,7 @@ def run_checkov(files: list[Path], cached: bool = True) -> ToolReport:
             for item in items:
                 resource = item["resource"].split(".")[-1]
                 label = _label(Path(item["file_abs_path"]))
+                report.rule_names[item["check_id"]] = item["check_name"]
                 report.findings.append(
                     Finding(
                         "checkov",
@@ -106,6 +118,8 @@ def run_checkov(files: list[Path], cached: bool = True) -> ToolReport:
                         resource,
                         item["check_name"],
                         suppressed_because=_reason(item["check_id"], resource, label) if status == "skipped" else None,
+                        line=lines.of(Path(item["file_abs_path"]), resource),
+                        in_source=status == "skipped",
                     )
                 )
         rules.update(
@@ -156,7 +170,8 @@ def run_guard(files: list[Path], cached: bool = True) -> ToolReport:
     binary, rules, version = guard_tools()
     store = cache.Cache(cache.folder(cached), "cfn-guard", version, [rules.parents[3].name, *tools.GUARD_OPTIONS])
     outcomes = cache.per_file(store, files, lambda todo: tools.run_guard(binary, rules, todo))
-    report = ToolReport("cfn-guard (AWS Control Tower proactive rules)", f"cfn-guard {version}")
+    report = ToolReport("cfn-guard (AWS Control Tower proactive rules)", f"cfn-guard {version}", paths=_paths(files))
+    lines = _ResourceLines()
     names = set()
     templates = {path.resolve(): json.loads(path.read_text()) for path in files}
     for outcome in (dict(outcome, name=str(path)) for path, outcome in outcomes.items()):
@@ -172,14 +187,19 @@ def run_guard(files: list[Path], cached: bool = True) -> ToolReport:
                 metadata = (template or {}).get("Resources", {}).get(resource, {}).get("Metadata", {})
                 suppressed = rule in metadata.get("guard", {}).get("SuppressedRules", [])
                 label = _label(Path(outcome["name"]))
+                message = _guard_message(failure)
+                report.rule_names[rule] = message
+                report.rule_urls[rule] = CONTROL_TOWER_URL
                 report.findings.append(
                     Finding(
                         "cfn-guard",
                         rule,
                         label,
                         resource,
-                        _guard_message(failure),
+                        message,
                         suppressed_because=_reason(rule, resource, label) if suppressed else None,
+                        line=lines.of(Path(outcome["name"]), resource),
+                        in_source=suppressed,
                     )
                 )
     report.rules = len(names)
@@ -190,6 +210,45 @@ def _guard_message(failure: dict) -> str:
     text = json.dumps(failure)
     match = re.search(r"\[(CT\.[A-Z0-9.]+)\]: ([^\\]+)", text)
     return f"{match.group(1)}: {match.group(2).strip()}" if match else failure["Rule"]["name"]
+
+
+def _paths(files: list[Path]) -> dict[str, Path]:
+    return {_label(path): path for path in files}
+
+
+def resource_lines(text: str) -> dict[str, int]:
+    """Each resource's 1-based line in an emitted template: the `"<LogicalId>": {` lines one level under
+    `"Resources"` (the output is indented JSON with sorted keys, stackloom/render.py)."""
+    found: dict[str, int] = {}
+    inside = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        indent = len(line) - len(stripped)
+        if inside is None:
+            if stripped.startswith('"Resources": {'):
+                inside = indent
+            continue
+        if indent <= inside:
+            break
+        match = RESOURCE_LINE.match(stripped)
+        if match and indent == inside + 2:
+            found[match.group(1)] = number
+    return found
+
+
+class _ResourceLines:
+    """`resource_lines` of each template read once per report."""
+
+    def __init__(self) -> None:
+        self._files: dict[Path, dict[str, int]] = {}
+
+    def of(self, path: Path, resource: str) -> int | None:
+        if path not in self._files:
+            try:
+                self._files[path] = resource_lines(path.read_text(encoding="utf-8"))
+            except OSError:
+                self._files[path] = {}
+        return self._files[path].get(resource)
 
 
 def _label(path: Path) -> str:

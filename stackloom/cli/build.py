@@ -14,7 +14,7 @@ from pathlib import Path
 from stackloom import build as compiler
 from stackloom.cli.common import add_common
 from stackloom.output import write_all
-from stackloom.params import schema, select
+from stackloom.params import SCHEMA_FILE, schema, select
 
 
 def add_parser(commands) -> None:
@@ -24,6 +24,11 @@ def add_parser(commands) -> None:
     add_common(build)
     build.set_defaults(handler=build_command)
     schema_parser = commands.add_parser("schema", help="print the JSON Schema of params files (for editor validation)")
+    schema_parser.add_argument(
+        "--write",
+        action="store_true",
+        help=f"write it to {SCHEMA_FILE} (committed; every params file's modeline points at it) instead",
+    )
     schema_parser.set_defaults(handler=schema_command)
 
 
@@ -46,8 +51,19 @@ def print_notes(builds: list[compiler.Build]) -> None:
 
 
 def schema_command(args: argparse.Namespace) -> int:
-    print(json.dumps(schema(), indent=2, sort_keys=True))
+    text = schema_text()
+    if not args.write:
+        print(text, end="")
+        return 0
+    SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SCHEMA_FILE.write_text(text, encoding="utf-8")
+    print(f"wrote {SCHEMA_FILE}", file=sys.stderr)
     return 0
+
+
+def schema_text() -> str:
+    """The committed file's exact bytes (tests/stackloom/test_schema.py compares them)."""
+    return json.dumps(schema(), indent=2, sort_keys=True) + "\n"
 
 
 def print_summary(builds: list[compiler.Build], output_dir: Path) -> None:

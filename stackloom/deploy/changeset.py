@@ -327,8 +327,13 @@ def render(plan: Plan, console: Console, nested_sizes: dict[str, int] | None = N
             for name, before, after in change.values():
                 for text in value_lines(name.removeprefix("/Properties/"), before, after):
                     console(f"  {'  ' * depth}      {text}")
-    if any(change.properties() for change in plan.changes):
+    if any(change.action == "Modify" and not change.nested and shows_replacing(change) for change in plan.changes):
         console("  (* = changing this property replaces the resource)")
+
+
+def shows_replacing(change: Change) -> bool:
+    """Whether the change's row marks a property with `*` (the legend is printed only then)."""
+    return any(name.endswith("*") for name in change.properties())
 
 
 def discard(cloudformation, change_set_id: str, stack_name: str, kind: str) -> None:
@@ -357,7 +362,8 @@ def execute(cloudformation, plan: Plan, console: Console, poll: float, expected:
         cloudformation,
         plan.stack_id or plan.stack_name,
         printer=console,
-        expected=expected or sum(1 for change in plan.changes if not change.nested),
+        expected=expected,
+        resources=[change.path for change in plan.changes],
     )
     stream.prime()
     cloudformation.execute_change_set(ChangeSetName=plan.change_set_id, StackName=plan.stack_name)

@@ -610,7 +610,7 @@ def _built(folder: Path, file_names: list[str]) -> dict[str, dict]:
 
 def delete_stack(cloudformation, stack_name: str, console: Console, poll: float, stack_id: str | None = None) -> bool:
     target = stack_id or (changeset.describe_stack(cloudformation, stack_name) or {}).get("StackId", stack_name)
-    stream = stack_events.EventStream(cloudformation, target, printer=console).prime()
+    stream = stack_events.EventStream(cloudformation, target, printer=console).prime().of_stack_resources()
     cloudformation.delete_stack(StackName=target)
     ok = stack_events.wait(cloudformation, "stack_delete_complete", target, stream, poll)
     if not ok:

@@ -131,9 +131,43 @@ def test_first_deploy_prints_the_change_set_and_progress(run, hosted_zone):
     assert code == 0, out
     assert "bet2wealth-dev (new stack): 6 to add, 0 to modify, 0 to replace, 0 to remove" in out
     assert re.search(r"\+ ServiceBackend\s+AWS::CloudFormation::Stack\s+\(\d+ resources\)", out)
-    counts = re.findall(r"\[\s*(\d+)/(\d+)\s*\] ServiceBackend/Service\s+CREATE_COMPLETE", out)
+    counts = re.findall(r"\[\s*(\d+)/(\d+)\s*\] CREATE_COMPLETE\s+ServiceBackend/Service$", out, re.MULTILINE)
     assert counts and int(counts[0][0]) <= int(counts[0][1])
-    assert re.search(r"\[\s*(\d+)/\1\s*\] bet2wealth-dev\s+CREATE_COMPLETE", out)
+    assert re.search(r"\[\s*(\d+)/\1\s*\] CREATE_COMPLETE\s+bet2wealth-dev$", out, re.MULTILINE)
+
+
+PROGRESS = re.compile(r"^\s*\d+s \[\s*(\d+)/(\d+)\s*\] (\S+)(?: \(\S+\))?\s+(\S+)", re.MULTILINE)
+
+
+def test_progress_shows_each_state_once_aligned_and_counts_resources_on_create_update_and_destroy(
+    run, aws, hosted_zone, params_copy
+):
+    # GIVEN a first deploy, an update (a service's CPU) and a destroy of bet2wealth/dev
+    code, created = run("deploy", "bet2wealth/dev", "--yes")
+    assert code == 0, created
+    path = params_copy / "bet2wealth" / "dev.yaml"
+    path.write_text(path.read_text().replace("cpu: 512", "cpu: 1024").replace("memory: 1024", "memory: 2048"))
+    code, updated = run("deploy", "bet2wealth/dev", "--yes", params=params_copy)
+    assert code == 0, updated
+    code, destroyed = run("destroy", "bet2wealth/dev", "--yes")
+    assert code == 0, destroyed
+    for out in (created, updated, destroyed):
+        lines = [line for line in out.splitlines() if PROGRESS.match(line)]
+        rows = [PROGRESS.match(line).groups() for line in lines]
+        # THEN no resource, nested stack or the root shows the same state twice (no second CREATE_IN_PROGRESS
+        # "Resource creation Initiated"), and the path column starts at the same place on every line
+        states = [(row[3], row[2]) for row in rows]
+        assert len(states) == len(set(states)), [s for s in states if states.count(s) > 1]
+        assert not any("Resource creation Initiated" in line for line in lines)
+        assert len({PROGRESS.match(line).start(4) for line in lines}) == 1
+        # AND the count is of resources: never more done than there are, and all of them done at the end
+        assert all(int(done) <= int(total) for done, total, _, _ in rows)
+        assert rows[-1][0] == rows[-1][1] and rows[-1][3] == "bet2wealth-dev", rows[-1]
+    # the update counts the resources of its change set (the nested stacks and what changes in them)
+    update_total = int(PROGRESS.findall(updated)[-1][1])
+    create_total = int(PROGRESS.findall(created)[-1][1])
+    assert 0 < update_total < create_total
+    assert int(PROGRESS.findall(destroyed)[-1][1]) >= 6  # the stack's resources (nested ones: see events.py)
 
 
 def test_templates_are_uploaded_under_content_addressed_keys(run, aws, hosted_zone):
