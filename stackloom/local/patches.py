@@ -567,6 +567,19 @@ def _patch_stack() -> None:
         delete_stack(backend(self.account_id, self.region_name), self)
 
     Stack.delete = delete
+    # AWS gives a nested stack's stack ID (its ARN) as the AWS::CloudFormation::Stack resource's PhysicalResourceId
+    # (ListStackResources, DescribeStackResource) and as its Ref; moto gives the stack's name.
+    Stack.physical_resource_id = property(lambda self: self.stack_id)
+    # Listing a stack's resources (ListStackResources, DescribeStackResources) only reads what exists. moto's
+    # ResourceMap creates a resource on first access, so a listing of a rolled-back stack would create its deleted
+    # resources again (a log group that then blocks the next create); list only the resources the stack holds.
+    Stack.stack_resources = property(
+        lambda self: [
+            self.resource_map._parsed_resources[name]
+            for name in self.resource_map.resources
+            if self.resource_map._parsed_resources.get(name) is not None
+        ]
+    )
 
 
 def _patch_responses() -> None:
