@@ -16,7 +16,7 @@ from stackloom.cli.common import add_common
 from stackloom.errors import UserError
 from stackloom.output import write_all
 from stackloom.params import select
-from stackloom.report import cost, cost_text
+from stackloom.report import cost, cost_text, render_image
 from stackloom.report.inventory import inventory
 from stackloom.report.markdown import ARCHITECTURE_FILE, markdown
 from stackloom.report.mermaid import mermaid
@@ -84,7 +84,20 @@ def add_diagram_parser(subparsers) -> None:
         "--docs", type=Path, metavar="DIR", help="also write DIR/<system>-<env>.md (the committed copies live in docs/)"
     )
     parser.add_argument("--stdout", action="store_true", help="print the Mermaid source instead of writing files")
+    for fmt in ("png", "svg"):
+        parser.add_argument(
+            f"--{fmt}",
+            metavar="FILE|DIR",
+            help=f"also render the diagram as {fmt.upper()} with mermaid-cli (a DIR gets <system>-<env>.{fmt})",
+        )
     parser.set_defaults(handler=diagram_command)
+
+
+def image_path(target: str, found: Inventory, fmt: str) -> Path:
+    """A FILE as given; an existing DIR or one spelled with a trailing slash gets <system>-<env>.<fmt>."""
+    if Path(target).is_dir() or target.endswith("/"):
+        return Path(target) / f"{found.system}-{found.environment}.{fmt}"
+    return Path(target)
 
 
 def architecture(folder: Path, overrides: dict[str, str] | None = None) -> tuple[Inventory, str]:
@@ -124,6 +137,9 @@ def diagram_command(args: argparse.Namespace) -> int:
         for path in written:
             if not path.exists() or path.read_text(encoding="utf-8") != document:
                 path.write_text(document, encoding="utf-8")
+        for fmt in ("png", "svg"):
+            if getattr(args, fmt) is not None:
+                written.append(render_image.render(mermaid(found), fmt, image_path(getattr(args, fmt), found, fmt)))
         print(
             f"{found.system}/{found.environment}: {len(found.services)} service(s) -> "
             + ", ".join(str(path) for path in written)
