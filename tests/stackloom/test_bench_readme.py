@@ -39,3 +39,16 @@ def test_the_readme_lint_figures_are_those_of_the_committed_lint_results():
     for folder in results["cases"].values():  # every case measured has its row
         assert len(folder) >= 6
     assert block[2].count("\n- ") == len(results["targets"]) == 4
+
+
+def test_the_writer_rewrites_both_blocks_of_the_performance_page(tmp_path, monkeypatch, capsys):
+    # GIVEN a copy of docs/performance.md with both blocks emptied WHEN `python bench/readme.py` runs on it
+    # THEN it is the committed page again (the script writes the page the blocks live on, from the results)
+    committed = readme.DOCS.read_text(encoding="utf-8")
+    emptied = readme.LINT_BLOCK.sub(r"\1\3", readme.BLOCK.sub(r"\1\3", committed))
+    assert emptied != committed
+    page = tmp_path / "performance.md"
+    page.write_text(emptied, encoding="utf-8")
+    monkeypatch.setattr(readme, "DOCS", page)
+    assert readme.main() == 0
+    assert page.read_text(encoding="utf-8") == committed and "benchmark figures written" in capsys.readouterr().out
