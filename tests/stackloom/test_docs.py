@@ -139,3 +139,17 @@ def test_the_spec_reference_lists_every_field_of_every_type_with_its_default(tmp
                 assert f"| `{json.dumps(prop['default'])}` |" in row
     service = page.partition("\n## ServiceSpec\n")[2].partition("\n## ")[0]
     assert "| `port` | integer or null | `null` |" in service and "[SecretRef](#secretref)" in service
+
+
+def test_the_readme_spec_is_an_excerpt_of_vanity_preprod():
+    # GIVEN the README's spec block WHEN its lines (without the two comments that frame it) are looked up in
+    # params/vanity-market/preprod.yaml THEN they are a run of the file's lines, as written there
+    block = re.search(
+        r"```yaml\n# params/vanity-market/preprod.yaml \(excerpt\)\n(.*?)# \.\.\. [^\n]*\n```",
+        README.read_text(),
+        re.DOTALL,
+    )
+    assert block, "README.md has no excerpt of params/vanity-market/preprod.yaml"
+    excerpt = block[1]
+    assert len(excerpt.splitlines()) >= 10
+    assert excerpt in (PROJECT / "params" / "vanity-market" / "preprod.yaml").read_text(encoding="utf-8")
