@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stackloom.cli.main import main
+from stackloom.cli.main import COMMAND_MODULES, ORDER, main
 from stackloom.params import schema
 from stackloom.schema_docs import reference
 
@@ -153,3 +153,12 @@ def test_the_readme_spec_is_an_excerpt_of_vanity_preprod():
     excerpt = block[1]
     assert len(excerpt.splitlines()) >= 10
     assert excerpt in (PROJECT / "params" / "vanity-market" / "preprod.yaml").read_text(encoding="utf-8")
+
+
+def test_the_readme_command_table_has_one_row_per_command_in_help_order():
+    # GIVEN the commands `--help` lists WHEN the README's command table is read THEN one row each, in that order
+    table = README.read_text(encoding="utf-8").partition("\n## Commands\n")[2].partition("\n## ")[0]
+    rows = re.findall(r"^\| `([a-z-]+)", table, re.M)
+    first = re.findall(r"^\| `stackloom` / `([a-z-]+)", table, re.M)
+    assert [*first, *rows[1:]] == [name for name in ORDER if name in COMMAND_MODULES]
+    assert sorted(COMMAND_MODULES) == sorted(ORDER)
