@@ -1,1 +1,1 @@
-"""Benchmark of the compiler: `python bench/run.py` (see README.md, section Performance)."""
+"""Benchmark of the compiler: `python bench/run.py` (see docs/performance.md)."""

@@ -20,7 +20,7 @@ cases of a round alike; the median over the rounds is reported):
     `audit_warm` (nothing changed since the last audit).
 Targets (issue 18): fleet `lint_cold` at most 0.6x `bare_cfn_lint`; `build_one` + `lint_warm_one_changed` at
 most 2x (`build_one` + `import_cfn_lint`); examples `audit_warm` under 3 s. Writes bench/lint-results.json;
-`python bench/readme.py` then writes the README's table. It reports, it does not fail on a missed target.
+`python bench/readme.py` then writes the table of docs/performance.md. It reports, it does not fail on a missed target.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""The README's benchmark figures, written from bench/results.json: `python bench/readme.py` after a run.
+"""The benchmark figures of docs/performance.md, written from bench/results.json: `python bench/readme.py` after a run.
 
-The figures block sits between `<!-- bench:figures -->` and `<!-- /bench:figures -->` in README.md; a test
-fails when it is not what this script writes from the committed results, so the README never shows
+The figures block sits between `<!-- bench:figures -->` and `<!-- /bench:figures -->` in docs/performance.md; a test
+fails when it is not what this script writes from the committed results, so the page never shows
 figures other than the latest measured ones.
 """
 
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-README = PROJECT / "README.md"
+DOCS = PROJECT / "docs" / "performance.md"  # the page holding both blocks
 RESULTS = PROJECT / "bench" / "results.json"
 BLOCK = re.compile(r"(<!-- bench:figures -->\n)(.*?)(<!-- /bench:figures -->)", re.DOTALL)
 LINT_RESULTS = PROJECT / "bench" / "lint-results.json"
@@ -128,17 +128,17 @@ def _command(case: dict) -> str:
 
 
 def main() -> int:
-    text = README.read_text(encoding="utf-8")
+    text = DOCS.read_text(encoding="utf-8")
     if not BLOCK.search(text):
-        print(f"error: {README}: no <!-- bench:figures --> ... <!-- /bench:figures --> block", file=sys.stderr)
+        print(f"error: {DOCS}: no <!-- bench:figures --> ... <!-- /bench:figures --> block", file=sys.stderr)
         return 2
     block = figures(json.loads(RESULTS.read_text(encoding="utf-8")))
     text = BLOCK.sub(lambda match: match[1] + block + match[3], text)
     if LINT_RESULTS.is_file() and LINT_BLOCK.search(text):
         lint_block = lint_figures(json.loads(LINT_RESULTS.read_text(encoding="utf-8")))
         text = LINT_BLOCK.sub(lambda match: match[1] + lint_block + match[3], text)
-    README.write_text(text, encoding="utf-8")
-    print(f"{README}: benchmark figures written from {RESULTS.relative_to(PROJECT)} and {LINT_RESULTS.name}")
+    DOCS.write_text(text, encoding="utf-8")
+    print(f"{DOCS}: benchmark figures written from {RESULTS.relative_to(PROJECT)} and {LINT_RESULTS.name}")
     return 0
 
 

@@ -3,7 +3,7 @@ quota tests: every service has a Cloud Map name, a secret, three environment var
 calls; every 4th is behind the ALB, every 3rd autoscales, every 5th uses Redis, every 7th PostgreSQL.
 Every 10th is built here, from its own ECR repository in the bootstrap stack; the others run images of
 the organisation's central registry (`image.uri`), as large platforms usually do. (The bootstrap stack is
-deployed inline, so it holds at most ~28 repositories: see README, Performance.)
+deployed inline, so it holds at most ~28 repositories: see docs/performance.md.)
 
 `spec(n)` is the params file as a dict; `write(folder, n)` writes it as `<folder>/synth/n<N>.yaml`.
 """

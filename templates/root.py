@@ -661,6 +661,6 @@ def notes(spec: EnvironmentSpec, stacks: list[NestedStack], root_template: Templ
         found.append(
             f"{names.ROOT_FILE}: {len(spec.services)} services; beyond {most} the service stacks move into "
             f"{GROUPS} group stacks ({GROUP_PREFIX}01…) with packed image tag and desired count "
-            f"parameters, which replaces every service once (see README, Performance)"
+            f"parameters, which replaces every service once (see docs/performance.md)"
         )
     return found

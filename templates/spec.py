@@ -179,7 +179,7 @@ class NetworkSpec(Model):
                 + " (on the private route tables, free) and interface endpoints "
                 + ", ".join(INTERFACE_ENDPOINTS)
                 + " (private DNS, in every private subnet, HTTPS from the services' security groups only). "
-                "With nat: none the endpoints the services need are added to these (see README)."
+                "With nat: none the endpoints the services need are added to these (see docs/spec.md)."
             )
         ),
     ] = []

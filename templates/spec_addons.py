@@ -30,14 +30,14 @@ ADDONS_DESCRIPTION = (
     "declares by name (System, Environment, VpcId, PrivateSubnetIds, KmsKeyArn, ClusterName; for a service's or "
     "job's addon also ServiceName, SecurityGroupId, TaskRoleName); any other parameter needs a Default. A service's "
     "or job's addon hands back its outputs: a Ref to an AWS::IAM::ManagedPolicy of the addon is attached to the "
-    "task role, every other output becomes an environment variable (TableName -> TABLE_NAME). See README, Addons."
+    "task role, every other output becomes an environment variable (TableName -> TABLE_NAME). See docs/spec.md, Addons."
 )
 ADDON_TEMPLATES_DESCRIPTION = (
     "Filled in by the loader, never written in a params file: each addon file's parsed template, by its path "
     "relative to the params folder."
 )
 
-# Parameters an addon receives by declaring them: name -> what it is given (README, Addons, lists the same).
+# Parameters an addon receives by declaring them: name -> what it is given (docs/spec.md, Addons, lists the same).
 ENVIRONMENT_PARAMETERS = {
     "System": "the system name (spec `system`)",
     "Environment": "the environment name (spec `environment`)",

@@ -223,7 +223,7 @@ class TaskSpec(Model):
         list[SidecarSpec],
         Meta(
             description="Further containers of the task (proxies, agents, log routers): each with its own image, "
-            "CPU and memory out of the task's, log stream, variables, secrets and health check (see README)."
+            "CPU and memory out of the task's, log stream, variables, secrets and health check (see docs/spec.md)."
         ),
     ] = []
     depends_on: Annotated[

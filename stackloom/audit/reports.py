@@ -2,7 +2,7 @@
 
 SARIF: one run per tool (its driver's name, version and the rules that reported, with their documentation where
 the tool gives it), each result at its template file (relative to the working folder, the repository root when
-run as the README says, under `%SRCROOT%`, which code scanning resolves to the checkout) and line. An accepted finding stays in the log with a `suppressions` entry carrying its
+run as docs/ci.md says, under `%SRCROOT%`, which code scanning resolves to the checkout) and line. An accepted finding stays in the log with a `suppressions` entry carrying its
 reason: `inSource` when the template's Metadata skipped it (the build writes suppressions.yaml's and the spec's
 resource-level acceptances there), `external` when the audit accepted it from the spec. Each run has its own
 `automationDetails.id`, so code scanning keeps the three tools' runs of one upload apart.

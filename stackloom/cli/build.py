@@ -15,6 +15,7 @@ from stackloom import build as compiler
 from stackloom.cli.common import add_common
 from stackloom.output import write_all
 from stackloom.params import SCHEMA_FILE, schema, select
+from stackloom.schema_docs import reference
 
 
 def add_parser(commands) -> None:
@@ -28,6 +29,12 @@ def add_parser(commands) -> None:
         "--write",
         action="store_true",
         help=f"write it to {SCHEMA_FILE} (committed; every params file's modeline points at it) instead",
+    )
+    schema_parser.add_argument(
+        "--docs",
+        metavar="FILE",
+        type=Path,
+        help="write the spec reference page (Markdown, docs/spec-reference.md is committed) to FILE instead",
     )
     schema_parser.set_defaults(handler=schema_command)
 
@@ -51,6 +58,11 @@ def print_notes(builds: list[compiler.Build]) -> None:
 
 
 def schema_command(args: argparse.Namespace) -> int:
+    if args.docs:
+        args.docs.parent.mkdir(parents=True, exist_ok=True)
+        args.docs.write_text(reference(schema()), encoding="utf-8")
+        print(f"wrote {args.docs}", file=sys.stderr)
+        return 0
     text = schema_text()
     if not args.write:
         print(text, end="")

@@ -191,7 +191,7 @@ def cost_command(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                [cost_text.as_json(result) for result in results],  # a list, even of one (README)
+                [cost_text.as_json(result) for result in results],  # a list, even of one (docs/cli.md, JSON output)
                 indent=2,
                 sort_keys=True,
             )

@@ -1,4 +1,4 @@
-"""The plain AWS CLI path, exactly as README.md documents it: the README's `aws-cli: deploy` block runs in
+"""The plain AWS CLI path, exactly as docs/aws-cli.md documents it: the README's `aws-cli: deploy` block runs in
 bash with the real `aws` CLI (the awscli package of this virtualenv) against the local endpoint, for every
 environment; then its `aws-cli: update` block ships a new image tag. Only 127.0.0.1/localhost is reached."""
 
@@ -18,13 +18,13 @@ from ..helpers import PROJECT, TARGETS, load
 from .local_endpoint import CLEARED_ENVIRONMENT, REGION, aws, local_endpoint, local_endpoint_server  # noqa: F401
 
 BIN = Path(sys.executable).parent
-README = PROJECT / "README.md"
+README = PROJECT / "docs" / "aws-cli.md"
 
 
 def readme_block(name: str) -> str:
-    """The ```bash block that follows `<!-- aws-cli: NAME -->` in README.md."""
+    """The ```bash block that follows `<!-- aws-cli: NAME -->` in docs/aws-cli.md."""
     match = re.search(rf"<!-- aws-cli: {name} -->\s*```bash\n(.*?)```", README.read_text(), re.DOTALL)
-    assert match, f"README.md has no block marked <!-- aws-cli: {name} -->"
+    assert match, f"docs/aws-cli.md has no block marked <!-- aws-cli: {name} -->"
     return match.group(1)
 
 

@@ -27,6 +27,7 @@ CORE = (
     "stackloom.layers",
     "stackloom.addons",
     "stackloom.params",
+    "stackloom.schema_docs",
     "stackloom.overrides",
     "stackloom.build",
     "stackloom.output",

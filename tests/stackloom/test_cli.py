@@ -206,10 +206,10 @@ def test_the_readme_bad_input_example_is_what_a_build_prints(tmp_path, params, m
     # THEN stderr is the README's block, line for line
     block = re.search(
         r"```\n(error: params/bet2wealth/dev.yaml: invalid spec:\n.*?)```",
-        (PROJECT / "README.md").read_text(),
+        (PROJECT / "docs" / "cli.md").read_text(),
         re.DOTALL,
     )
-    assert block, "README.md has no bad-input example block"
+    assert block, "docs/cli.md has no bad-input example block"
     assert capsys.readouterr().err == block[1]
 
 

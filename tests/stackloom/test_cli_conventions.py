@@ -203,7 +203,7 @@ def test_zsh_completion_parses_and_registers_from_fpath(tmp_path, capsys):
 
 def test_the_readme_install_lines_are_those_completion_help_prints(capsys):
     # GIVEN the README's completion block WHEN compared with `completion --help` THEN the same three lines
-    readme = (PROJECT / "README.md").read_text()
+    readme = (PROJECT / "docs" / "cli.md").read_text()
     block = readme.partition("Shell completion of every command")[2].partition("```bash\n")[2].partition("```")[0]
     assert block.splitlines() == list(completion.INSTALL.values())
     assert all(
@@ -275,7 +275,7 @@ def test_every_json_option_has_its_shape_in_the_readme():
     # README's "JSON output" table is read THEN each has its row, the one place its shape is written down
     commands = next(action for action in dispatcher.parser()._actions if action.dest == "command").choices
     with_json = {name for name, sub in commands.items() for action in sub._actions if "--json" in action.option_strings}
-    table = (PROJECT / "README.md").read_text().partition("### JSON output")[2].partition("\n## ")[0]
+    table = (PROJECT / "docs" / "cli.md").read_text().partition("### JSON output")[2].partition("\n## ")[0]
     rows = {line.split("`")[1].split()[0] for line in table.splitlines() if line.startswith("| `")}
     assert with_json and with_json | {"lint", "manifest", "schema"} <= rows
 

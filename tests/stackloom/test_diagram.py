@@ -420,8 +420,8 @@ def test_committed_docs_are_up_to_date(built, target):
 
 
 def readme_section() -> str:
-    text = (PROJECT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Architecture diagrams and cost")
+    text = (PROJECT / "docs" / "diagrams.md").read_text(encoding="utf-8")
+    start = text.index("# Architecture diagrams and cost")
     end = text.find("\n## ", start + 1)
     return text[start:] if end < 0 else text[start:end]
 

@@ -179,5 +179,5 @@ def test_a_build_never_builds_a_defaults_file(params, tmp_path):
 
 
 def test_the_readme_shows_the_layers():
-    readme = (PROJECT / "README.md").read_text()
+    readme = (PROJECT / "docs" / "spec.md").read_text()
     assert "params/bet2wealth/_defaults.yaml" in readme and "--compare" in readme

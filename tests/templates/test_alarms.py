@@ -372,8 +372,8 @@ def test_bad_alarm_settings_name_the_file_and_the_field(tmp_path: Path, capsys, 
 
 def test_the_readme_example_builds_with_the_thresholds_it_shows():
     # GIVEN the README's Alarms example merged into the base spec
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Alarms") :]
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Alarms") :]
     example = yaml.safe_load(section[section.index("```yaml") + 7 : section.index("```", section.index("```yaml") + 7)])
     spec = base_spec(alarms=example["alarms"], cache={"nodes": 2, "multi_az": True})
     spec["services"]["api"].update(example["services"]["api"], connects_to=["cache"])
