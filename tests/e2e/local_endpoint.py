@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from stackloom.cli.main import main
 from stackloom.local.server import LocalEndpoint
 
 from ..helpers import PARAMS
@@ -99,3 +100,27 @@ def hosted_zone(aws) -> str:
     """The bet2wealth.co public zone, which a real account already has; returns its ID."""
     zone = aws("route53").create_hosted_zone(Name="bet2wealth.co", CallerReference="tests")["HostedZone"]
     return zone["Id"].split("/")[-1]
+
+
+@pytest.fixture
+def run(local_endpoint, tmp_path, capsys):
+    """`build.py <command> TARGET ... --endpoint-url <local>` (the deploy tests' CLI); returns (code, out + err)."""
+
+    def invoke(command: str, target: str, *extra: str, params: Path | None = None) -> tuple[int, str]:
+        argv = [
+            command,
+            target,
+            "--endpoint-url",
+            local_endpoint.url,
+            "--poll",
+            "0.05",
+            "--params",
+            str(params or PARAMS),
+        ]
+        if command != "destroy":
+            argv += ["--output", str(tmp_path / "output")]
+        code = main(argv + list(extra))
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return invoke

@@ -8,13 +8,10 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from stackloom.cli import deploy as deploy_module
 from stackloom.cli.main import main
 
-from ..helpers import PARAMS
-from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy  # noqa: F401
+from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy, run  # noqa: F401
 
 ACTIVE = [
     "CREATE_COMPLETE",
@@ -26,30 +23,6 @@ ACTIVE = [
     "UPDATE_IN_PROGRESS",
     "DELETE_FAILED",
 ]
-
-
-@pytest.fixture
-def run(local_endpoint, tmp_path, capsys):
-    """Run `build.py <command> TARGET ... --endpoint-url <local>`; returns (exit code, stdout + stderr)."""
-
-    def invoke(command: str, target: str, *extra: str, params: Path | None = None) -> tuple[int, str]:
-        argv = [
-            command,
-            target,
-            "--endpoint-url",
-            local_endpoint.url,
-            "--poll",
-            "0.05",
-            "--params",
-            str(params or PARAMS),
-        ]
-        if command != "destroy":
-            argv += ["--output", str(tmp_path / "output")]
-        code = main(argv + list(extra))
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return invoke
 
 
 def stack(aws, name: str) -> dict:

@@ -7,12 +7,9 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from stackloom.cli.main import main
 
-from ..helpers import PARAMS
-from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy  # noqa: F401
+from .local_endpoint import aws, hosted_zone, local_endpoint, local_endpoint_server, params_copy, run  # noqa: F401
 
 CACHE = "AWS::ElastiCache::ReplicationGroup"
 
@@ -75,28 +72,6 @@ def test_describe_change_set_gives_before_and_after_values_only_when_asked(aws):
 
 
 # ---------------------------------------------------------------------------------------------- plan
-
-
-@pytest.fixture
-def run(local_endpoint, tmp_path, capsys):
-    """`build.py <command> TARGET ... --endpoint-url <local>`; returns (exit code, stdout + stderr)."""
-
-    def invoke(command: str, target: str, *extra: str, params: Path | None = None) -> tuple[int, str]:
-        argv = [
-            command,
-            target,
-            "--endpoint-url",
-            local_endpoint.url,
-            "--poll",
-            "0.05",
-            "--params",
-            str(params or PARAMS),
-        ]
-        code = main(argv + ["--output", str(tmp_path / "output"), *extra])
-        captured = capsys.readouterr()
-        return code, captured.out + captured.err
-
-    return invoke
 
 
 def stack(aws, name: str) -> dict | None:
